@@ -1,0 +1,114 @@
+// The normalised, typed model that every later layer consumes. Only src/config reads YAML; it
+// returns these objects with every default applied, so no other code has to know a default.
+
+export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
+
+export interface HostSpec {
+  /** The name tasks, --limit and the recap use. */
+  name: string;
+  role: 'master' | 'worker';
+  connection: 'ssh' | 'local';
+  /** What SSH connects to; for a local host, 'localhost'. */
+  address: string;
+  port: number;
+  user: string;
+  /** Absolute path on the control node (~ expanded), or undefined to rely on the agent / ~/.ssh/config. */
+  identityFile?: string;
+  /** Absolute path on the control node (~ expanded). */
+  knownHosts: string;
+  hostKeyChecking: HostKeyChecking;
+  /** Run privileged commands through `sudo -n`. */
+  become?: 'sudo';
+  /** The position of the host entry in the inventory, for messages. */
+  source: SourceRef;
+}
+
+export interface SourceRef {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Inventory {
+  file: string;
+  master: HostSpec;
+  workers: HostSpec[];
+  /** master first, then workers in file order. */
+  hosts: HostSpec[];
+}
+
+/** A value that must come from the environment at apply time: `${env:NAME}`. */
+export interface EnvRef {
+  env: string;
+}
+
+export type Secretish = string | EnvRef;
+
+export interface AuthUser {
+  username: string;
+  password: Secretish;
+}
+
+export interface RegistryConfig {
+  /** host[:port] clients use, e.g. master:5000. */
+  address: string;
+  /** The host part of address. */
+  addressHost: string;
+  /** The port part of address (defaults to 443 when absent, as docker does). */
+  addressPort: number;
+  image: string;
+  /** Absolute path on the control node, resolved against the playbook's directory. */
+  imageArchive?: string;
+  name: string;
+  port: number;
+  restart: 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  dataDir: string;
+  deleteEnabled: boolean;
+  env: Record<string, string>;
+  auth?: { file: string; users: AuthUser[] };
+}
+
+export interface TlsConfig {
+  dir: string;
+  mode: 'ca' | 'selfsigned';
+  commonName: string;
+  /** As written: 'DNS:name' or 'IP:addr'. */
+  subjectAltNames: string[];
+  days: number;
+  keyBits: number;
+  renewBeforeDays: number;
+}
+
+export interface TrustConfig {
+  /** Resolved host names (from all | workers | [names]). */
+  hosts: string[];
+  dockerCertsD: boolean;
+  system: boolean;
+  restartDocker: 'on-change' | 'never' | 'always';
+}
+
+export type ImageSource = { host: string } | { archive: string } | { pull: string };
+
+export interface ImageSpec {
+  /** name:tag as written, e.g. app:0.1 (tag defaults to latest). */
+  name: string;
+  repository: string;
+  tag: string;
+  state: 'present' | 'absent';
+  /** For state present. archive paths are absolute on the control node. */
+  source?: ImageSource;
+  /** Resolved host names that pull it after the push. */
+  pullOn: string[];
+  source_ref: SourceRef;
+}
+
+export interface Playbook {
+  file: string;
+  version: 1;
+  registry: RegistryConfig;
+  tls: TlsConfig;
+  trust: TrustConfig;
+  images: ImageSpec[];
+  /** Every ${env:VAR} the playbook references, for an early, named error at apply time. */
+  envRefs: string[];
+}
