@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The entry point stays tiny and loads each command's module only when that command runs, so
+// `regbook --version` does not pay for ssh2, node-forge or listr2.
+import { createRequire } from 'node:module';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT, InputError, UsageError } from '../core/errors.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const cli = yargs(argv)
+    .scriptName('regbook')
+    .version(version)
+    .strict()
+    .demandCommand(1, 'Give a command: regbook --help lists them.')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  const { registerCommands } = await import('./commands/index.js');
+  registerCommands(cli, setExit);
+  await cli.parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof InputError) {
+      process.stderr.write(err.message + '\n');
+      process.exitCode = EXIT.badInput;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`regbook: ${err.message}\n`);
+      process.exitCode = EXIT.badInput;
+    } else {
+      process.stderr.write(`regbook: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = EXIT.taskFailed;
+    }
+  },
+);
