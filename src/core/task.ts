@@ -1,0 +1,56 @@
+import type { Cmd } from './cmd.js';
+import type { HostSpec, Inventory, Playbook } from '../config/model.js';
+import type { Connection } from '../transport/types.js';
+
+export const TASK_IDS = ['facts', 'tls', 'auth', 'registry', 'trust', 'images', 'verify'] as const;
+export type TaskId = (typeof TASK_IDS)[number];
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+/** One difference between what is and what the playbook asks, for --diff and the JSON output. */
+export interface Change {
+  /** What differs, e.g. `container.env.REGISTRY_HTTP_ADDR`, `server.crt`, `/etc/docker/certs.d/...`. */
+  what: string;
+  from?: string;
+  to?: string;
+  /** Why, in words (e.g. "certificate expires in 12 days (renewBeforeDays: 30)"). */
+  why?: string;
+}
+
+/** A side effect, as data, so check mode can list it without running it. */
+export type Step =
+  | { kind: 'exec'; describe: string; cmd: Cmd }
+  | { kind: 'write'; describe: string; path: string; data: Buffer | string; mode: number; privileged?: boolean }
+  | { kind: 'fn'; describe: string; run: (conn: Connection) => Promise<void> };
+
+export interface HostFacts {
+  osFamily: 'debian' | 'rhel' | 'unknown';
+  osId: string;
+  osVersion: string;
+  dockerPresent: boolean;
+  dockerRunning: boolean;
+  dockerVersion: string;
+  /** Root already, or `sudo -n true` works on a become host. */
+  privileged: boolean;
+}
+
+export type HandlerId = 'restart-docker';
+
+/** What a task run on a host returns; a failure is thrown as TaskFailure. */
+export interface TaskResult {
+  status: 'ok' | 'changed' | 'skipped';
+  changes: Change[];
+  /** A short line for the live view and plain output (e.g. "skipped: registry not deployed yet"). */
+  message?: string;
+}
+
+/** A task failed on a host: the host stops, the others go on, exit code 2. */
+export class TaskFailure extends Error {
+  constructor(
+    message: string,
+    /** Extra lines shown under the failure (e.g. a container's last log lines). */
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'TaskFailure';
+  }
+}
