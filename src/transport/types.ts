@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Cmd } from '../core/cmd.js';
+import type { HostSpec } from '../config/model.js';
 
 export interface ExecResult {
   code: number;
@@ -48,5 +49,62 @@ export class UnreachableError extends Error {
   ) {
     super(message);
     this.name = 'UnreachableError';
+  }
+}
+
+/**
+ * Which connection fields the inventory set itself (as opposed to defaults the loader filled in).
+ * ~/.ssh/config may fill only the fields the inventory left unset; when this is absent, every
+ * HostSpec value counts as set (identityFile only when present).
+ */
+export interface ExplicitHostFields {
+  user?: boolean;
+  port?: boolean;
+  identityFile?: boolean;
+}
+
+/** A HostSpec as transport accepts it: `explicit` is optional, filled by the inventory loader. */
+export type ConnectableHost = HostSpec & { explicit?: ExplicitHostFields };
+
+export interface HostKeyAcceptedInfo {
+  hostName: string;
+  /** The known_hosts name recorded: `host` or `[host]:port`. */
+  knownHostsName: string;
+  fingerprint: string;
+  file: string;
+}
+
+export interface ConnectOptions {
+  /** Time allowed for TCP connect, handshake and authentication (default 15 s). */
+  connectTimeoutMs?: number;
+  /** Default ~/.ssh/config; a missing file counts as empty. */
+  sshConfigPath?: string;
+  /** Told when accept-new records a host key it had not seen. */
+  onHostKeyAccepted?: (info: HostKeyAcceptedInfo) => void;
+  /** Session channels open at once on this connection (default 10, OpenSSH's MaxSessions). */
+  maxSessions?: number;
+  /** direct-tcpip channels open at once (default 10). */
+  maxTcpChannels?: number;
+  /** SSH keepalive interval (default 10 s) and unanswered keepalives before the host is lost (3). */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Told before each authentication method is tried (`publickey:<path>`, `agent`), for diagnostics. */
+  onAuthAttempt?: (method: string) => void;
+}
+
+/**
+ * A privileged command on a `become: sudo` host met a sudo that wants a password. exec rejects
+ * with this instead of returning sudo's exit code 1, so the message says what to fix.
+ */
+export class SudoPasswordRequiredError extends Error {
+  constructor(
+    readonly hostName: string,
+    readonly user: string,
+  ) {
+    super(
+      `${hostName}: sudo asked for a password for user ${user}; regbook needs passwordless sudo on ` +
+        `become hosts (e.g. "${user} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/)`,
+    );
+    this.name = 'SudoPasswordRequiredError';
   }
 }

@@ -1,0 +1,118 @@
+// The control node itself as a host: `sh -c <rendered command>`, with `sudo -n` for privileged
+// commands on become hosts, the same writeFile script as SSH, and net.connect for openTcp.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
+import { userInfo } from 'node:os';
+import { renderCmd, type Cmd } from '../core/cmd.js';
+import type { HostSpec } from '../config/model.js';
+import type { Connection, ExecOptions, ExecResult, UploadOptions } from './types.js';
+import { checkSudoResult, signalError, stdinBytes, writeFileWith } from './common.js';
+
+export class LocalConnection implements Connection {
+  readonly hostName: string;
+  readonly #become: boolean;
+  readonly #user: string;
+  readonly #running = new Map<ChildProcess, (e: Error) => void>();
+  #closed = false;
+
+  constructor(host: Pick<HostSpec, 'name' | 'become'>) {
+    this.hostName = host.name;
+    this.#become = host.become === 'sudo';
+    this.#user = userInfo().username;
+  }
+
+  async exec(c: Cmd, opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.#run(renderCmd(c, { sudo: this.#become }), stdinBytes(c.stdin), opts);
+    return checkSudoResult(this.hostName, this.#user, this.#become, c, r);
+  }
+
+  async execWithFile(c: Cmd, localPath: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.#run(renderCmd(c, { sudo: this.#become }), createReadStream(localPath), opts);
+    return checkSudoResult(this.hostName, this.#user, this.#become, c, r);
+  }
+
+  writeFile(path: string, data: Buffer | string, opts: UploadOptions): Promise<void> {
+    return writeFileWith((c) => this.exec(c), this.hostName, path, data, opts);
+  }
+
+  openTcp(host: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const sock = netConnect({ host, port });
+      sock.once('connect', () => {
+        sock.off('error', reject);
+        resolve(sock);
+      });
+      sock.once('error', reject);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const [child, fail] of this.#running) {
+      fail(new Error(`${this.hostName}: connection closed while a command was running`));
+      killGroup(child);
+    }
+    this.#running.clear();
+  }
+
+  #run(line: string, input: Buffer | Readable | undefined, opts: ExecOptions): Promise<ExecResult> {
+    if (this.#closed) return Promise.reject(new Error(`${this.hostName}: connection is closed`));
+    return new Promise((resolve, reject) => {
+      // Its own process group, so a timeout or close() kills the whole pipeline, not only `sh`.
+      const child = spawn('sh', ['-c', line], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let settled = false;
+      const finish = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#running.delete(child);
+        f();
+      };
+      const fail = (e: Error): void => finish(() => reject(e));
+      this.#running.set(child, fail);
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            fail(new Error(`${this.hostName}: command timed out after ${opts.timeoutMs} ms`));
+            killGroup(child);
+          }, opts.timeoutMs)
+        : undefined;
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.on('error', fail);
+      // A command that exits without reading all its stdin makes our writes fail with EPIPE.
+      child.stdin.on('error', () => {});
+      child.on('close', (code, signal) => {
+        if (code === null) return fail(signalError(this.hostName, 'command', signal));
+        finish(() =>
+          resolve({
+            code,
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(err).toString('utf8'),
+          }),
+        );
+      });
+      if (input === undefined) child.stdin.end();
+      else if (Buffer.isBuffer(input)) child.stdin.end(input);
+      else {
+        input.on('error', (e) => {
+          fail(e);
+          killGroup(child);
+        });
+        input.pipe(child.stdin);
+      }
+    });
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
