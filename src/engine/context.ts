@@ -1,0 +1,53 @@
+import type { HostSpec, Inventory, Playbook } from '../config/model.js';
+import type { Secret } from '../core/secret.js';
+import type { HandlerId, HostFacts, TaskId, TaskResult } from '../core/task.js';
+import type { Connection } from '../transport/types.js';
+
+/** What every task on every host of one run can see. */
+export interface RunContext<S> {
+  playbook: Playbook;
+  inventory: Inventory;
+  check: boolean;
+  diff: boolean;
+  /** Live connections, by host name; a host that is unreachable or has failed is absent. */
+  conns: Map<string, Connection>;
+  /** Facts per host, filled in by the facts task. */
+  facts: Map<string, HostFacts>;
+  /** `${env:VAR}` values, resolved before any connection is opened. */
+  secrets: Map<string, Secret>;
+  /** What earlier tasks found or did, for later tasks (e.g. the certificate fingerprint). */
+  shared: S;
+  log(message: string, host?: string): void;
+  debug(message: string, host?: string): void;
+}
+
+export interface HostContext<S> {
+  host: HostSpec;
+  conn: Connection;
+  run: RunContext<S>;
+  /** Queues a handler to run once on this host at the end of the current task. */
+  notify(handler: HandlerId): void;
+}
+
+/** A unit of one task on a set of hosts. A task runs its stages one after the other. */
+export interface Stage<S> {
+  /** The hosts this stage concerns; hosts it does not name are not reported for it. */
+  hosts(run: RunContext<S>): string[];
+  run(ctx: HostContext<S>): Promise<TaskResult>;
+}
+
+export interface TaskDef<S> {
+  id: TaskId;
+  /**
+   * Stages run in order, each on all its hosts in parallel; e.g. images pushes on the master before
+   * workers pull. A host's results over all stages are merged into one report per task.
+   */
+  stages: Stage<S>[];
+  /** Runs even when --tags does not name it (facts: later tasks need them). */
+  always?: boolean;
+}
+
+export interface HandlerDef<S> {
+  id: HandlerId;
+  run(ctx: HostContext<S>): Promise<void>;
+}

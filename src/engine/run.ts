@@ -1,0 +1,216 @@
+import type { HostSpec } from '../config/model.js';
+import { UsageError } from '../core/errors.js';
+import type { Change, HandlerId, TaskId, TaskResult, TaskStatus } from '../core/task.js';
+import { TaskFailure } from '../core/task.js';
+import { UnreachableError, type Connection } from '../transport/types.js';
+import type { HandlerDef, HostContext, RunContext, TaskDef } from './context.js';
+import { emptyCounts, type Emit, type HostCounts } from './events.js';
+import { mapLimit } from './limit.js';
+
+export interface RunOptions {
+  limit?: string[];
+  tags?: TaskId[];
+  skipTags?: TaskId[];
+  forks: number;
+  connect(host: HostSpec): Promise<Connection>;
+}
+
+export interface RunOutcome {
+  recap: Record<string, HostCounts>;
+  /** (host, task) pairs reported changed, for check-mode comparisons and tests. */
+  changed: Array<{ host: string; task: TaskId }>;
+}
+
+interface HostOutcome {
+  status: TaskStatus;
+  changes: Change[];
+  message?: string;
+  detail?: string;
+}
+
+const RANK: Record<TaskStatus, number> = { skipped: 0, ok: 1, changed: 2, failed: 3, unreachable: 4 };
+
+/** Hosts named by --limit, in inventory order; an unknown name is a usage error, not a silent no-op. */
+export function selectHosts(all: HostSpec[], limit?: string[]): HostSpec[] {
+  if (!limit || limit.length === 0) return all;
+  const known = new Set(all.map((h) => h.name));
+  const unknown = limit.filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--limit names unknown host(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
+    );
+  }
+  return all.filter((h) => limit.includes(h.name));
+}
+
+export function selectTasks<S>(tasks: TaskDef<S>[], tags?: TaskId[], skipTags?: TaskId[]): TaskDef<S>[] {
+  return tasks.filter((t) => {
+    if (skipTags?.includes(t.id)) return false;
+    if (t.always) return true;
+    return !tags || tags.length === 0 || tags.includes(t.id);
+  });
+}
+
+function failureOf(err: unknown): HostOutcome {
+  if (err instanceof UnreachableError) return { status: 'unreachable', changes: [], message: err.message };
+  if (err instanceof TaskFailure) {
+    return {
+      status: 'failed',
+      changes: [],
+      message: err.message,
+      ...(err.detail ? { detail: err.detail } : {}),
+    };
+  }
+  return { status: 'failed', changes: [], message: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Runs the tasks in lockstep, as Ansible's linear strategy does: one task on all its hosts in
+ * parallel (up to `forks`), then that task's notified handlers, then the next task. A host that
+ * fails or becomes unreachable drops out; the others go on.
+ */
+export async function runTasks<S>(
+  run: RunContext<S>,
+  tasks: TaskDef<S>[],
+  handlers: HandlerDef<S>[],
+  opts: RunOptions,
+  emit: Emit,
+): Promise<RunOutcome> {
+  const hosts = selectHosts(run.inventory.hosts, opts.limit);
+  const selected = selectTasks(tasks, opts.tags, opts.skipTags);
+  const recap: Record<string, HostCounts> = Object.fromEntries(hosts.map((h) => [h.name, emptyCounts()]));
+  const changed: RunOutcome['changed'] = [];
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  emit({
+    type: 'start',
+    hosts: hosts.map((h) => h.name),
+    tasks: selected.map((t) => t.id),
+    check: run.check,
+  });
+
+  await mapLimit(hosts, opts.forks, async (host) => {
+    try {
+      run.conns.set(host.name, await opts.connect(host));
+      emit({ type: 'connect', host: host.name, status: 'ok' });
+    } catch (err) {
+      recap[host.name]!.unreachable++;
+      const message = (err as Error).message;
+      emit({ type: 'connect', host: host.name, status: 'unreachable', message });
+      // Reported as the first task's result too, so every consumer sees the host in its task stream.
+      emit({
+        type: 'task',
+        host: host.name,
+        task: 'facts',
+        status: 'unreachable',
+        changes: [],
+        message,
+        durationMs: 0,
+      });
+    }
+  });
+
+  const drop = async (name: string) => {
+    const conn = run.conns.get(name);
+    run.conns.delete(name);
+    await conn?.close().catch(() => undefined);
+  };
+
+  for (const task of selected) {
+    const outcomes = new Map<string, HostOutcome>();
+    const notified = new Map<string, Set<HandlerId>>();
+    const started = performance.now();
+    const concerned = new Set<string>();
+    for (const stage of task.stages) for (const n of stage.hosts(run)) if (byName.has(n)) concerned.add(n);
+    if (concerned.size === 0) continue;
+    emit({ type: 'task-start', task: task.id, hosts: [...concerned] });
+
+    for (const stage of task.stages) {
+      const names = stage.hosts(run).filter((n) => run.conns.has(n) && byName.has(n));
+      await mapLimit(names, opts.forks, async (name) => {
+        const prev = outcomes.get(name);
+        if (prev && RANK[prev.status] >= RANK.failed) return;
+        const conn = run.conns.get(name)!;
+        const ctx: HostContext<S> = {
+          host: byName.get(name)!,
+          conn,
+          run,
+          notify: (h) => {
+            if (!notified.has(name)) notified.set(name, new Set());
+            notified.get(name)!.add(h);
+          },
+        };
+        emit({ type: 'host-task-start', task: task.id, host: name });
+        let outcome: HostOutcome;
+        try {
+          const r: TaskResult = await stage.run(ctx);
+          outcome = { status: r.status, changes: r.changes, ...(r.message ? { message: r.message } : {}) };
+        } catch (err) {
+          outcome = failureOf(err);
+        }
+        outcomes.set(name, prev ? merge(prev, outcome) : outcome);
+      });
+    }
+
+    // Handlers: once per host, at the end of the task, only where notified and the host is still healthy.
+    await mapLimit([...notified.entries()], opts.forks, async ([name, ids]) => {
+      const o = outcomes.get(name);
+      if (!o || RANK[o.status] >= RANK.failed || !run.conns.has(name)) return;
+      for (const handler of handlers.filter((h) => ids.has(h.id))) {
+        try {
+          await handler.run({
+            host: byName.get(name)!,
+            conn: run.conns.get(name)!,
+            run,
+            notify: () => undefined,
+          });
+          emit({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
+        } catch (err) {
+          const f = failureOf(err);
+          outcomes.set(name, merge(o, { ...f, message: `handler ${handler.id}: ${f.message}` }));
+          emit({ type: 'handler', host: name, handler: handler.id, status: 'failed', message: f.message });
+          break;
+        }
+      }
+    });
+
+    for (const [name, o] of outcomes) {
+      recap[name]![o.status]++;
+      if (o.status === 'changed') changed.push({ host: name, task: task.id });
+      emit({
+        type: 'task',
+        host: name,
+        task: task.id,
+        status: o.status,
+        changes: o.changes,
+        ...(o.message ? { message: o.message } : {}),
+        ...(o.detail ? { detail: o.detail } : {}),
+        durationMs: Math.round(performance.now() - started),
+      });
+      if (o.status === 'failed' || o.status === 'unreachable') await drop(name);
+    }
+    emit({ type: 'task-end', task: task.id });
+  }
+
+  for (const name of [...run.conns.keys()]) await drop(name);
+  emit({ type: 'recap', hosts: recap });
+  return { recap, changed };
+}
+
+function merge(a: HostOutcome, b: HostOutcome): HostOutcome {
+  const worse = RANK[b.status] > RANK[a.status] ? b : a;
+  return {
+    status: worse.status,
+    changes: [...a.changes, ...b.changes],
+    ...(worse.message ? { message: worse.message } : {}),
+    ...(worse.detail ? { detail: worse.detail } : {}),
+  };
+}
+
+/** The exit code SPEC.md fixes: 4 (unreachable) wins over 2 (failed); 3 only for --detailed-exitcode. */
+export function exitCodeOf(outcome: RunOutcome, opts: { check: boolean; detailedExitcode: boolean }): number {
+  const hosts = Object.values(outcome.recap);
+  if (hosts.some((c) => c.unreachable > 0)) return 4;
+  if (hosts.some((c) => c.failed > 0)) return 2;
+  if (opts.check && opts.detailedExitcode && outcome.changed.length > 0) return 3;
+  return 0;
+}

@@ -1,0 +1,45 @@
+import { TaskFailure } from '../core/task.js';
+import type { RegistryClient } from '../registry/client.js';
+import { authUsers } from './auth.js';
+import { masterName, type Run } from './shared.js';
+
+/**
+ * A registry API client that reaches the registry through the master's own SSH connection and
+ * checks its certificate against our trust anchor with the name clients use, so the control node
+ * needs no network path to the registry port.
+ */
+export async function registryClient(run: Run): Promise<RegistryClient> {
+  const { RegistryClient } = await import('../registry/client.js');
+  const master = run.conns.get(masterName(run));
+  if (!master)
+    throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the registry is not either`);
+  const anchor = run.shared.tls?.anchorPem;
+  if (!anchor) throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
+  const { registry } = run.playbook;
+  const user = authUsers(run)[0];
+  return new RegistryClient({
+    connect: () => master.openTcp('127.0.0.1', registry.port),
+    servername: registry.addressHost,
+    port: registry.addressPort,
+    ca: anchor,
+    ...(user ? { auth: user } : {}),
+  });
+}
+
+/** Polls GET /v2/ until the registry answers (200, or 401 with auth on), or the time is up. */
+export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<string | undefined> {
+  const client = await registryClient(run);
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const status = await client.ping();
+      if (status === 200 || status === 401) return undefined;
+      last = `GET /v2/ answered ${status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return last;
+}

@@ -1,0 +1,263 @@
+import { posix } from 'node:path';
+import { TaskFailure, type Change, type Step } from '../core/task.js';
+import type { ImageSpec, Playbook } from '../config/model.js';
+import type { TaskDef } from '../engine/context.js';
+import { archiveImageIds } from '../facts/archive.js';
+import { readFiles } from '../facts/files.js';
+import type { Connection } from '../transport/types.js';
+import { registryClient } from './api.js';
+import { authUsers } from './auth.js';
+import { applySteps, must, result } from './steps.js';
+import { masterName, type Ctx, type Run, type Shared } from './shared.js';
+
+const key = (i: ImageSpec) => `${i.repository}:${i.tag}`;
+export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;
+
+/** The host whose docker pushes an image: its source host, or the master for archives and pulls. */
+export function pusherOf(run: Run, i: ImageSpec): string {
+  return i.source && 'host' in i.source ? i.source.host : masterName(run);
+}
+
+// Local image ids of many references in one round trip ("" when absent).
+const LOCAL_IDS = 'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo; done';
+
+export async function localIds(
+  conn: Connection,
+  refs: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  if (refs.length === 0) return new Map();
+  const r = await must(
+    conn,
+    { argv: ['sh', '-c', LOCAL_IDS, 'sh', ...refs], privileged: true },
+    'reading local image ids',
+  );
+  const lines = r.stdout.split('\n');
+  return new Map(refs.map((ref, n) => [ref, lines[n]?.trim() || undefined]));
+}
+
+function loginStep(run: Run): Step[] {
+  const user = authUsers(run)[0];
+  if (!user) return [];
+  return [
+    {
+      kind: 'exec',
+      describe: `docker login ${run.playbook.registry.address} as ${user.username}`,
+      cmd: {
+        argv: [
+          'docker',
+          'login',
+          '--username',
+          user.username,
+          '--password-stdin',
+          run.playbook.registry.address,
+        ],
+        stdin: user.password,
+        privileged: true,
+      },
+    },
+  ];
+}
+
+/**
+ * What the registry holds for a tag: its manifest's config digest (= the image id docker pushed)
+ * and the manifest digest. Through the API when the registry serves; in check mode with the
+ * registry not (yet) serving, from its storage on the master, which a recreated container reuses.
+ */
+async function registryState(
+  ctx: Ctx,
+  images: ImageSpec[],
+): Promise<Map<string, { configDigest?: string; digest?: string } | undefined>> {
+  const out = new Map<string, { configDigest?: string; digest?: string } | undefined>();
+  if (ctx.run.shared.registry?.serving) {
+    const client = await registryClient(ctx.run);
+    for (const i of images) {
+      const info = await client.manifestInfo(i.repository, i.tag);
+      out.set(
+        key(i),
+        info
+          ? { digest: info.digest, ...(info.configDigest ? { configDigest: info.configDigest } : {}) }
+          : undefined,
+      );
+    }
+    return out;
+  }
+  const master = ctx.run.conns.get(masterName(ctx.run));
+  if (!master) return out;
+  const root = posix.join(ctx.run.playbook.registry.dataDir, 'docker/registry/v2');
+  const linkPath = (i: ImageSpec) =>
+    posix.join(root, 'repositories', i.repository, '_manifests/tags', i.tag, 'current/link');
+  const links = await readFiles(master, images.map(linkPath));
+  const digests = new Map(
+    images.map((i) => [key(i), links.get(linkPath(i))?.content.toString('utf8').trim()]),
+  );
+  const blobPath = (d: string) => posix.join(root, 'blobs/sha256', d.slice(7, 9), d.slice(7), 'data');
+  const present = [...digests.values()].filter((d): d is string => !!d && d.startsWith('sha256:'));
+  const blobs = await readFiles(master, present.map(blobPath));
+  for (const i of images) {
+    const d = digests.get(key(i));
+    const blob = d ? blobs.get(blobPath(d)) : undefined;
+    let configDigest: string | undefined;
+    try {
+      configDigest = blob
+        ? (JSON.parse(blob.content.toString('utf8')) as { config?: { digest?: string } }).config?.digest
+        : undefined;
+    } catch {
+      configDigest = undefined;
+    }
+    out.set(key(i), d ? { digest: d, ...(configDigest ? { configDigest } : {}) } : undefined);
+  }
+  return out;
+}
+
+const pushStage = {
+  hosts: (run: Run) => {
+    const names = new Set<string>();
+    for (const i of run.playbook.images) names.add(i.state === 'absent' ? masterName(run) : pusherOf(run, i));
+    return [...names];
+  },
+  async run(ctx: Ctx) {
+    const pb = ctx.run.playbook;
+    const mine = pb.images.filter(
+      (i) => (i.state === 'absent' ? masterName(ctx.run) : pusherOf(ctx.run, i)) === ctx.host.name,
+    );
+    const present = mine.filter((i) => i.state === 'present');
+    const absent = mine.filter((i) => i.state === 'absent');
+    ctx.run.shared.images ??= { sourceIds: new Map(), changed: false };
+    const shared = ctx.run.shared.images;
+
+    // Where each image comes from on this host, and its id there.
+    const archiveIds = new Map<string, string>();
+    for (const i of present) {
+      if (i.source && 'archive' in i.source) {
+        const ids = await archiveImageIds(i.source.archive);
+        if (ids.length !== 1)
+          throw new TaskFailure(`${i.source.archive} holds ${ids.length} images; regbook needs exactly one`);
+        archiveIds.set(key(i), ids[0]!.id);
+      }
+    }
+    const localRef = (i: ImageSpec) =>
+      i.source && 'archive' in i.source
+        ? archiveIds.get(key(i))!
+        : i.source && 'pull' in i.source
+          ? i.source.pull
+          : i.name;
+    const local = await localIds(ctx.conn, present.map(localRef));
+    const remote = await registryState(ctx, mine);
+
+    const changes: Change[] = [];
+    const steps: Step[] = [];
+    for (const i of present) {
+      let id = local.get(localRef(i));
+      if (i.source && 'archive' in i.source) id = archiveIds.get(key(i));
+      const inRegistry = remote.get(key(i))?.configDigest;
+      if (!id && i.source && 'host' in i.source)
+        throw new TaskFailure(`image ${i.name} is not on ${ctx.host.name}`);
+      shared.sourceIds.set(key(i), id);
+      if (id && id === inRegistry) continue;
+      changes.push({
+        what: targetRef(pb, i),
+        ...(inRegistry ? { from: inRegistry } : {}),
+        to: id ?? `(pulled from ${localRef(i)})`,
+        why: 'push',
+      });
+      if (i.source && 'archive' in i.source && !local.get(localRef(i))) {
+        const archive = i.source.archive;
+        steps.push({
+          kind: 'fn',
+          describe: `docker load < ${archive}`,
+          run: async (conn) => {
+            const r = await conn.execWithFile({ argv: ['docker', 'load'], privileged: true }, archive);
+            if (r.code !== 0) throw new TaskFailure(`docker load of ${archive} failed: ${r.stderr.trim()}`);
+          },
+        });
+      }
+      if (i.source && 'pull' in i.source) {
+        steps.push({
+          kind: 'exec',
+          describe: `docker pull ${i.source.pull}`,
+          cmd: { argv: ['docker', 'pull', i.source.pull], privileged: true },
+        });
+      }
+      const src = i.source && 'archive' in i.source ? archiveIds.get(key(i))! : localRef(i);
+      steps.push(
+        {
+          kind: 'exec',
+          describe: `docker tag ${src} ${targetRef(pb, i)}`,
+          cmd: { argv: ['docker', 'tag', src, targetRef(pb, i)], privileged: true },
+        },
+        {
+          kind: 'exec',
+          describe: `docker push ${targetRef(pb, i)}`,
+          cmd: { argv: ['docker', 'push', targetRef(pb, i)], privileged: true },
+        },
+      );
+    }
+    const deletes: Array<{ repo: string; digest: string }> = [];
+    for (const i of absent) {
+      const have = remote.get(key(i));
+      if (!have?.digest) continue;
+      changes.push({ what: targetRef(pb, i), from: have.digest, why: 'state: absent' });
+      deletes.push({ repo: i.repository, digest: have.digest });
+    }
+    shared.changed ||= changes.length > 0;
+    if (changes.length > 0 && !ctx.run.check) {
+      if (steps.length > 0) await applySteps(ctx, [...loginStep(ctx.run), ...steps]);
+      if (steps.length > 0) {
+        // docker may rewrite the config when pushing an image built by an old builder; what
+        // workers must end up with is what the registry now holds.
+        const after = await registryState(ctx, present);
+        for (const i of present) {
+          const cfg = after.get(key(i))?.configDigest;
+          if (cfg) shared.sourceIds.set(key(i), cfg);
+        }
+      }
+      if (deletes.length > 0) {
+        const client = await registryClient(ctx.run);
+        for (const d of deletes) await client.deleteManifest(d.repo, d.digest);
+      }
+    }
+    return result(changes);
+  },
+};
+
+const pullStage = {
+  hosts: (run: Run) => [
+    ...new Set(run.playbook.images.filter((i) => i.state === 'present').flatMap((i) => i.pullOn)),
+  ],
+  async run(ctx: Ctx) {
+    const pb = ctx.run.playbook;
+    const mine = pb.images.filter((i) => i.state === 'present' && i.pullOn.includes(ctx.host.name));
+    const expected = ctx.run.shared.images?.sourceIds ?? new Map<string, string | undefined>();
+    const local = await localIds(
+      ctx.conn,
+      mine.map((i) => targetRef(pb, i)),
+    );
+    const changes: Change[] = [];
+    const steps: Step[] = [];
+    for (const i of mine) {
+      const want = expected.get(key(i));
+      const have = local.get(targetRef(pb, i));
+      if (!ctx.run.check && !want) {
+        throw new TaskFailure(
+          `${i.name} was not pushed (its source host failed), so ${ctx.host.name} cannot pull it`,
+        );
+      }
+      if (want && have === want) continue;
+      changes.push({
+        what: targetRef(pb, i),
+        ...(have ? { from: have } : {}),
+        ...(want ? { to: want } : {}),
+        why: 'pull',
+      });
+      steps.push({
+        kind: 'exec',
+        describe: `docker pull ${targetRef(pb, i)}`,
+        cmd: { argv: ['docker', 'pull', targetRef(pb, i)], privileged: true },
+      });
+    }
+    if (steps.length > 0) await applySteps(ctx, [...loginStep(ctx.run), ...steps]);
+    return result(changes);
+  },
+};
+
+export const imagesTask: TaskDef<Shared> = { id: 'images', stages: [pushStage, pullStage] };

@@ -1,0 +1,21 @@
+import type { HandlerDef, TaskDef } from '../engine/context.js';
+import { authTask } from './auth.js';
+import { factsTask } from './facts.js';
+import { imagesTask } from './images.js';
+import { registryTask } from './registry.js';
+import type { Shared } from './shared.js';
+import { tlsTask } from './tls.js';
+import { restartDockerHandler, trustTask } from './trust.js';
+import { verifyTask } from './verify.js';
+
+/** The registry playbook's tasks, in the order SPEC.md fixes. */
+export const TASKS: TaskDef<Shared>[] = [
+  factsTask,
+  tlsTask,
+  authTask,
+  registryTask,
+  trustTask,
+  imagesTask,
+  verifyTask,
+];
+export const HANDLERS: HandlerDef<Shared>[] = [restartDockerHandler];

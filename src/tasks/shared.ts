@@ -1,0 +1,41 @@
+import type { HostContext, RunContext } from '../engine/context.js';
+
+/**
+ * What the registry tasks tell each other during one run. In check mode nothing was written, so
+ * a value that an apply would have produced is marked `pending` instead of guessed.
+ */
+export interface Shared {
+  tls?: {
+    /** PEM that clients must trust: the CA (mode ca) or the server certificate (selfsigned). */
+    anchorPem?: string;
+    /** The anchor is (or, in check mode, would be) replaced in this run. */
+    anchorChanged: boolean;
+    /** SHA-256 fingerprint of the server certificate in place (undefined while pending). */
+    serverFingerprint?: string;
+    serverChanged: boolean;
+  };
+  auth?: {
+    /** sha256 of the htpasswd file in place, labelled on the container (undefined while pending). */
+    fileSha?: string;
+    changed: boolean;
+  };
+  registry?: {
+    /** The registry answers /v2/ now, with the playbook's configuration. */
+    serving: boolean;
+    /** It is (or would be) created or recreated in this run. */
+    changed: boolean;
+  };
+  images?: {
+    /** Image id (config digest) of each present image's source, by `repository:tag`, when known. */
+    sourceIds: Map<string, string | undefined>;
+    /** Something in the registry is (or would be) pushed or deleted. */
+    changed: boolean;
+  };
+}
+
+export type Run = RunContext<Shared>;
+export type Ctx = HostContext<Shared>;
+
+export function masterName(run: Run): string {
+  return run.inventory.master.name;
+}

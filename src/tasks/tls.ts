@@ -1,0 +1,171 @@
+import { posix } from 'node:path';
+import type { Change, Step } from '../core/task.js';
+import type { TaskDef } from '../engine/context.js';
+import { readFiles, type RemoteFile } from '../facts/files.js';
+import { applySteps, mkdirCmd, result } from './steps.js';
+import { masterName, type Ctx, type Shared } from './shared.js';
+
+export const KEY_MODE = 0o600;
+export const CERT_MODE = 0o444;
+
+export function tlsPaths(dir: string) {
+  return {
+    caCrt: posix.join(dir, 'ca.crt'),
+    caKey: posix.join(dir, 'ca.key'),
+    serverCrt: posix.join(dir, 'server.crt'),
+    serverKey: posix.join(dir, 'server.key'),
+  };
+}
+
+const text = (f: RemoteFile | undefined) => f?.content.toString('utf8');
+
+function describeCert(c: { sans: string[]; notAfter: Date } | undefined): string | undefined {
+  return c ? `SAN ${c.sans.join(', ')}; expires ${c.notAfter.toISOString().slice(0, 10)}` : undefined;
+}
+
+/** Files whose content is right but whose mode is not: fixed with chmod, reported as changes. */
+export function modeFixes(files: Array<[string, RemoteFile | undefined, number]>): {
+  changes: Change[];
+  steps: Step[];
+} {
+  const changes: Change[] = [];
+  const steps: Step[] = [];
+  for (const [path, f, mode] of files) {
+    const want = mode.toString(8);
+    if (f && f.mode !== want) {
+      changes.push({ what: `${path} mode`, from: f.mode, to: want });
+      steps.push({
+        kind: 'exec',
+        describe: `chmod ${path}`,
+        cmd: { argv: ['chmod', want, '--', path], privileged: true },
+      });
+    }
+  }
+  return { changes, steps };
+}
+
+export const tlsTask: TaskDef<Shared> = {
+  id: 'tls',
+  stages: [
+    {
+      hosts: (run) => [masterName(run)],
+      async run(ctx: Ctx) {
+        const pki = await import('../pki/index.js');
+        const { tls } = ctx.run.playbook;
+        const p = tlsPaths(tls.dir);
+        const files = await readFiles(ctx.conn, [p.caCrt, p.caKey, p.serverCrt, p.serverKey]);
+        const ca =
+          tls.mode === 'ca'
+            ? { keyPem: text(files.get(p.caKey)), certPem: text(files.get(p.caCrt)) }
+            : undefined;
+        const server = { keyPem: text(files.get(p.serverKey)), certPem: text(files.get(p.serverCrt)) };
+        const verdict = pki.certificateVerdict({
+          desired: {
+            commonName: tls.commonName,
+            subjectAltNames: tls.subjectAltNames,
+            days: tls.days,
+            renewBeforeDays: tls.renewBeforeDays,
+            mode: tls.mode,
+          },
+          now: new Date(),
+          ...(ca ? { ca } : {}),
+          server,
+        });
+
+        const changes: Change[] = [];
+        const steps: Step[] = [{ kind: 'exec', describe: `mkdir ${tls.dir}`, cmd: mkdirCmd(tls.dir) }];
+        let caPem = ca?.certPem;
+        let caKeyPem = ca?.keyPem;
+        const caRegen = tls.mode === 'ca' && verdict.ca.regenerate;
+        if (caRegen) {
+          changes.push({ what: p.caCrt, why: verdict.ca.reasons.join('; ') });
+          if (!ctx.run.check) {
+            const made = pki.createCa({ commonName: tls.commonName, days: tls.days, keyBits: tls.keyBits });
+            caPem = made.certPem;
+            caKeyPem = made.keyPem;
+            steps.push(
+              {
+                kind: 'write',
+                describe: `write ${p.caKey}`,
+                path: p.caKey,
+                data: made.keyPem,
+                mode: KEY_MODE,
+              },
+              {
+                kind: 'write',
+                describe: `write ${p.caCrt}`,
+                path: p.caCrt,
+                data: made.certPem,
+                mode: CERT_MODE,
+              },
+            );
+          }
+        }
+        const serverRegen = verdict.server.regenerate || caRegen;
+        let serverPem = server.certPem;
+        if (serverRegen) {
+          const reasons = verdict.server.reasons.length ? verdict.server.reasons : ['the CA is regenerated'];
+          const to = `SAN ${tls.subjectAltNames.join(', ')}; valid ${tls.days} days`;
+          const from = describeCert(verdict.current);
+          changes.push({ what: p.serverCrt, ...(from ? { from } : {}), to, why: reasons.join('; ') });
+          if (!ctx.run.check) {
+            const made = pki.createServerCert({
+              commonName: tls.commonName,
+              subjectAltNames: tls.subjectAltNames,
+              days: tls.days,
+              keyBits: tls.keyBits,
+              ...(tls.mode === 'ca' ? { ca: { keyPem: caKeyPem!, certPem: caPem! } } : {}),
+            });
+            serverPem = made.certPem;
+            // Key first: an interruption between the two leaves a key/cert mismatch, which the
+            // next run detects and repairs, never a certificate the key cannot serve.
+            steps.push(
+              {
+                kind: 'write',
+                describe: `write ${p.serverKey}`,
+                path: p.serverKey,
+                data: made.keyPem,
+                mode: KEY_MODE,
+              },
+              {
+                kind: 'write',
+                describe: `write ${p.serverCrt}`,
+                path: p.serverCrt,
+                data: made.certPem,
+                mode: CERT_MODE,
+              },
+            );
+          }
+        }
+        const fixes = modeFixes([
+          ...(tls.mode === 'ca' && !caRegen
+            ? ([
+                [p.caKey, files.get(p.caKey), KEY_MODE],
+                [p.caCrt, files.get(p.caCrt), CERT_MODE],
+              ] as Array<[string, RemoteFile | undefined, number]>)
+            : []),
+          ...(!serverRegen
+            ? ([
+                [p.serverKey, files.get(p.serverKey), KEY_MODE],
+                [p.serverCrt, files.get(p.serverCrt), CERT_MODE],
+              ] as Array<[string, RemoteFile | undefined, number]>)
+            : []),
+        ]);
+        changes.push(...fixes.changes);
+        steps.push(...fixes.steps);
+
+        const anchorChanged = tls.mode === 'ca' ? caRegen : serverRegen;
+        const anchorPem = tls.mode === 'ca' ? caPem : serverPem;
+        const known = !ctx.run.check || !serverRegen;
+        ctx.run.shared.tls = {
+          ...(anchorPem && (!ctx.run.check || !anchorChanged) ? { anchorPem } : {}),
+          anchorChanged,
+          ...(known && serverPem ? { serverFingerprint: pki.inspectCert(serverPem).fingerprintSha256 } : {}),
+          serverChanged: serverRegen,
+        };
+        if (changes.length > 0) await applySteps(ctx, steps);
+        return result(changes);
+      },
+    },
+  ],
+};

@@ -1,0 +1,135 @@
+import { posix } from 'node:path';
+import type { HostFacts, Change, Step } from '../core/task.js';
+import { TaskFailure } from '../core/task.js';
+import type { Playbook } from '../config/model.js';
+import type { HandlerDef, TaskDef } from '../engine/context.js';
+import { readFiles, sha256 } from '../facts/files.js';
+import { waitForRegistry } from './api.js';
+import { applySteps, mkdirCmd, result } from './steps.js';
+import { masterName, type Shared } from './shared.js';
+import { CERT_MODE } from './tls.js';
+
+export interface TrustFile {
+  path: string;
+  /** Refreshes the OS store after the file changed (system trust only). */
+  refresh?: string[];
+  system: boolean;
+}
+
+/** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
+export function trustFiles(pb: Playbook, facts: HostFacts): TrustFile[] {
+  const files: TrustFile[] = [];
+  const safeName = `regbook-${pb.registry.address.replace(/[^A-Za-z0-9.-]/g, '_')}.crt`;
+  if (pb.trust.dockerCertsD) {
+    files.push({ path: posix.join('/etc/docker/certs.d', pb.registry.address, 'ca.crt'), system: false });
+  }
+  if (pb.trust.system) {
+    if (facts.osFamily === 'debian') {
+      files.push({
+        path: posix.join('/usr/local/share/ca-certificates', safeName),
+        refresh: ['update-ca-certificates'],
+        system: true,
+      });
+    } else if (facts.osFamily === 'rhel') {
+      files.push({
+        path: posix.join('/etc/pki/ca-trust/source/anchors', safeName),
+        refresh: ['update-ca-trust', 'extract'],
+        system: true,
+      });
+    } else {
+      throw new TaskFailure(
+        `cannot add to the system trust store of OS "${facts.osId}" (Debian and RHEL families only); set trust.system: false`,
+      );
+    }
+  }
+  return files;
+}
+
+export const trustTask: TaskDef<Shared> = {
+  id: 'trust',
+  stages: [
+    {
+      hosts: (run) => run.playbook.trust.hosts,
+      async run(ctx) {
+        const pb = ctx.run.playbook;
+        const files = trustFiles(pb, ctx.run.facts.get(ctx.host.name)!);
+        const anchor = ctx.run.shared.tls?.anchorPem;
+        const current = await readFiles(
+          ctx.conn,
+          files.map((f) => f.path),
+        );
+        const changes: Change[] = [];
+        const steps: Step[] = [];
+        let systemChanged = false;
+        for (const f of files) {
+          const have = current.get(f.path);
+          const haveSha = have ? sha256(have.content) : undefined;
+          const wantSha = anchor ? sha256(anchor) : undefined;
+          if (anchor && haveSha === wantSha) {
+            if (have && have.mode !== CERT_MODE.toString(8)) {
+              changes.push({ what: `${f.path} mode`, from: have.mode, to: CERT_MODE.toString(8) });
+              steps.push({
+                kind: 'exec',
+                describe: `chmod ${f.path}`,
+                cmd: { argv: ['chmod', '444', '--', f.path], privileged: true },
+              });
+            }
+            continue;
+          }
+          changes.push({
+            what: f.path,
+            ...(haveSha ? { from: `sha256:${haveSha.slice(0, 16)}` } : {}),
+            to: wantSha ? `sha256:${wantSha.slice(0, 16)}` : '(new certificate)',
+          });
+          steps.push(
+            {
+              kind: 'exec',
+              describe: `mkdir ${posix.dirname(f.path)}`,
+              cmd: mkdirCmd(posix.dirname(f.path)),
+            },
+            { kind: 'write', describe: `write ${f.path}`, path: f.path, data: anchor ?? '', mode: CERT_MODE },
+          );
+          if (f.refresh) {
+            systemChanged = true;
+            steps.push({
+              kind: 'exec',
+              describe: f.refresh.join(' '),
+              cmd: { argv: f.refresh, privileged: true },
+            });
+          }
+        }
+        const restart = pb.trust.restartDocker;
+        if (restart === 'always' || (restart === 'on-change' && systemChanged)) {
+          if (restart === 'always') changes.push({ what: 'docker', why: 'restartDocker: always' });
+          ctx.notify('restart-docker');
+        }
+        if (changes.length > 0) await applySteps(ctx, steps);
+        return result(changes);
+      },
+    },
+  ],
+};
+
+// `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
+const RESTART_DOCKER = [
+  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
+  'i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 120 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.5; done',
+].join('\n');
+
+/** Restarts docker once at the end of the trust phase; on the master, waits for the registry too. */
+export const restartDockerHandler: HandlerDef<Shared> = {
+  id: 'restart-docker',
+  async run(ctx) {
+    if (ctx.run.check) return;
+    const r = await ctx.conn.exec(
+      { argv: ['sh', '-c', RESTART_DOCKER], privileged: true },
+      { timeoutMs: 120_000 },
+    );
+    if (r.code !== 0) throw new TaskFailure(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
+    if (ctx.host.name === masterName(ctx.run) && ctx.run.shared.registry?.serving) {
+      const failure = await waitForRegistry(ctx.run, 60_000);
+      if (failure)
+        throw new TaskFailure(`the registry did not come back after the docker restart: ${failure}`);
+    }
+  },
+};
