@@ -264,6 +264,7 @@ export class SshConnection implements Connection {
         if (!isChannelOpenFailure(e) || e.reason === 2 || attempt >= CHANNEL_OPEN_RETRIES) {
           throw new Error(
             `${this.hostName}: cannot open a tunnel to ${host}:${port}: ${(e as Error).message}`,
+            { cause: e },
           );
         }
         this.#tcp.lower(openAtRefusal);
@@ -313,7 +314,7 @@ export class SshConnection implements Connection {
         release();
         this.#throwIfEnded();
         if (!isChannelOpenFailure(e) || attempt >= CHANNEL_OPEN_RETRIES) {
-          throw new Error(`${this.hostName}: cannot start a command: ${(e as Error).message}`);
+          throw new Error(`${this.hostName}: cannot start a command: ${(e as Error).message}`, { cause: e });
         }
         this.#sessions.lower(openAtRefusal);
         await delay(20 * (attempt + 1));
