@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
+import type { HostContext, TaskDef } from '../../../src/engine/context.js';
+import type { EngineEvent } from '../../../src/engine/events.js';
+import { exitCodeOf, runTasks, selectHosts } from '../../../src/engine/run.js';
+import { createRun } from '../../../src/engine/apply.js';
+import { TaskFailure } from '../../../src/core/task.js';
+import { UnreachableError, type Connection } from '../../../src/transport/types.js';
+
+// A unit test of the engine's scheduling only: hosts are in-memory objects that record calls.
+function host(name: string, role: 'master' | 'worker' = 'worker'): HostSpec {
+  return {
+    name,
+    role,
+    connection: 'ssh',
+    address: '127.0.0.1',
+    port: 22,
+    user: 'root',
+    knownHosts: '/dev/null',
+    hostKeyChecking: 'strict',
+    source: { file: 'inv.yaml', line: 1, col: 1 },
+  };
+}
+
+function fixture(names: string[]) {
+  const hosts = names.map((n, i) => host(n, i === 0 ? 'master' : 'worker'));
+  const inventory: Inventory = { file: 'inv.yaml', master: hosts[0]!, workers: hosts.slice(1), hosts };
+  const playbook = { file: 'site.yaml', envRefs: [] } as unknown as Playbook;
+  const events: EngineEvent[] = [];
+  const log: string[] = [];
+  const run = createRun(
+    playbook,
+    inventory,
+    new Map(),
+    { check: false, diff: false },
+    (e) => events.push(e),
+    {},
+  );
+  const conn = (name: string): Connection =>
+    ({
+      hostName: name,
+      close: async () => {
+        log.push(`close ${name}`);
+      },
+    }) as unknown as Connection;
+  return { run, events, log, conn, hosts };
+}
+
+function task(
+  id: 'tls' | 'trust' | 'images',
+  hosts: string[],
+  body: (ctx: HostContext<object>) => Promise<void>,
+): TaskDef<object> {
+  return {
+    id,
+    stages: [
+      {
+        hosts: () => hosts,
+        async run(ctx) {
+          await body(ctx);
+          return { status: 'changed', changes: [{ what: `${id} on ${ctx.host.name}` }] };
+        },
+      },
+    ],
+  };
+}
+
+describe('engine', () => {
+  it('runs a task on all its hosts before the next task starts anywhere (lockstep)', async () => {
+    const f = fixture(['m', 'w1', 'w2']);
+    const order: string[] = [];
+    const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await runTasks(
+      f.run,
+      [
+        task('tls', ['m', 'w1', 'w2'], async (ctx) => {
+          await slow(ctx.host.name === 'w2' ? 40 : 1);
+          order.push(`tls:${ctx.host.name}`);
+        }),
+        task('trust', ['m', 'w1', 'w2'], async (ctx) => {
+          order.push(`trust:${ctx.host.name}`);
+        }),
+      ],
+      [],
+      { forks: 10, connect: async (h) => f.conn(h.name) },
+      () => undefined,
+    );
+    const lastTls = Math.max(...order.map((o, i) => (o.startsWith('tls') ? i : -1)));
+    const firstTrust = order.findIndex((o) => o.startsWith('trust'));
+    assert.equal(order.length, 6);
+    assert.ok(lastTls < firstTrust, order.join(' '));
+  });
+
+  it('runs a notified handler once per host, after the task, and only where notified', async () => {
+    const f = fixture(['m', 'w1', 'w2']);
+    const seq: string[] = [];
+    await runTasks(
+      f.run,
+      [
+        task('trust', ['m', 'w1', 'w2'], async (ctx) => {
+          seq.push(`task:${ctx.host.name}`);
+          if (ctx.host.name !== 'w1') {
+            ctx.notify('restart-docker');
+            ctx.notify('restart-docker');
+          }
+        }),
+      ],
+      [{ id: 'restart-docker', run: async (ctx) => void seq.push(`handler:${ctx.host.name}`) }],
+      { forks: 10, connect: async (h) => f.conn(h.name) },
+      () => undefined,
+    );
+    assert.deepEqual(seq.filter((s) => s.startsWith('handler')).sort(), ['handler:m', 'handler:w2']);
+    assert.ok(
+      seq.indexOf('handler:m') > seq.indexOf('task:w2') || seq.slice(0, 3).every((s) => s.startsWith('task')),
+    );
+    assert.deepEqual(
+      seq.slice(0, 3).every((s) => s.startsWith('task')),
+      true,
+    );
+  });
+
+  it('a failing host stops only itself; an unreachable one shows in the recap; exit code 4 wins over 2', async () => {
+    const f = fixture(['m', 'w1', 'w2']);
+    const ran: string[] = [];
+    const outcome = await runTasks(
+      f.run,
+      [
+        task('tls', ['m', 'w1', 'w2'], async (ctx) => {
+          if (ctx.host.name === 'w1') throw new TaskFailure('boom', 'last log line');
+        }),
+        task('trust', ['m', 'w1', 'w2'], async (ctx) => void ran.push(ctx.host.name)),
+      ],
+      [],
+      {
+        forks: 2,
+        connect: async (h) => {
+          if (h.name === 'w2') throw new UnreachableError('w2', 'connection refused');
+          return f.conn(h.name);
+        },
+      },
+      (e) => f.events.push(e),
+    );
+    assert.deepEqual(ran, ['m']);
+    assert.deepEqual(outcome.recap.w1, { ok: 0, changed: 0, failed: 1, skipped: 0, unreachable: 0 });
+    assert.deepEqual(outcome.recap.w2, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 1 });
+    assert.deepEqual(outcome.recap.m, { ok: 0, changed: 2, failed: 0, skipped: 0, unreachable: 0 });
+    assert.equal(exitCodeOf(outcome, { check: false, detailedExitcode: false }), 4);
+    const failed = f.events.find((e) => e.type === 'task' && e.status === 'failed');
+    assert.ok(failed && failed.type === 'task' && failed.detail === 'last log line');
+    assert.ok(f.log.includes('close w1'), 'a failed host is disconnected');
+  });
+
+  it('exit codes: 2 for a failure alone, 3 only for --check --detailed-exitcode with changes', () => {
+    const counts = (o: Partial<Record<string, number>>) => ({
+      ok: 0,
+      changed: 0,
+      failed: 0,
+      skipped: 0,
+      unreachable: 0,
+      ...o,
+    });
+    assert.equal(
+      exitCodeOf(
+        { recap: { a: counts({ failed: 1 }) }, changed: [] },
+        { check: false, detailedExitcode: false },
+      ),
+      2,
+    );
+    const pending = { recap: { a: counts({ changed: 1 }) }, changed: [{ host: 'a', task: 'tls' as const }] };
+    assert.equal(exitCodeOf(pending, { check: true, detailedExitcode: true }), 3);
+    assert.equal(exitCodeOf(pending, { check: true, detailedExitcode: false }), 0);
+    assert.equal(exitCodeOf(pending, { check: false, detailedExitcode: true }), 0);
+  });
+
+  it('--limit selects hosts and rejects unknown names; --tags and --skip-tags select tasks', async () => {
+    const f = fixture(['m', 'w1', 'w2']);
+    assert.deepEqual(
+      selectHosts(f.hosts, ['w2']).map((h) => h.name),
+      ['w2'],
+    );
+    assert.throws(() => selectHosts(f.hosts, ['nope']), /unknown host\(s\): nope/);
+    const ran: string[] = [];
+    await runTasks(
+      f.run,
+      [
+        task('tls', ['m'], async () => void ran.push('tls')),
+        task('trust', ['m', 'w1', 'w2'], async (ctx) => void ran.push(`trust:${ctx.host.name}`)),
+        task('images', ['m'], async () => void ran.push('images')),
+      ],
+      [],
+      {
+        forks: 10,
+        tags: ['trust', 'images'],
+        skipTags: ['images'],
+        limit: ['w1'],
+        connect: async (h) => f.conn(h.name),
+      },
+      () => undefined,
+    );
+    assert.deepEqual(ran, ['trust:w1']);
+  });
+
+  it('never runs more hosts at once than --forks', async () => {
+    const f = fixture(['m', 'a', 'b', 'c', 'd', 'e']);
+    let now = 0;
+    let peak = 0;
+    await runTasks(
+      f.run,
+      [
+        task('tls', ['m', 'a', 'b', 'c', 'd', 'e'], async () => {
+          peak = Math.max(peak, ++now);
+          await new Promise((r) => setTimeout(r, 5));
+          now--;
+        }),
+      ],
+      [],
+      { forks: 2, connect: async (h) => f.conn(h.name) },
+      () => undefined,
+    );
+    assert.equal(peak, 2);
+  });
+});

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Playbook } from '../../../src/config/model.js';
+import { parseFacts } from '../../../src/facts/os.js';
+import { parseReadFiles, readFilesCmd } from '../../../src/facts/files.js';
+import { parseManifest } from '../../../src/facts/archive.js';
+import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
+import { parseProbe } from '../../../src/tasks/registry.js';
+import { trustFiles } from '../../../src/tasks/trust.js';
+import { renderCmd } from '../../../src/core/cmd.js';
+
+const pb = {
+  registry: {
+    address: 'master:5000',
+    addressHost: 'master',
+    addressPort: 5000,
+    image: 'registry:2',
+    name: 'registry',
+    port: 5000,
+    restart: 'always',
+    dataDir: '/var/lib/regbook/registry',
+    deleteEnabled: true,
+    env: { REGISTRY_LOG_LEVEL: 'info' },
+  },
+  tls: { dir: '/etc/regbook/certs' },
+  trust: { dockerCertsD: true, system: true },
+} as unknown as Playbook;
+
+function inspectedFrom(spec: ReturnType<typeof desiredContainer>): Inspected {
+  return {
+    Image: 'sha256:aaa',
+    Config: {
+      Image: spec.image,
+      Env: ['PATH=/usr/bin', ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)],
+      Labels: { ...spec.labels, 'org.opencontainers.x': 'y' },
+    },
+    HostConfig: {
+      Binds: [...spec.binds].reverse(),
+      PortBindings: { '5000/tcp': [{ HostIp: '', HostPort: String(spec.hostPort) }] },
+      RestartPolicy: { Name: spec.restart },
+    },
+    State: { Running: true },
+  };
+}
+
+describe('registry container plan', () => {
+  const spec = desiredContainer(pb, 'AA:BB');
+  it('finds no difference with a container made from the same spec (order and foreign env/labels ignored)', () => {
+    assert.deepEqual(diffContainer(spec, inspectedFrom(spec), 'sha256:aaa'), []);
+  });
+  const cases: Array<[string, (i: Inspected) => void, string]> = [
+    ['image', (i) => (i.Config!.Image = 'registry:2.7'), 'container.image'],
+    ['image id', (i) => (i.Image = 'sha256:old'), 'container.image id'],
+    [
+      'env value',
+      (i) => (i.Config!.Env = i.Config!.Env!.map((e) => e.replace('=info', '=debug'))),
+      'container.env.REGISTRY_LOG_LEVEL',
+    ],
+    ['extra REGISTRY_ env', (i) => i.Config!.Env!.push('REGISTRY_FOO=1'), 'container.env.REGISTRY_FOO'],
+    [
+      'port',
+      (i) => (i.HostConfig!.PortBindings!['5000/tcp']![0]!.HostPort = '5001'),
+      'container.ports.5000/tcp',
+    ],
+    ['mounts', (i) => i.HostConfig!.Binds!.pop(), 'container.mounts'],
+    ['restart', (i) => (i.HostConfig!.RestartPolicy!.Name = 'no'), 'container.restart'],
+    [
+      'certificate label',
+      (i) => (i.Config!.Labels!['regbook.cert-sha256'] = 'CC:DD'),
+      'container.labels.regbook.cert-sha256',
+    ],
+  ];
+  for (const [name, mutate, what] of cases) {
+    it(`reports a different ${name} as ${what}`, () => {
+      const i = inspectedFrom(spec);
+      mutate(i);
+      const changes = diffContainer(spec, i, 'sha256:aaa');
+      assert.deepEqual(
+        changes.map((c) => c.what),
+        [what],
+      );
+    });
+  }
+  it('marks a pending certificate as a label change without knowing its value', () => {
+    const changes = diffContainer(spec, inspectedFrom(spec), 'sha256:aaa', {
+      'regbook.cert-sha256': '(new certificate)',
+    });
+    assert.deepEqual(changes, [
+      { what: 'container.labels.regbook.cert-sha256', from: 'AA:BB', to: '(new certificate)' },
+    ]);
+  });
+  it('renders docker run with every value quoted, mounting only the server pair', () => {
+    const line = renderCmd(
+      runCmd(
+        desiredContainer({ ...pb, registry: { ...pb.registry, env: { REGISTRY_X: "a b'$(id)" } } }, 'F'),
+      ),
+    );
+    assert.match(line, /-e 'REGISTRY_X=a b'\\''\$\(id\)'/);
+    assert.match(line, /-v \/etc\/regbook\/certs\/server.key:\/certs\/server.key:ro/);
+    assert.doesNotMatch(line, /ca\.key/);
+  });
+  it('adds htpasswd settings and mount when auth is on', () => {
+    const s = desiredContainer(
+      { ...pb, registry: { ...pb.registry, auth: { file: '/etc/regbook/auth/htpasswd', users: [] } } },
+      'F',
+      'abc',
+    );
+    assert.equal(s.env.REGISTRY_AUTH, 'htpasswd');
+    assert.ok(s.binds.includes('/etc/regbook/auth/htpasswd:/auth/htpasswd:ro'));
+    assert.equal(s.labels['regbook.auth-sha256'], 'abc');
+  });
+  it('parses the probe output with and without a container', () => {
+    assert.deepEqual(parseProbe('[]\n@@regbook@@\n'), {});
+    const p = parseProbe('[{"Image":"sha256:x"}]\n@@regbook@@\nsha256:y\n');
+    assert.equal(p.container?.Image, 'sha256:x');
+    assert.equal(p.imageId, 'sha256:y');
+  });
+});
+
+describe('facts', () => {
+  it('parses os-release families, docker state and privilege', () => {
+    const f = parseFacts('id=debian\nid_like=\nversion=12\ndocker=present\ndocker_running=20.10.24\nuid=0\n');
+    assert.deepEqual(f, {
+      osFamily: 'debian',
+      osId: 'debian',
+      osVersion: '12',
+      dockerPresent: true,
+      dockerRunning: true,
+      dockerVersion: '20.10.24',
+      privileged: true,
+    });
+    const r = parseFacts('id=rocky\nid_like=rhel centos fedora\nversion=9\nuid=1000\n');
+    assert.equal(r.osFamily, 'rhel');
+    assert.equal(r.dockerPresent, false);
+    assert.equal(r.privileged, false);
+    assert.equal(parseFacts('id=ubuntu\nid_like=debian\n').osFamily, 'debian');
+    assert.equal(parseFacts('id=alpine\n').osFamily, 'unknown');
+  });
+  it('reads many files in one command, paths passed as arguments', () => {
+    const cmd = readFilesCmd(['/a', "/b c'd"]);
+    assert.deepEqual(cmd.argv.slice(-2), ['/a', "/b c'd"]);
+    const m = parseReadFiles(['/a', '/b'], `F 644 ${Buffer.from('hi').toString('base64')}\nM\n`);
+    assert.deepEqual(m.get('/a'), { mode: '644', content: Buffer.from('hi') });
+    assert.equal(m.get('/b'), undefined);
+    assert.throws(() => parseReadFiles(['/a', '/b'], 'M\n'), /expected 2/);
+  });
+  it('reads image ids from docker save manifests, old and OCI layouts', () => {
+    const hex = 'a'.repeat(64);
+    assert.deepEqual(parseManifest(JSON.stringify([{ Config: `${hex}.json`, RepoTags: ['app:0.1'] }])), [
+      { id: `sha256:${hex}`, repoTags: ['app:0.1'] },
+    ]);
+    assert.equal(parseManifest(JSON.stringify([{ Config: `blobs/sha256/${hex}` }]))[0]!.id, `sha256:${hex}`);
+  });
+});
+
+describe('trust files', () => {
+  const facts = (osFamily: 'debian' | 'rhel' | 'unknown') => ({
+    osFamily,
+    osId: osFamily,
+    osVersion: '',
+    dockerPresent: true,
+    dockerRunning: true,
+    dockerVersion: '',
+    privileged: true,
+  });
+  it('uses certs.d and the family store', () => {
+    assert.deepEqual(
+      trustFiles(pb, facts('debian')).map((f) => f.path),
+      ['/etc/docker/certs.d/master:5000/ca.crt', '/usr/local/share/ca-certificates/regbook-master_5000.crt'],
+    );
+    assert.deepEqual(trustFiles(pb, facts('rhel'))[1]!.refresh, ['update-ca-trust', 'extract']);
+    assert.throws(() => trustFiles(pb, facts('unknown')), /trust.system: false/);
+  });
+});
