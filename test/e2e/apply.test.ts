@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { lab, type Lab } from '../helpers/lab.js';
+import { regbook, tempDir, writeYaml } from '../helpers/cli.js';
+import {
+  allZeroChanged,
+  applyJson,
+  basePlaybook,
+  checkThenApply,
+  dockerdPids,
+  explain,
+  writePlaybook,
+  type PlaybookDoc,
+} from './registry.js';
+
+// One master and three workers; the inventory used first leaves worker3 out, so that adding it
+// later is the "new worker" drift.
+describe('regbook apply on the lab (mode ca)', () => {
+  let L: Lab;
+  let dir: string;
+  let inv: string;
+  let invAll: string;
+  let pb: string;
+  let doc: PlaybookDoc;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+    inv = await L.writeInventory({ hosts: ['master', 'worker1', 'worker2'] });
+    invAll = L.inventoryPath;
+    doc = basePlaybook();
+    pb = writePlaybook(dir, doc);
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('check mode on a fresh lab changes nothing and predicts exactly what the apply changes', async () => {
+    const { check, apply } = await checkThenApply(pb, inv, L);
+    // Every concerned host changes something on a fresh lab.
+    for (const pair of ['master/tls', 'master/registry', 'master/trust', 'master/images', 'worker1/trust', 'worker1/images', 'worker2/trust', 'worker2/images']) {
+      assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
+    }
+    const verifyCheck = check.tasks.find((t) => t.task === 'verify');
+    assert.equal(verifyCheck?.status, 'skipped');
+    assert.equal(apply.tasks.find((t) => t.task === 'verify')?.status, 'ok');
+  });
+
+  it('the registry serves the images over TLS, checked with curl, openssl and docker on the hosts', async () => {
+    const catalog = await L.shOk('worker1', 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt https://master:5000/v2/_catalog');
+    assert.deepEqual(JSON.parse(catalog), { repositories: ['app'] });
+    const tags = JSON.parse(await L.shOk('worker1', 'curl -sS --fail https://master:5000/v2/app/tags/list')) as { tags: string[] };
+    assert.deepEqual([...tags.tags].sort(), ['0.1', '0.2'], 'the system store trusts the registry too (no --cacert)');
+    for (const w of ['worker1', 'worker2']) {
+      const ids = await L.shOk(w, 'docker image inspect --format "{{.Id}}" master:5000/app:0.1 master:5000/app:0.2');
+      const src = await L.shOk('master', 'docker image inspect --format "{{.Id}}" app:0.1 app:0.2');
+      assert.equal(ids, src, `${w} holds the master's images`);
+      const insecure = await L.sh(w, 'grep -rs insecure /etc/docker/ || true; docker info 2>/dev/null | grep -A3 -i "insecure registries"');
+      assert.doesNotMatch(insecure.stdout, /master:5000/, 'no insecure-registry setting anywhere');
+    }
+    const text = await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName -subject');
+    assert.match(text, /DNS:master, IP Address:127\.0\.0\.1/);
+    assert.match(text, /CN\s*=\s*master/);
+    await L.shOk('master', 'openssl verify -CAfile /etc/regbook/certs/ca.crt /etc/regbook/certs/server.crt');
+    const modes = await L.shOk('master', 'cd /etc/regbook/certs && stat -c "%n %a %U" ca.crt ca.key server.crt server.key');
+    assert.equal(modes.trim(), 'ca.crt 444 root\nca.key 600 root\nserver.crt 444 root\nserver.key 600 root');
+  });
+
+  it('a second apply changes nothing and restarts no docker daemon', async () => {
+    const pids = await dockerdPids(L);
+    const r = await applyJson(pb, inv);
+    assert.equal(r.code, 0, explain(r));
+    assert.ok(allZeroChanged(r.recap.hosts), JSON.stringify(r.recap));
+    assert.deepEqual(await dockerdPids(L), pids);
+  });
+
+  it('text output shows the recap; --check --detailed-exitcode exits 0 when nothing is pending', async () => {
+    const r = await regbook(['apply', pb, '-i', inv, '--check', '--detailed-exitcode']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /RECAP/);
+    assert.match(r.stdout, /master\s+ok=\d+\s+changed=0/);
+    assert.doesNotMatch(r.stdout, /\x1b\[/, 'no escape sequences when NO_COLOR is set');
+  });
+
+  it('drift: a worker trust file deleted', async () => {
+    await L.shOk('worker1', 'rm /etc/docker/certs.d/master:5000/ca.crt');
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['worker1/trust']);
+  });
+
+  it('drift: the registry container removed (its data stays, so images are still there)', async () => {
+    await L.shOk('master', 'docker rm -f registry');
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['master/registry']);
+  });
+
+  it('drift: a SAN added to the playbook renews the certificate and recreates the container, trust unchanged', async () => {
+    doc.tls.subjectAltNames = ['DNS:master', 'DNS:registry.lab', 'IP:127.0.0.1'];
+    pb = writePlaybook(dir, doc);
+    const pending = await regbook(['apply', pb, '-i', inv, '--check', '--detailed-exitcode', '--diff']);
+    assert.equal(pending.code, 3, explain(pending));
+    assert.match(pending.stdout, /registry\.lab/);
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['master/registry', 'master/tls']);
+    assert.match(await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName'), /DNS:registry\.lab/);
+  });
+
+  it('drift: a certificate inside renewBeforeDays is renewed', async () => {
+    const shortDoc = { ...doc, tls: { ...doc.tls, days: 20, renewBeforeDays: 5 } };
+    const r = await applyJson(writePlaybook(dir, shortDoc, 'short.yaml'), inv);
+    assert.equal(r.code, 0, explain(r));
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['master/registry', 'master/tls']);
+    const why = apply.tasks.find((t) => t.task === 'tls')!.changes.map((c) => c.why ?? '').join(' ');
+    assert.match(why, /expire/i);
+  });
+
+  it('drift: a new image', async () => {
+    doc.images!.push({ name: 'tool:1.0', source: { host: 'master' }, pullOn: ['worker2'] });
+    pb = writePlaybook(dir, doc);
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['master/images', 'worker2/images']);
+    await L.shOk('worker2', 'docker image inspect master:5000/tool:1.0 >/dev/null');
+  });
+
+  it('drift: an image set absent is deleted from the registry', async () => {
+    doc.images = doc.images!.map((i) => (i.name === 'app:0.2' ? { name: 'app:0.2', state: 'absent' } : i));
+    pb = writePlaybook(dir, doc);
+    const { apply } = await checkThenApply(pb, inv, L);
+    assert.deepEqual(apply.pairs, ['master/images']);
+    const tags = JSON.parse(await L.shOk('worker1', 'curl -sS https://master:5000/v2/app/tags/list')) as { tags: string[] };
+    assert.deepEqual(tags.tags, ['0.1']);
+  });
+
+  it('drift: a new worker added to the inventory', async () => {
+    const { apply } = await checkThenApply(pb, invAll, L);
+    assert.deepEqual(apply.pairs, ['worker3/images', 'worker3/trust']);
+    const again = await applyJson(pb, invAll);
+    assert.ok(allZeroChanged(again.recap.hosts), JSON.stringify(again.recap));
+  });
+});
+
+describe('regbook apply on the lab (mode selfsigned, with auth)', () => {
+  let L: Lab;
+  let dir: string;
+  const password = `s3cr&t'"$(id)\`x\``;
+  const env = { REGBOOK_CI_PASSWORD: password };
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('converges, requires credentials, lets workers pull, and never shows the password', async () => {
+    const doc = basePlaybook();
+    doc.tls = { mode: 'selfsigned', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'] };
+    doc.registry.auth = { users: [{ username: 'ci', password: '${env:REGBOOK_CI_PASSWORD}' }] };
+    const pb = writePlaybook(dir, doc);
+    const inv = L.inventoryPath;
+    const outputs: string[] = [];
+    const { check, apply } = await checkThenApply(pb, inv, L, env);
+    outputs.push(check.stdout, check.stderr, apply.stdout, apply.stderr);
+    for (const args of [['--check', '--diff', '-vv'], ['--diff', '-vv'], ['--output', 'json', '--diff']]) {
+      const r = await regbook(['apply', pb, '-i', inv, ...args], { env });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      outputs.push(r.stdout, r.stderr);
+    }
+    for (const o of outputs) assert.ok(!o.includes(password), 'the password appeared in an output');
+
+    const anon = await L.sh('worker1', 'curl -s -o /dev/null -w "%{http_code}" https://master:5000/v2/_catalog');
+    assert.equal(anon.stdout, '401');
+    const basic = Buffer.from(`ci:${password}`).toString('base64');
+    const authed = await L.sh('worker1', 'curl -sS --fail -H @- https://master:5000/v2/_catalog', {
+      stdin: `Authorization: Basic ${basic}\n`,
+    });
+    assert.equal(authed.code, 0, authed.stderr);
+    assert.deepEqual(JSON.parse(authed.stdout), { repositories: ['app'] });
+    for (const w of ['worker1', 'worker2', 'worker3']) {
+      await L.shOk(w, 'docker image inspect master:5000/app:0.1 master:5000/app:0.2 >/dev/null');
+    }
+    const htpasswd = await L.shOk('master', 'cat /etc/regbook/auth/htpasswd');
+    assert.match(htpasswd.trim(), /^ci:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
+    // selfsigned: the server certificate itself is what every host trusts.
+    const same = await L.shOk('worker1', 'cmp /etc/docker/certs.d/master:5000/ca.crt /usr/local/share/ca-certificates/regbook-master_5000.crt && echo same');
+    assert.equal(same.trim(), 'same');
+    const served = await L.shOk('master', 'cmp /etc/regbook/certs/server.crt /etc/docker/certs.d/master:5000/ca.crt && echo same');
+    assert.equal(served.trim(), 'same');
+  });
+});

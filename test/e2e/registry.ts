@@ -1,0 +1,84 @@
+// Shared pieces of the end-to-end tests: playbooks for the lab and independent views of its hosts.
+import assert from 'node:assert/strict';
+import type { Lab } from '../helpers/lab.js';
+import { changedPairs, parseNdjson, regbook, writeYaml, type CliResult } from '../helpers/cli.js';
+
+export interface PlaybookDoc {
+  version: 1;
+  registry: Record<string, unknown>;
+  tls: Record<string, unknown>;
+  trust?: Record<string, unknown>;
+  images?: Array<Record<string, unknown>>;
+}
+
+export function basePlaybook(): PlaybookDoc {
+  return {
+    version: 1,
+    registry: { address: 'master:5000', deleteEnabled: true },
+    tls: { mode: 'ca', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'], days: 800, renewBeforeDays: 30 },
+    trust: { hosts: 'all', restartDocker: 'on-change' },
+    images: [
+      { name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' },
+      { name: 'app:0.2', source: { host: 'master' }, pullOn: 'workers' },
+    ],
+  };
+}
+
+export function writePlaybook(dir: string, doc: PlaybookDoc, name = 'site.yaml'): string {
+  return writeYaml(dir, name, doc);
+}
+
+export async function applyJson(pb: string, inv: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const r = await regbook(['apply', pb, '-i', inv, '--output', 'json', ...extra], { env });
+  let parsed: ReturnType<typeof parseNdjson>;
+  try {
+    parsed = parseNdjson(r.stdout);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nstderr:\n${r.stderr}`);
+  }
+  return { ...r, ...parsed, pairs: changedPairs(parsed.tasks) };
+}
+
+export function explain(r: CliResult): string {
+  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+/**
+ * What is on every host, read with docker exec, not through regbook: files regbook may write,
+ * containers and images. Check mode must leave this unchanged.
+ */
+export async function hostState(lab: Lab): Promise<Record<string, string>> {
+  const script = [
+    'find /etc/regbook /etc/docker/certs.d /usr/local/share/ca-certificates /var/lib/regbook -type f 2>/dev/null | sort | xargs -r sha256sum',
+    'stat -c "%n %a" /etc/ssl/certs/ca-certificates.crt',
+    'sha256sum /etc/ssl/certs/ca-certificates.crt',
+    'docker ps -a --format "{{.Names}} {{.ID}} {{.Status}}" | sed "s/Up .*/Up/"',
+    'docker images --format "{{.Repository}}:{{.Tag}} {{.ID}}" | sort',
+  ].join('; ');
+  const out: Record<string, string> = {};
+  for (const h of lab.hosts) out[h.name] = await lab.shOk(h.name, script);
+  return out;
+}
+
+/** dockerd's pid on each host, to prove a run restarted no daemon. */
+export async function dockerdPids(lab: Lab): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of lab.hosts) out[h.name] = (await lab.shOk(h.name, 'pidof dockerd')).trim();
+  return out;
+}
+
+/** Check mode, then apply: both succeed and agree on which (host, task) pairs change. */
+export async function checkThenApply(pb: string, inv: string, lab: Lab, env: NodeJS.ProcessEnv = {}) {
+  const before = await hostState(lab);
+  const check = await applyJson(pb, inv, ['--check'], env);
+  assert.equal(check.code, 0, explain(check));
+  assert.deepEqual(await hostState(lab), before, 'check mode changed something on a host');
+  const apply = await applyJson(pb, inv, [], env);
+  assert.equal(apply.code, 0, explain(apply));
+  assert.deepEqual(check.pairs, apply.pairs, `check predicted ${check.pairs.join(' ')}; apply changed ${apply.pairs.join(' ')}`);
+  return { check, apply };
+}
+
+export function allZeroChanged(recap: Record<string, { changed: number }>): boolean {
+  return Object.values(recap).every((c) => c.changed === 0);
+}
