@@ -97,13 +97,15 @@ export type HostKeyVerdict =
   | { status: 'unknown' };
 
 /**
- * The verdict for a presented key: revoked wins over everything, then an exact match, then
+ * The verdict for a presented key: a key marked @revoked for this name wins over everything, then an exact match, then
  * "changed" when the host has any entry with another key (we restrict negotiation to the key
  * types we hold, so a different key of a held type is what a mismatch means), else unknown.
  * `@cert-authority` lines are ignored: host certificates are not used here.
  */
 export function checkHostKey(entries: KnownHostEntry[], name: string, presented: Buffer): HostKeyVerdict {
-  const revoked = entries.find((e) => e.marker === '@revoked' && e.key.equals(presented));
+  const revoked = entries.find(
+    (e) => e.marker === '@revoked' && e.key.equals(presented) && hostFieldMatches(e.hosts, name),
+  );
   if (revoked) return { status: 'revoked', entry: revoked };
   const forHost = entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name));
   const exact = forHost.find((e) => e.key.equals(presented));
