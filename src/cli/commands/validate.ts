@@ -1,0 +1,47 @@
+import type { Argv } from 'yargs';
+import { EXIT } from '../../core/errors.js';
+import type { SetExit } from './index.js';
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+export function register(cli: Argv, setExit: SetExit): void {
+  cli.command(
+    'validate <playbook>',
+    'Check a playbook and its inventory (YAML, schema, rules); contacts no host',
+    (y) =>
+      y
+        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
+        .option('inventory', {
+          alias: 'i',
+          type: 'string',
+          describe: 'The inventory file',
+          demandOption: true,
+        })
+        .example(
+          '$0 validate site.yaml -i inventory.yaml',
+          'prints "ok: site.yaml (3 hosts, 2 images)" or every problem',
+        )
+        .epilog(
+          'Problems go to stderr as FILE:LINE:COL: field.path: what is wrong. Exit 0 when valid, 1 otherwise.',
+        ),
+    async (argv) => {
+      // Loaded here so other commands (and --version) do not pay for yaml and ajv.
+      const { loadBoth } = await import('../../config/index.js');
+      const { playbook, inventory } = loadBoth(argv.playbook, argv.inventory);
+      process.stdout.write(
+        `ok: ${argv.playbook} (${count(inventory.hosts.length, 'host')}, ${count(playbook.images.length, 'image')})\n`,
+      );
+      if (playbook.envRefs.length > 0) {
+        // Not an error: the variables are needed only when apply runs, maybe on another machine.
+        const unset = playbook.envRefs.filter((name) => process.env[name] === undefined);
+        const tail = unset.length > 0 ? `; not set in this shell: ${unset.join(', ')}` : '';
+        process.stderr.write(
+          `note: apply reads ${playbook.envRefs.join(', ')} from the environment${tail}\n`,
+        );
+      }
+      setExit(EXIT.ok);
+    },
+  );
+}

@@ -1,0 +1,227 @@
+// Playbook: from schema-valid data (defaults filled in) to the normalised model, plus the rules a
+// schema cannot express: the address covered by a SAN, hosts that exist in the inventory, deletes
+// that the registry allows, renewal before expiry, no image declared twice, env references.
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from '../core/errors.js';
+import {
+  envRefName,
+  expandLocalPath,
+  parseAddress,
+  sanCovers,
+  sanForHost,
+  splitImageName,
+} from './grammar.js';
+import { diagnosticAt, type Normalised } from './inventory.js';
+import type {
+  ImageSource,
+  ImageSpec,
+  Inventory,
+  Playbook,
+  RegistryConfig,
+  TlsConfig,
+  TrustConfig,
+} from './model.js';
+import { dottedPath, isWritten, positionOf, type PositionSource, type Segment } from './positions.js';
+
+type HostSelector = 'all' | 'workers' | string[];
+
+/** The playbook as the schema guarantees it, after its defaults were filled in. */
+interface RawPlaybook {
+  version: 1;
+  registry: Omit<RegistryConfig, 'addressHost' | 'addressPort' | 'env' | 'auth'> & {
+    env: Record<string, string | number | boolean>;
+    auth?: { file: string; users: { username: string; password: string }[] };
+  };
+  tls: Omit<TlsConfig, 'commonName' | 'subjectAltNames'> & {
+    commonName?: string;
+    subjectAltNames?: string[];
+  };
+  trust: Omit<TrustConfig, 'hosts'> & { hosts: HostSelector };
+  images: {
+    name: string;
+    state: 'present' | 'absent';
+    source?: { host?: string; archive?: string; pull?: string };
+    pullOn: HostSelector;
+  }[];
+}
+
+export function normalisePlaybook(
+  src: PositionSource,
+  data: unknown,
+  inventory: Inventory | undefined,
+): Normalised<Playbook> {
+  const raw = data as RawPlaybook;
+  const diagnostics: Diagnostic[] = [];
+  const problem = (path: Segment[], message: string, at: 'key' | 'value' = 'value') =>
+    diagnostics.push(diagnosticAt(src, path, message, at));
+  const baseDir = dirname(resolve(src.file));
+  const localPath = (value: string, path: Segment[]): string => {
+    const r = expandLocalPath(value, baseDir);
+    if (!r.ok) problem(path, r.message);
+    return r.ok ? r.path : value;
+  };
+
+  // Host names from the inventory; without one (it failed to load) host checks are skipped.
+  const known = new Set(inventory?.hosts.map((h) => h.name) ?? []);
+  const selectHosts = (sel: HostSelector, path: Segment[]): string[] => {
+    if (!inventory) return [];
+    if (sel === 'all') return inventory.hosts.map((h) => h.name);
+    if (sel === 'workers') return inventory.workers.map((h) => h.name);
+    sel.forEach((name, i) => {
+      if (!known.has(name)) problem([...path, i], unknownHostMessage(name, inventory));
+    });
+    return sel.filter((name) => known.has(name));
+  };
+
+  // registry
+  const r = raw.registry;
+  const addr = parseAddress(r.address);
+  const registry: RegistryConfig = {
+    address: r.address,
+    addressHost: addr.host,
+    addressPort: addr.port,
+    image: r.image,
+    name: r.name,
+    port: r.port,
+    restart: r.restart,
+    dataDir: r.dataDir,
+    deleteEnabled: r.deleteEnabled,
+    env: Object.fromEntries(Object.entries(r.env).map(([k, v]) => [k, String(v)])),
+  };
+  if (r.imageArchive !== undefined)
+    registry.imageArchive = localPath(r.imageArchive, ['registry', 'imageArchive']);
+  const envRefs: string[] = [];
+  if (r.auth) {
+    const seen = new Map<string, number>();
+    registry.auth = {
+      file: r.auth.file,
+      users: r.auth.users.map((u, i) => {
+        const earlier = seen.get(u.username);
+        if (earlier !== undefined) {
+          problem(
+            ['registry', 'auth', 'users', i, 'username'],
+            `user '${u.username}' is already listed (users.${earlier})`,
+          );
+        }
+        seen.set(u.username, i);
+        const name = envRefName(u.password)!;
+        if (!envRefs.includes(name)) envRefs.push(name);
+        return { username: u.username, password: { env: name } };
+      }),
+    };
+  }
+
+  // tls
+  const t = raw.tls;
+  const subjectAltNames = t.subjectAltNames ?? [sanForHost(addr.host)];
+  if (!subjectAltNames.some((san) => sanCovers(san, addr.host))) {
+    problem(
+      ['registry', 'address'],
+      `host '${addr.host}' is not covered by tls.subjectAltNames (${subjectAltNames.join(', ')}); ` +
+        `add ${sanForHost(addr.host)} so clients accept the certificate`,
+    );
+  }
+  if (t.renewBeforeDays >= t.days) {
+    const path = isWritten(src, ['tls', 'renewBeforeDays']) ? ['tls', 'renewBeforeDays'] : ['tls', 'days'];
+    problem(
+      path,
+      `renewBeforeDays (${t.renewBeforeDays}) must be less than days (${t.days}), or every run would renew`,
+    );
+  }
+  const tls: TlsConfig = {
+    dir: t.dir,
+    mode: t.mode,
+    commonName: t.commonName ?? addr.host,
+    subjectAltNames,
+    days: t.days,
+    keyBits: t.keyBits,
+    renewBeforeDays: t.renewBeforeDays,
+  };
+
+  // trust
+  const trust: TrustConfig = {
+    hosts: selectHosts(raw.trust.hosts, ['trust', 'hosts']),
+    dockerCertsD: raw.trust.dockerCertsD,
+    system: raw.trust.system,
+    restartDocker: raw.trust.restartDocker,
+  };
+
+  // images
+  const declared = new Map<string, number>();
+  const images: ImageSpec[] = raw.images.map((img, i) => {
+    const path: Segment[] = ['images', i];
+    const { repository, tag } = splitImageName(img.name);
+    const name = `${repository}:${tag}`;
+    const earlier = declared.get(name);
+    if (earlier !== undefined) {
+      const where = positionOf(src, ['images', earlier, 'name']);
+      problem(
+        [...path, 'name'],
+        `image ${name} is already declared at images.${earlier} (line ${where.line})`,
+      );
+    } else {
+      declared.set(name, i);
+    }
+    const { line, col } = positionOf(src, path);
+    const spec: ImageSpec = {
+      name,
+      repository,
+      tag,
+      state: img.state,
+      pullOn: [],
+      source_ref: { file: src.file, line, col },
+    };
+    if (img.state === 'absent') {
+      if (!raw.registry.deleteEnabled) {
+        const at = isWritten(src, [...path, 'state']) ? [...path, 'state'] : path;
+        problem(
+          at,
+          'state: absent needs registry.deleteEnabled: true (the registry refuses deletes otherwise)',
+        );
+      }
+      return spec;
+    }
+    spec.source = imageSource(img.source, [...path, 'source']);
+    spec.pullOn = selectHosts(img.pullOn, [...path, 'pullOn']);
+    return spec;
+  });
+
+  function imageSource(s: RawPlaybook['images'][number]['source'], path: Segment[]): ImageSource | undefined {
+    if (s?.archive !== undefined) return { archive: localPath(s.archive, [...path, 'archive']) };
+    if (s?.pull !== undefined) return { pull: s.pull };
+    const host = s?.host ?? inventory?.master.name;
+    if (host === undefined) return undefined;
+    if (inventory && !known.has(host)) problem([...path, 'host'], unknownHostMessage(host, inventory));
+    return { host };
+  }
+
+  checkEnvRefPlacement(raw, problem);
+
+  const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs };
+  return { value: playbook, diagnostics };
+}
+
+function unknownHostMessage(name: string, inventory: Inventory): string {
+  return `no host named '${name}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`;
+}
+
+/** `${env:…}` is resolved in auth passwords only; anywhere else it would be taken literally. */
+function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message: string) => void): void {
+  const visit = (value: unknown, path: Segment[]): void => {
+    if (typeof value === 'string') {
+      const isPassword =
+        path.length === 5 && dottedPath(path.slice(0, 3)) === 'registry.auth.users' && path[4] === 'password';
+      if (!isPassword && value.includes('${env:')) {
+        problem(
+          path,
+          '${env:...} is only resolved in registry.auth.users[].password; write the value itself here',
+        );
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => visit(v, [...path, i]));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
+    }
+  };
+  visit(data, []);
+}

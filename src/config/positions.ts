@@ -1,0 +1,134 @@
+// Maps a field path (as ajv and the semantic rules name it) back to the YAML node it came from, so
+// every diagnostic can point at a line and column. Aliases are followed one hop at a time along the
+// path only, so this never expands an alias-heavy document.
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+
+export type Segment = string | number;
+
+export interface Position {
+  line: number;
+  col: number;
+}
+
+/** A parsed file: the YAML document with its line index, for positions. */
+export interface PositionSource {
+  file: string;
+  doc: Document;
+  lineCounter: LineCounter;
+}
+
+/** `images.0.name` — the dotted form diagnostics print. */
+export function dottedPath(path: readonly Segment[]): string {
+  return path.map(String).join('.');
+}
+
+/** ajv's instancePath (a JSON Pointer) as path segments. */
+export function pointerToPath(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function resolve(doc: Document, node: unknown): unknown {
+  // One alias hop; an alias to an alias is not valid YAML, so one hop is enough.
+  return isAlias(node) ? node.resolve(doc) : node;
+}
+
+interface Found {
+  /** The node at the deepest segment of the path that exists. */
+  node: Node | null;
+  /** The key node when the last found segment was a map key. */
+  keyNode: Node | null;
+  /** How many segments were found. */
+  depth: number;
+}
+
+function walk(doc: Document, path: readonly Segment[]): Found {
+  let node = resolve(doc, doc.contents) as Node | null;
+  let keyNode: Node | null = null;
+  let depth = 0;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+      );
+      if (!pair) break;
+      keyNode = pair.key as Node;
+      node = (resolve(doc, pair.value) as Node | null) ?? null;
+      if (node === null) {
+        // `key:` with no value: the key is the best place to point at.
+        depth++;
+        return { node: keyNode, keyNode, depth };
+      }
+    } else if (isSeq(node)) {
+      const item = node.items[Number(seg)];
+      if (item === undefined) break;
+      keyNode = null;
+      node = resolve(doc, item) as Node;
+    } else {
+      break;
+    }
+    depth++;
+  }
+  return { node, keyNode, depth };
+}
+
+function offsetToPosition(src: PositionSource, offset: number): Position {
+  const { line, col } = src.lineCounter.linePos(offset);
+  return { line, col };
+}
+
+/**
+ * Where a path is in the file. `at: 'key'` points at the key of the last segment (for unknown keys);
+ * `at: 'value'` points at its value. When the path does not exist in the file (a default filled
+ * it in), the deepest existing ancestor is used.
+ */
+export function positionOf(
+  src: PositionSource,
+  path: readonly Segment[],
+  at: 'key' | 'value' = 'value',
+): Position {
+  const found = walk(src.doc, path);
+  const complete = found.depth === path.length;
+  const target = complete && at === 'key' && found.keyNode ? found.keyNode : found.node;
+  const offset = target?.range?.[0];
+  if (offset === undefined) return { line: 1, col: 1 };
+  return offsetToPosition(src, offset);
+}
+
+/** Whether the file itself spells out this path (as opposed to a default filling it in). */
+export function isWritten(src: PositionSource, path: readonly Segment[]): boolean {
+  return walk(src.doc, path).depth === path.length;
+}
+
+/** The path of the deepest node whose source range contains an offset (for YAML syntax errors). */
+export function pathAtOffset(src: PositionSource, offset: number): Segment[] {
+  const out: Segment[] = [];
+  let node: unknown = src.doc.contents;
+  for (;;) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => {
+        const end = (p.value as Node | null)?.range?.[2] ?? (p.key as Node | null)?.range?.[2];
+        const start = (p.key as Node | null)?.range?.[0];
+        return start !== undefined && end !== undefined && offset >= start && offset < end;
+      });
+      if (!pair) return out;
+      out.push(isScalar(pair.key) ? String(pair.key.value) : String(pair.key));
+      const keyEnd = (pair.key as Node | null)?.range?.[2] ?? 0;
+      if (offset < keyEnd) return out;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex((it) => {
+        const r = (it as Node | null)?.range;
+        return r != null && offset >= r[0] && offset < r[2];
+      });
+      if (i < 0) return out;
+      out.push(i);
+      node = node.items[i];
+    } else {
+      return out;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The files `regbook init` writes: a commented playbook and inventory that validate as they are
+// and point editors at the schemas through their first line.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { schemaPath, type SchemaKind } from './schema-files.js';
+
+export const STARTER_PLAYBOOK = 'site.yaml';
+export const STARTER_INVENTORY = 'inventory.yaml';
+
+/** The schema as a path relative to `dir`, which yaml-language-server resolves against the file. */
+function schemaRef(dir: string, kind: SchemaKind): string {
+  const rel = relative(resolve(dir), schemaPath(kind)).split(sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+export function starterPlaybook(schema: string): string {
+  return `# yaml-language-server: $schema=${schema}
+#
+# A regbook playbook: the private registry you want, applied idempotently over SSH.
+#   regbook validate site.yaml -i inventory.yaml       # check, contacts nothing
+#   regbook apply site.yaml -i inventory.yaml --check  # what would change
+#   regbook apply site.yaml -i inventory.yaml          # make it so
+version: 1
+
+registry:
+  # host[:port] every docker client uses; images are pushed as <address>/<name>.
+  # Its host must be covered by tls.subjectAltNames.
+  address: master:5000
+  image: registry:2
+  port: 5000 # published on the master
+  dataDir: /var/lib/regbook/registry
+  deleteEnabled: false # true lets images with state: absent be deleted
+  # env:                              # further REGISTRY_* settings
+  #   REGISTRY_LOG_LEVEL: info
+  # auth:                             # htpasswd (bcrypt); passwords come from the environment
+  #   users:
+  #     - username: ci
+  #       password: \${env:REGBOOK_CI_PASSWORD}
+
+tls:
+  mode: ca # ca: a private CA signs the certificate | selfsigned
+  commonName: master
+  subjectAltNames: [DNS:master] # add IP:<address> if clients use an IP address
+  days: 800
+  renewBeforeDays: 30
+
+trust:
+  hosts: all # all | workers | [names]: who trusts the registry
+  restartDocker: on-change # on-change | never | always
+
+# The images the registry holds. For example:
+#   - name: app:0.1
+#     source: {host: master}   # or {archive: ./app.tar} or {pull: docker.io/library/app:0.1}
+#     pullOn: workers          # workers | all | [names]
+#   - name: old:0.1
+#     state: absent            # needs registry.deleteEnabled: true
+images: []
+`;
+}
+
+export function starterInventory(schema: string): string {
+  return `# yaml-language-server: $schema=${schema}
+#
+# The hosts regbook manages: one master runs the registry, the workers trust it and pull from it.
+
+defaults: # every host gets these unless it sets its own
+  user: root
+  port: 22
+  knownHosts: ~/.ssh/known_hosts
+  hostKeyChecking: strict # strict | accept-new | off
+  # identityFile: ~/.ssh/id_ed25519  # without it: ssh-agent, ~/.ssh/config, default keys
+
+master:
+  name: master # the name tasks and --limit use
+  address: 10.0.0.10 # what SSH connects to
+
+workers:
+  - name: worker1
+    address: 10.0.0.11
+  - name: worker2
+    address: 10.0.0.12
+    # user: deploy
+    # become: sudo                   # privileged commands through sudo -n
+`;
+}
+
+/** Writes both starters into `dir`; refuses to overwrite unless `force`. Returns the paths written. */
+export function writeStarters(dir: string, force: boolean): [string, string] {
+  const files: [string, string] = [join(dir, STARTER_PLAYBOOK), join(dir, STARTER_INVENTORY)];
+  const existing = files.filter((f) => existsSync(f));
+  if (existing.length > 0 && !force) {
+    throw new UsageError(
+      `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; use --force to overwrite`,
+    );
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(files[0], starterPlaybook(schemaRef(dir, 'playbook')));
+  writeFileSync(files[1], starterInventory(schemaRef(dir, 'inventory')));
+  return files;
+}

@@ -1,0 +1,160 @@
+// Reads one YAML input file into plain data plus the document it came from (for positions).
+// Everything that makes a file unreadable becomes a Diagnostic: bytes that are not UTF-8, YAML
+// syntax errors, tabs as indentation, duplicate keys, unknown tags, several documents, an empty
+// file, and alias expansion beyond a small bound (a "billion laughs" file fails in milliseconds).
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import type { Diagnostic } from '../core/errors.js';
+import { dottedPath, pathAtOffset, positionOf, type PositionSource } from './positions.js';
+
+/** No real playbook needs more alias expansions than this; a YAML bomb needs far more. */
+export const MAX_ALIAS_COUNT = 100;
+
+export interface YamlSource extends PositionSource {
+  /** The document as plain JSON-like data. */
+  data: unknown;
+}
+
+export type ReadResult = { ok: true; source: YamlSource } | { ok: false; diagnostics: Diagnostic[] };
+
+function fileDiagnostic(file: string, message: string, line = 1, col = 1): Diagnostic {
+  return { file, line, col, path: '', message };
+}
+
+/** Byte offset of the first byte that is not part of valid UTF-8, or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return -1;
+  } catch {
+    // Fall through to find where: the decoder does not say.
+  }
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Continuation count and the allowed range of the second byte (excludes overlong forms,
+    // UTF-16 surrogates and code points above U+10FFFF), per RFC 3629.
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined) return i;
+      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** Line and column (1-based, in characters) of a byte offset in valid UTF-8 text before it. */
+function bytePosition(bytes: Uint8Array, offset: number): { line: number; col: number } {
+  const before = new TextDecoder('utf-8').decode(bytes.subarray(0, offset));
+  const lines = before.split('\n');
+  return { line: lines.length, col: [...lines[lines.length - 1]!].length + 1 };
+}
+
+function yamlErrorDiagnostic(src: PositionSource, err: YAMLError): Diagnostic {
+  const { line, col } = src.lineCounter.linePos(err.pos[0]);
+  return {
+    file: src.file,
+    line,
+    col,
+    path: dottedPath(pathAtOffset(src, err.pos[0])),
+    message: plainYamlMessage(err),
+  };
+}
+
+function plainYamlMessage(err: YAMLError): string {
+  switch (err.code) {
+    case 'DUPLICATE_KEY':
+      return 'duplicate key (each key may appear once in a mapping)';
+    case 'TAB_AS_INDENT':
+      return 'tab used for indentation (YAML indents with spaces only)';
+    case 'MULTIPLE_DOCS':
+      return 'more than one YAML document (remove the extra ---)';
+    case 'TAG_RESOLVE_FAILED':
+      return `unsupported tag (${err.message.replace(/^Unresolved tag: /, '')}); plain YAML values only`;
+    default:
+      return `YAML syntax error: ${err.message.split('\n')[0]}`;
+  }
+}
+
+/** Parses YAML text; `file` is used only in diagnostics. */
+export function parseYamlText(file: string, text: string): ReadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false });
+  const src: PositionSource = { file, doc, lineCounter };
+  const problems = [...doc.errors, ...doc.warnings].map((e) => yamlErrorDiagnostic(src, e));
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
+  if (doc.contents === null) {
+    return {
+      ok: false,
+      diagnostics: [fileDiagnostic(file, 'the file is empty (expected a mapping of settings)')],
+    };
+  }
+  const unresolved: Diagnostic[] = [];
+  visit(doc, {
+    Alias(_key, node) {
+      if (!node.resolve(doc)) {
+        const { line, col } = lineCounter.linePos(node.range?.[0] ?? 0);
+        unresolved.push({
+          file,
+          line,
+          col,
+          path: '',
+          message: `alias *${node.source} has no anchor &${node.source} before it`,
+        });
+      }
+    },
+  });
+  if (unresolved.length > 0) return { ok: false, diagnostics: unresolved };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const where = positionOf(src, []);
+    const message = /alias count/i.test(String(err))
+      ? `aliases expand too much (more than ${MAX_ALIAS_COUNT} copies); refusing a possible YAML bomb`
+      : `cannot read the YAML: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, diagnostics: [fileDiagnostic(file, message, where.line, where.col)] };
+  }
+  return { ok: true, source: { ...src, data } };
+}
+
+/** Reads and parses a YAML file; never throws for bad content, only returns diagnostics. */
+export function readYamlFile(file: string): ReadResult {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(err);
+    return { ok: false, diagnostics: [fileDiagnostic(file, `cannot read the file: ${why}`)] };
+  }
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0) {
+    const { line, col } = bytePosition(bytes, bad);
+    const hex = bytes[bad]!.toString(16).padStart(2, '0');
+    return {
+      ok: false,
+      diagnostics: [fileDiagnostic(file, `not UTF-8 text (byte 0x${hex} at offset ${bad})`, line, col)],
+    };
+  }
+  // TextDecoder drops a leading byte order mark.
+  return parseYamlText(file, new TextDecoder('utf-8').decode(bytes));
+}
