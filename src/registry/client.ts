@@ -53,6 +53,8 @@ export interface ManifestInfo {
   mediaType: string;
   /** For an image manifest: config + layer sizes as the manifest states them; undefined for an index. */
   size: number | undefined;
+  /** For an image manifest: the config blob's digest, which is the image id docker shows. */
+  configDigest?: string;
 }
 
 /** Largest response body read into memory; registry API answers are small JSON documents. */
@@ -127,7 +129,11 @@ export class RegistryClient {
       typeof header === 'string' && header
         ? assertDigest(header)
         : `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
-    let doc: { mediaType?: string; config?: { size?: number }; layers?: { size?: number }[] };
+    let doc: {
+      mediaType?: string;
+      config?: { size?: number; digest?: string };
+      layers?: { size?: number }[];
+    };
     try {
       doc = JSON.parse(res.body.toString('utf8')) as typeof doc;
     } catch (err) {
@@ -138,7 +144,8 @@ export class RegistryClient {
       doc.config && Array.isArray(doc.layers)
         ? (doc.config.size ?? 0) + doc.layers.reduce((sum, l) => sum + (l.size ?? 0), 0)
         : undefined;
-    return { digest, mediaType, size };
+    const configDigest = typeof doc.config?.digest === 'string' ? doc.config.digest : undefined;
+    return { digest, mediaType, size, ...(configDigest ? { configDigest } : {}) };
   }
 
   /**

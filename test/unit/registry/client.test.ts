@@ -80,6 +80,7 @@ describe('RegistryClient against docker-registry (distribution 2.8)', () => {
       digest: a2.manifestDigest,
       mediaType: MEDIA_TYPES.dockerManifest,
       size: a2.size,
+      configDigest: a2.configDigest,
     });
     assert.equal(await c.manifestInfo('app', 'nope'), undefined);
 

@@ -9,6 +9,8 @@ export interface PushedImage {
   manifestBytes: Buffer;
   /** config + layer sizes as written in the manifest. */
   size: number;
+  /** The config blob's digest (the image id). */
+  configDigest: string;
 }
 
 function sha256(buf: Buffer): string {
@@ -68,5 +70,10 @@ export async function pushTinyImage(client: RegistryClient, repo: string, tag: s
     body: manifestBytes,
   });
   if (put.status !== 201) throw new Error(`manifest put → ${put.status}: ${put.body.toString()}`);
-  return { manifestDigest: sha256(manifestBytes), manifestBytes, size: config.length + layer.length };
+  return {
+    manifestDigest: sha256(manifestBytes),
+    manifestBytes,
+    size: config.length + layer.length,
+    configDigest,
+  };
 }
