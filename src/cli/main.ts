@@ -30,6 +30,12 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+// `regbook ... | head` closes our stdout early; that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(hideBin(process.argv)).then(
   (code) => {
     process.exitCode = code;

@@ -28,7 +28,7 @@ export type EngineEvent =
       durationMs: number;
     }
   | { type: 'task-end'; task: TaskId }
-  | { type: 'handler'; host: string; handler: string; status: 'ok' | 'failed'; message?: string }
+  | { type: 'handler'; host: string; handler: string; status: 'ok' | 'failed' | 'skipped'; message?: string }
   | { type: 'log'; host?: string; level: 'info' | 'debug'; message: string }
   | { type: 'recap'; hosts: Record<string, HostCounts> };
 

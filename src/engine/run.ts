@@ -4,7 +4,7 @@ import type { Change, HandlerId, TaskId, TaskResult, TaskStatus } from '../core/
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
 import type { HandlerDef, HostContext, RunContext, TaskDef } from './context.js';
-import { emptyCounts, type Emit, type HostCounts } from './events.js';
+import { emptyCounts, type Emit, type EngineEvent, type HostCounts } from './events.js';
 import { mapLimit } from './limit.js';
 
 export interface RunOptions {
@@ -151,11 +151,23 @@ export async function runTasks<S>(
       });
     }
 
-    // Handlers: once per host, at the end of the task, only where notified and the host is still healthy.
+    // Handlers: once per host, at the end of the task, only where notified and the host is still
+    // healthy. Check mode runs none. Their events follow the task's results, as they happen after.
+    const handlerEvents: EngineEvent[] = [];
     await mapLimit([...notified.entries()], opts.forks, async ([name, ids]) => {
       const o = outcomes.get(name);
       if (!o || RANK[o.status] >= RANK.failed || !run.conns.has(name)) return;
       for (const handler of handlers.filter((h) => ids.has(h.id))) {
+        if (run.check) {
+          handlerEvents.push({
+            type: 'handler',
+            host: name,
+            handler: handler.id,
+            status: 'skipped',
+            message: 'would run',
+          });
+          continue;
+        }
         try {
           await handler.run({
             host: byName.get(name)!,
@@ -163,11 +175,17 @@ export async function runTasks<S>(
             run,
             notify: () => undefined,
           });
-          emit({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
+          handlerEvents.push({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
         } catch (err) {
           const f = failureOf(err);
           outcomes.set(name, merge(o, { ...f, message: `handler ${handler.id}: ${f.message}` }));
-          emit({ type: 'handler', host: name, handler: handler.id, status: 'failed', message: f.message });
+          handlerEvents.push({
+            type: 'handler',
+            host: name,
+            handler: handler.id,
+            status: 'failed',
+            message: f.message,
+          });
           break;
         }
       }
@@ -188,6 +206,7 @@ export async function runTasks<S>(
       });
       if (o.status === 'failed' || o.status === 'unreachable') await drop(name);
     }
+    for (const e of handlerEvents) emit(e);
     emit({ type: 'task-end', task: task.id });
   }
 

@@ -14,7 +14,7 @@ import { masterName, type Ctx, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments.
 const PROBE =
-  'docker container inspect --type container "$1" 2>/dev/null || echo "[]"; echo "@@regbook@@"; ' +
+  'docker container inspect "$1" 2>/dev/null || echo "[]"; echo "@@regbook@@"; ' +
   'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true';
 
 export function parseProbe(stdout: string): { container?: Inspected; imageId?: string } {
