@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import * as apply from './apply.js';
+import * as catalog from './catalog.js';
 import * as init from './init.js';
 import * as schema from './schema.js';
 import * as validate from './validate.js';
@@ -11,5 +12,5 @@ export type SetExit = (code: number) => void;
  * handler that imports its heavy modules lazily, so these imports stay cheap.
  */
 export function registerCommands(cli: Argv, setExit: SetExit): void {
-  for (const command of [apply, validate, schema, init]) command.register(cli, setExit);
+  for (const command of [apply, catalog, validate, schema, init]) command.register(cli, setExit);
 }

@@ -1,0 +1,88 @@
+import { loadBoth } from '../config/index.js';
+import { EXIT } from '../core/errors.js';
+import { resolveSecrets } from '../engine/apply.js';
+import { readFiles } from '../facts/files.js';
+import { registryClient } from '../tasks/api.js';
+import type { Run, Shared } from '../tasks/shared.js';
+import { tlsPaths } from '../tasks/tls.js';
+import { connect } from '../transport/index.js';
+import { createRun } from '../engine/apply.js';
+
+export interface CatalogArgs {
+  playbook: string;
+  inventory: string;
+  repository?: string;
+  output: 'text' | 'json';
+}
+
+export interface CatalogEntry {
+  repository: string;
+  tag: string;
+  digest?: string;
+  size?: number;
+}
+
+/** Reads the trust anchor from the master, then the registry API through the same connection. */
+export async function readCatalog(run: Run, repository?: string): Promise<CatalogEntry[]> {
+  const master = run.conns.get(run.inventory.master.name)!;
+  const p = tlsPaths(run.playbook.tls.dir);
+  const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
+  const anchor = (await readFiles(master, [anchorPath])).get(anchorPath);
+  if (!anchor)
+    throw new Error(`${anchorPath} is missing on ${run.inventory.master.name}: run regbook apply first`);
+  run.shared.tls = { anchorPem: anchor.content.toString('utf8'), anchorChanged: false, serverChanged: false };
+  const client = await registryClient(run);
+  const repos = repository ? [repository] : await client.catalog();
+  const out: CatalogEntry[] = [];
+  for (const repo of repos) {
+    for (const tag of (await client.tags(repo)).sort()) {
+      const info = await client.manifestInfo(repo, tag);
+      out.push({
+        repository: repo,
+        tag,
+        ...(info ? { digest: info.digest } : {}),
+        ...(info?.size !== undefined ? { size: info.size } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+export async function runCatalog(a: CatalogArgs): Promise<number> {
+  const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
+  const run = createRun<Shared>(
+    playbook,
+    inventory,
+    resolveSecrets(playbook),
+    { check: true, diff: false },
+    () => undefined,
+    {},
+  );
+  try {
+    run.conns.set(inventory.master.name, await connect(inventory.master));
+  } catch (err) {
+    process.stderr.write(`regbook: ${inventory.master.name} unreachable: ${(err as Error).message}\n`);
+    return EXIT.unreachable;
+  }
+  try {
+    const entries = await readCatalog(run, a.repository);
+    if (a.output === 'json') {
+      process.stdout.write(JSON.stringify({ registry: playbook.registry.address, images: entries }) + '\n');
+    } else {
+      const w = Math.max(10, ...entries.map((e) => `${e.repository}:${e.tag}`.length));
+      process.stdout.write(`${'IMAGE'.padEnd(w)}  ${'DIGEST'.padEnd(71)}  SIZE\n`);
+      for (const e of entries) {
+        process.stdout.write(
+          `${`${e.repository}:${e.tag}`.padEnd(w)}  ${(e.digest ?? '-').padEnd(71)}  ${e.size ?? '-'}\n`,
+        );
+      }
+      if (entries.length === 0) process.stdout.write('(the registry is empty)\n');
+    }
+    return EXIT.ok;
+  } catch (err) {
+    process.stderr.write(`regbook: ${(err as Error).message}\n`);
+    return EXIT.taskFailed;
+  } finally {
+    for (const c of run.conns.values()) await c.close();
+  }
+}
