@@ -120,6 +120,7 @@ function openClient(
       hostVerifier: (key: Buffer) => hk.verify(key),
       ...(hk.serverHostKey ? { algorithms: { serverHostKey: hk.serverHostKey as never } } : {}),
       authHandler,
+      ...(opts.debug ? { debug: opts.debug } : {}),
     });
   });
 }
@@ -363,21 +364,15 @@ export class SshConnection implements Connection {
         : undefined;
       channel.on('data', (b: Buffer) => out.push(b));
       channel.stderr.on('data', (b: Buffer) => err.push(b));
-      channel.on('exit', (code: number | null, signal?: string) => {
-        if (typeof code === 'number') exitCode = code;
-        else exitSignal = signal;
-      });
+      // The exit status is read from 'close', whose arguments ssh2 takes from the channel's
+      // recorded exit: an 'exit' event can fire before these listeners exist when the command's
+      // whole output arrives in the same packet batch as the exec reply.
       channel.on('error', (e: Error) => fail(new Error(`${this.hostName}: ${e.message}`)));
-      channel.on('close', () => {
+      channel.on('close', (status: number | null | undefined, signal?: string) => {
         release();
-        if (exitCode === undefined)
-          return fail(
-            signalError(
-              this.hostName,
-              'command',
-              exitSignal && (exitSignal.startsWith('SIG') ? exitSignal : `SIG${exitSignal}`),
-            ),
-          );
+        if (typeof status === 'number') exitCode = status;
+        else if (signal) exitSignal = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+        if (exitCode === undefined) return fail(signalError(this.hostName, 'command', exitSignal));
         const code = exitCode;
         settle(() =>
           resolve({

@@ -90,6 +90,8 @@ export interface ConnectOptions {
   keepaliveCountMax?: number;
   /** Told before each authentication method is tried (`publickey:<path>`, `agent`), for diagnostics. */
   onAuthAttempt?: (method: string) => void;
+  /** ssh2's protocol trace, one line per event (never holds credentials), for --debug output. */
+  debug?: (line: string) => void;
 }
 
 /**
