@@ -146,7 +146,8 @@ function messageFor(e: ErrorObject, path: readonly Segment[]): string {
     case 'maxItems':
       return `must list at most ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`;
     case 'uniqueItems':
-      return `repeats item ${String(p.j)}${got(path, Array.isArray(e.data) ? e.data[Number(p.i)] : undefined)}`;
+      // ajv names the two equal items i and j, in no promised order.
+      return `repeats item ${Math.min(Number(p.i), Number(p.j))}${got(path, Array.isArray(e.data) ? e.data[Number(p.i)] : undefined)}`;
     case 'minProperties':
     case 'maxProperties': {
       const keys = Object.keys(parent.properties ?? {});
@@ -212,7 +213,8 @@ export function diagnosticsFromAjv(src: PositionSource, errors: ErrorObject[]): 
         : '';
       add([...base, key], 'value', `required key is missing${unlessLocal}`, base);
     } else if (e.keyword === 'uniqueItems') {
-      add([...base, Number((e.params as { j: number }).j)], 'value', messageFor(e, base));
+      const { i, j } = e.params as { i: number; j: number };
+      add([...base, Math.max(i, j)], 'value', messageFor(e, base));
     } else {
       add(base, 'value', messageFor(e, base));
     }

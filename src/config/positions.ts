@@ -31,6 +31,11 @@ export function pointerToPath(pointer: string): string[] {
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
+/** The implicit null of `key:` with nothing after it (it has no text of its own). */
+function isEmptyScalar(node: Node): boolean {
+  return isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
+}
+
 function resolve(doc: Document, node: unknown): unknown {
   // One alias hop; an alias to an alias is not valid YAML, so one hop is enough.
   return isAlias(node) ? node.resolve(doc) : node;
@@ -57,7 +62,7 @@ function walk(doc: Document, path: readonly Segment[]): Found {
       if (!pair) break;
       keyNode = pair.key as Node;
       node = (resolve(doc, pair.value) as Node | null) ?? null;
-      if (node === null) {
+      if (node === null || isEmptyScalar(node)) {
         // `key:` with no value: the key is the best place to point at.
         depth++;
         return { node: keyNode, keyNode, depth };
