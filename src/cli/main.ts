@@ -2,14 +2,18 @@
 // The entry point stays tiny and loads each command's module only when that command runs, so
 // `regbook --version` does not pay for ssh2, node-forge or listr2.
 import { createRequire } from 'node:module';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { EXIT, InputError, UsageError } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
 async function main(argv: string[]): Promise<number> {
+  // The one call scripts make in a loop answers before yargs is even loaded.
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(version + '\n');
+    return EXIT.ok;
+  }
+  const { default: yargs } = await import('yargs');
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => {
     exitCode = code;
@@ -36,7 +40,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-main(hideBin(process.argv)).then(
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
