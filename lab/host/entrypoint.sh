@@ -1,0 +1,44 @@
+#!/bin/bash
+# Entry point of a lab host: behaves like a machine booting. Runs under --init (tini as PID 1), so
+# processes that daemons leave behind are reaped and `service docker restart` does not hang.
+set -euo pipefail
+
+# Runtime state of a previous run of this container (docker stop/start) is stale now.
+rm -rf /run/docker /run/containerd /run/docker.sock /run/docker.pid /run/sshd.pid /run/sshd
+
+# SSH host keys are made on first boot, never in the image: every host gets its own, as real machines
+# do. A copy of the first keys lets the lab put them back after a test replaced them.
+if ! compgen -G '/etc/ssh/ssh_host_*_key' >/dev/null; then
+  ssh-keygen -A >/dev/null
+fi
+if [[ ! -d /var/lib/regbook-lab/hostkeys ]]; then
+  mkdir -p /var/lib/regbook-lab/hostkeys
+  cp -p /etc/ssh/ssh_host_* /var/lib/regbook-lab/hostkeys/
+fi
+
+# The account the control node logs in with; a non-root one gets passwordless sudo.
+login_user="${LAB_LOGIN_USER:-root}"
+if [[ "$login_user" != root ]] && ! id "$login_user" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/bash "$login_user"
+  printf '%s ALL=(ALL) NOPASSWD: ALL\n' "$login_user" >"/etc/sudoers.d/90-$login_user"
+  chmod 0440 "/etc/sudoers.d/90-$login_user"
+fi
+if [[ -n "${LAB_AUTHORIZED_KEY:-}" ]]; then
+  home="$(getent passwd "$login_user" | cut -d: -f6)"
+  install -d -m 0700 -o "$login_user" -g "$login_user" "$home/.ssh"
+  printf '%s\n' "$LAB_AUTHORIZED_KEY" >"$home/.ssh/authorized_keys"
+  chown "$login_user:$login_user" "$home/.ssh/authorized_keys"
+  chmod 0600 "$home/.ssh/authorized_keys"
+fi
+
+service docker start
+service ssh start
+
+shutdown() {
+  service ssh stop || true
+  service docker stop || true
+  exit 0
+}
+trap shutdown TERM INT
+sleep infinity &
+wait $!

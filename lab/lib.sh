@@ -1,0 +1,42 @@
+# Shared settings and helpers for the lab scripts (sourced, not run).
+# The lab is a set of containers that behave like real hosts: each runs its own OpenSSH server and its
+# own Docker engine. See lab/README.md.
+
+LAB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB_SRC="$LAB_ROOT/lab"
+LAB_DIR="$LAB_ROOT/.lab"
+LAB_PREFIX=regbook-lab
+LAB_NETWORK=regbook-lab
+LAB_LABEL=io.regbook.lab
+LAB_HOST_IMAGE=regbook-lab/host:bookworm
+LAB_BASE_IMAGE=regbook-lab/base:bookworm
+LAB_SSH_BASE_PORT=2220
+# Images the master's inner docker holds, as an operator's would; "name:tag=archive file" pairs.
+LAB_PAYLOAD_IMAGES=("registry:2=registry-2.tar" "app:0.1=app-0.1.tar" "app:0.2=app-0.2.tar" "tool:1.0=tool-1.0.tar")
+
+# Prefer Debian's client (same version as Debian's dockerd); a newer client elsewhere on PATH may
+# speak an API this daemon lacks.
+if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+export DOCKER_BUILDKIT=0
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() {
+  printf '[lab] error: %s\n' "$*" >&2
+  exit 1
+}
+dk() { "$DOCKER" "$@"; }
+
+container_of() { # host name -> container name
+  printf '%s-%s' "$LAB_PREFIX" "$1"
+}
+
+# Lab containers, running or not, by label.
+lab_containers() { dk ps -a --filter "label=$LAB_LABEL=host" --format '{{.Names}}' 2>/dev/null || true; }
+
+hash_files() { # a content hash of files and directories, for rebuild decisions
+  (cd "$LAB_ROOT" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+image_label() { # image label -> value, empty when the image or label is missing
+  dk image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true
+}
