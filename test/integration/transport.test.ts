@@ -1,0 +1,452 @@
+// The transport layer against the lab's real OpenSSH hosts (see lab/ and test/helpers/lab.ts).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { lab, type Lab, type LabHost } from '../helpers/lab.js';
+import {
+  checkSudo,
+  connect,
+  SshConnection,
+  SudoPasswordRequiredError,
+  UnreachableError,
+  type ConnectableHost,
+  type ConnectOptions,
+  type Connection,
+} from '../../src/transport/index.js';
+import type { HostKeyChecking } from '../../src/config/model.js';
+
+let L: Lab;
+const work = mkdtempSync(join(tmpdir(), 'regbook-transport-it-'));
+
+before(async () => {
+  L = await lab();
+});
+
+function spec(h: LabHost, over: Partial<ConnectableHost> = {}): ConnectableHost {
+  return {
+    name: h.name,
+    role: h.name === L.master.name ? 'master' : 'worker',
+    connection: 'ssh',
+    address: h.address,
+    port: h.port,
+    user: h.user,
+    identityFile: L.keyPath,
+    knownHosts: L.knownHostsPath,
+    hostKeyChecking: 'strict',
+    ...(h.become ? { become: h.become } : {}),
+    source: { file: L.inventoryPath, line: 1, col: 1 },
+    ...over,
+  };
+}
+
+function host(name: string): LabHost {
+  const h = L.hosts.find((x: LabHost) => x.name === name);
+  assert.ok(h, `lab host ${name}`);
+  return h;
+}
+
+/** A root host other than the master, so host-key games do not disturb the master. */
+function rootWorker(): LabHost {
+  const w = L.workers.filter((x: LabHost) => x.user === 'root');
+  const h = w[w.length - 1];
+  assert.ok(h, 'a root worker in the lab');
+  return h;
+}
+
+/** Runs a root shell script on the host through the lab (not through regbook); its stdout. */
+function onHost(h: LabHost, script: string): Promise<string> {
+  return L.shOk(h, script);
+}
+
+/** Fingerprints of the host's current public host keys, as the host's own ssh-keygen prints them. */
+async function serverFingerprints(h: LabHost): Promise<string[]> {
+  const out = await onHost(
+    h,
+    'for f in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -E sha256 -f "$f"; done',
+  );
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '');
+}
+
+/** Fingerprints known_hosts holds for a name, as the control node's ssh-keygen prints them. */
+function knownFingerprints(file: string, name: string): string[] {
+  const out = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-F', name, '-f', file], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(' ').find((w) => w.startsWith('SHA256:')) ?? '');
+}
+
+async function withConn<T>(
+  c: ConnectableHost,
+  fn: (conn: Connection) => Promise<T>,
+  opts?: ConnectOptions,
+): Promise<T> {
+  const conn = await connect(c, opts);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+const argWord = fc
+  .oneof(
+    fc.string({ unit: 'binary' }),
+    fc.string({
+      unit: fc.constantFrom(
+        "'",
+        '"',
+        '\\',
+        '$',
+        '`',
+        '(',
+        ')',
+        '\n',
+        ' ',
+        '*',
+        ';',
+        '&',
+        '|',
+        '~',
+        'é',
+        '😀',
+      ),
+    }),
+    fc.constantFrom('', "'", '$(id)', '`id`', '${HOME}', '-n', '%s', 'a\nb', '日本語'),
+  )
+  .filter((s) => !s.includes('\0') && Buffer.from(s, 'utf8').toString('utf8') === s);
+
+test('quoting property over SSH: any argv word reaches the remote sh byte for byte (100 cases, one connection)', async () => {
+  await withConn(spec(L.master), async (conn) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(argWord, { minLength: 1, maxLength: 3 }), async (words) => {
+        // od prints the remote bytes, so a decoding difference could not hide a changed byte.
+        const r = await conn.exec({
+          argv: ['sh', '-c', 'printf "%s\\000" "$@" | od -An -v -tx1', 'sh', ...words],
+        });
+        assert.equal(r.code, 0, r.stderr);
+        const remoteHex = r.stdout.replace(/\s+/g, '');
+        const localHex = Buffer.concat(
+          words.map((w) => Buffer.concat([Buffer.from(w, 'utf8'), Buffer.from([0])])),
+        ).toString('hex');
+        assert.equal(remoteHex, localHex);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+test('exec basics over SSH: exit codes, stdout/stderr, stdin, timeout, signal', async () => {
+  await withConn(spec(L.master), async (conn) => {
+    assert.deepEqual(await conn.exec({ argv: ['sh', '-c', 'echo o; echo e >&2; exit 5'] }), {
+      code: 5,
+      stdout: 'o\n',
+      stderr: 'e\n',
+    });
+    assert.equal((await conn.exec({ argv: ['cat'], stdin: 'via stdin' })).stdout, 'via stdin');
+    assert.equal((await conn.exec({ argv: ['cat'] })).stdout, '', 'no stdin means EOF at once');
+    await assert.rejects(conn.exec({ argv: ['sleep', '30'] }, { timeoutMs: 300 }), /timed out after 300 ms/);
+    await assert.rejects(
+      conn.exec({ argv: ['sh', '-c', 'kill -KILL $$'] }),
+      /killed by signal SIGKILL|exit status/,
+    );
+    // The connection is still good after all that.
+    assert.equal((await conn.exec({ argv: ['echo', 'ok'] })).stdout, 'ok\n');
+  });
+});
+
+test('50 commands started at once on one host all succeed (queued under MaxSessions)', async () => {
+  await withConn(spec(L.master), async (conn) => {
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => conn.exec({ argv: ['sh', '-c', `sleep 0.1; echo ${i}`] })),
+    );
+    assert.deepEqual(
+      rs.map((r) => [r.code, r.stdout]),
+      rs.map((_, i) => [0, `${i}\n`]),
+    );
+  });
+});
+
+test('a channel limit above the server\'s is lowered on "open failed" instead of failing', async () => {
+  await withConn(
+    spec(L.master),
+    async (conn) => {
+      const rs = await Promise.all(Array.from({ length: 40 }, () => conn.exec({ argv: ['sleep', '0.3'] })));
+      assert.ok(rs.every((r) => r.code === 0));
+      assert.ok(conn instanceof SshConnection);
+      assert.ok(
+        conn.sessionLimit <= 10,
+        `limit lowered to the server's MaxSessions, got ${conn.sessionLimit}`,
+      );
+    },
+    { maxSessions: 40 },
+  );
+});
+
+test('strict: a host whose key changed is refused before any authentication, with both fingerprints', async () => {
+  const h = rootWorker();
+  const name = `[${h.address}]:${h.port}`;
+  // Our own copy of the known_hosts as it was, so restoring the lab does not depend on it.
+  const kh = join(work, 'known_hosts.before-rekey');
+  copyFileSync(L.knownHostsPath, kh);
+  const expected = knownFingerprints(kh, name);
+  assert.ok(expected.length > 0);
+  await L.rekey(h);
+  try {
+    const presentedNow = await serverFingerprints(h);
+    assert.ok(
+      presentedNow.every((f) => !expected.includes(f)),
+      'rekey gave the host new keys',
+    );
+    const auth: string[] = [];
+    const trace: string[] = [];
+    const err = await connect(spec(h, { knownHosts: kh }), {
+      onAuthAttempt: (m) => auth.push(m),
+      debug: (l) => trace.push(l),
+    }).then(
+      () => assert.fail('connected to a host whose key changed'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof UnreachableError);
+    assert.equal(err.reason, 'hostkey');
+    assert.deepEqual(auth, [], 'no credential was offered');
+    assert.ok(!trace.some((l) => /USERAUTH_REQUEST|SERVICE_REQUEST/.test(l)), 'no auth packet was sent');
+    assert.match(err.message, /HOST KEY CHANGED/);
+    assert.ok(
+      expected.some((f) => err.message.includes(`expected:  ${f}`)),
+      err.message,
+    );
+    assert.ok(
+      presentedNow.some((f) => err.message.includes(`presented: ${f}`)),
+      err.message,
+    );
+    assert.ok(err.message.includes(`${kh}:`), 'names the known_hosts file and line');
+  } finally {
+    await restoreHostKeys(h);
+  }
+  // And with the original keys back, the same file is accepted again.
+  await withConn(spec(h, { knownHosts: kh }), async (c) =>
+    assert.equal((await c.exec({ argv: ['true'] })).code, 0),
+  );
+});
+
+/** Puts the host's first-boot host keys back (the lab keeps a copy) and restarts its sshd. */
+async function restoreHostKeys(h: LabHost): Promise<void> {
+  await onHost(
+    h,
+    'rm -f /etc/ssh/ssh_host_* && cp -p /var/lib/regbook-lab/hostkeys/ssh_host_* /etc/ssh/ && service ssh restart >/dev/null',
+  );
+}
+
+test('accept-new records an unknown host in a fresh known_hosts, then refuses a changed key', async () => {
+  const h = host(L.workers[0]?.name ?? '');
+  const kh = join(work, 'known_hosts.accept-new');
+  writeFileSync(kh, '# empty\n');
+  const accepted: string[] = [];
+  await withConn(
+    spec(h, { knownHosts: kh, hostKeyChecking: 'accept-new' }),
+    async (c) => {
+      assert.equal((await c.exec({ argv: ['true'] })).code, 0);
+    },
+    { onHostKeyAccepted: (i) => accepted.push(`${i.knownHostsName} ${i.fingerprint}`) },
+  );
+  const recorded = knownFingerprints(kh, `[${h.address}]:${h.port}`);
+  assert.equal(recorded.length, 1);
+  assert.ok((await serverFingerprints(h)).includes(recorded[0] ?? ''), "the recorded key is the host's own");
+  assert.deepEqual(accepted, [`[${h.address}]:${h.port} ${recorded[0]}`]);
+  // The recorded entry now satisfies strict checking.
+  await withConn(spec(h, { knownHosts: kh, hostKeyChecking: 'strict' }), async (c) => {
+    assert.equal((await c.exec({ argv: ['true'] })).code, 0);
+  });
+  // A different key on record for that name is a change, and accept-new refuses it.
+  const other = join(work, 'otherkey');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+  const forged = join(work, 'known_hosts.forged');
+  writeFileSync(
+    forged,
+    `[${h.address}]:${h.port} ${readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`,
+  );
+  const before = readFileSync(forged, 'utf8');
+  await assert.rejects(
+    connect(spec(h, { knownHosts: forged, hostKeyChecking: 'accept-new' })),
+    (e: unknown) =>
+      e instanceof UnreachableError && e.reason === 'hostkey' && /HOST KEY CHANGED/.test(e.message),
+  );
+  assert.equal(readFileSync(forged, 'utf8'), before, 'a refused key is not recorded');
+});
+
+test('strict with an unknown host refuses; off accepts anything', async () => {
+  const h = L.master;
+  const empty = join(work, 'known_hosts.empty');
+  writeFileSync(empty, '');
+  await assert.rejects(
+    connect(spec(h, { knownHosts: empty })),
+    (e: unknown) =>
+      e instanceof UnreachableError && e.reason === 'hostkey' && /no host key for/.test(e.message),
+  );
+  await withConn(spec(h, { knownHosts: empty, hostKeyChecking: 'off' as HostKeyChecking }), async (c) => {
+    assert.equal((await c.exec({ argv: ['true'] })).code, 0);
+  });
+  assert.equal(readFileSync(empty, 'utf8'), '', 'off records nothing');
+});
+
+test('hashed known_hosts entries (ssh-keygen -H) match', async () => {
+  const kh = join(work, 'known_hosts.hashed');
+  copyFileSync(L.knownHostsPath, kh);
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', kh], { stdio: 'ignore' });
+  assert.ok(!readFileSync(kh, 'utf8').includes('127.0.0.1'), 'no plain name is left');
+  for (const h of [L.master, ...L.workers]) {
+    await withConn(spec(h, { knownHosts: kh }), async (c) =>
+      assert.equal((await c.exec({ argv: ['true'] })).code, 0),
+    );
+  }
+});
+
+test('a wrong key is an auth failure, a closed port a connect failure', async () => {
+  const wrong = join(work, 'wrongkey');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrong]);
+  await assert.rejects(
+    connect(spec(L.master, { identityFile: wrong }), { connectTimeoutMs: 5000 }),
+    (e: unknown) => e instanceof UnreachableError && e.reason === 'auth' && e.message.includes(wrong),
+  );
+  await assert.rejects(
+    connect(spec(L.master, { port: 1 }), { connectTimeoutMs: 2000 }),
+    (e: unknown) => e instanceof UnreachableError && e.reason === 'connect',
+  );
+});
+
+test('an upload cut off mid-transfer leaves the old file and no temporary file', async () => {
+  const h = L.master;
+  const dir = '/tmp/regbook-transport-upload';
+  await onHost(h, `rm -rf ${dir} && mkdir -p ${dir} && printf old > ${dir}/target`);
+  const conn = await connect(spec(h));
+  try {
+    const big = Buffer.alloc(256 * 1024 * 1024, 0x61);
+    const upload = conn.writeFile(`${dir}/target`, big, { mode: 0o644 });
+    upload.catch(() => {});
+    // Inside the host: wait for the temporary file to be growing, then kill the sshd process that
+    // serves this session (the parent of our write script), which cuts the connection mid-transfer.
+    const killed = await onHost(
+      h,
+      `for i in $(seq 1 400); do
+         s=$(stat -c %s ${dir}/.target.regbook.* 2>/dev/null | head -n1)
+         if [ -n "$s" ] && [ "$s" -gt 1048576 ]; then
+           pid=$(pgrep -f 'regbook-write ${dir}/target' | head -n1)
+           ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+           case "$(ps -o args= -p "$ppid")" in sshd:*) kill -KILL "$ppid" && echo "killed at $s"; exit 0 ;; esac
+           echo "parent of $pid is not sshd: $(ps -o args= -p "$ppid")"; exit 0
+         fi
+         sleep 0.05
+       done; echo never`,
+    );
+    assert.match(killed, /killed at \d+/);
+    await assert.rejects(upload);
+  } finally {
+    await conn.close();
+  }
+  // The script's EXIT trap runs on the host after its stdin ended: give it a moment.
+  let listing = '';
+  for (let i = 0; i < 40; i++) {
+    listing = (await onHost(h, `ls -A ${dir}`)).trim();
+    if (listing === 'target') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(listing, 'target', 'no temporary file is left');
+  assert.equal(await onHost(h, `cat ${dir}/target`), 'old');
+  await onHost(h, `rm -rf ${dir}`);
+});
+
+test('become: sudo on the non-root worker runs privileged commands and writes as root', async () => {
+  const h = L.hosts.find((x: LabHost) => x.become === 'sudo');
+  assert.ok(h, 'a become host in the lab');
+  await withConn(spec(h), async (c) => {
+    await checkSudo(c);
+    assert.equal((await c.exec({ argv: ['id', '-u'], privileged: true })).stdout.trim(), '0');
+    assert.notEqual((await c.exec({ argv: ['id', '-u'] })).stdout.trim(), '0');
+    const path = "/etc/regbook transport 'it'";
+    await c.writeFile(path, 'secret-ish\n', { mode: 0o600, privileged: true });
+    const st = await c.exec({ argv: ['stat', '-c', '%U %a %s', path], privileged: true });
+    assert.equal(st.stdout.trim(), 'root 600 11');
+    // Without privileged, the login user cannot write there: the write fails and says so.
+    await assert.rejects(
+      c.writeFile('/etc/regbook-not-allowed', 'x', { mode: 0o644 }),
+      /writing \/etc\/regbook-not-allowed failed/,
+    );
+    await c.exec({ argv: ['rm', '-f', path], privileged: true });
+  });
+});
+
+test('a sudo that asks for a password fails clearly, naming the host', async () => {
+  const h = L.hosts.find((x: LabHost) => x.become === 'sudo');
+  assert.ok(h, 'a become host in the lab');
+  const rule = `/etc/sudoers.d/90-${h.user}`;
+  const original = await onHost(h, `cat ${rule}`);
+  assert.match(original, /NOPASSWD/);
+  await onHost(h, `printf '%s ALL=(ALL) ALL\\n' ${h.user} > ${rule}`);
+  try {
+    await withConn(spec(h), async (c) => {
+      await assert.rejects(
+        c.exec({ argv: ['true'], privileged: true }),
+        (e: unknown) =>
+          e instanceof SudoPasswordRequiredError &&
+          e.message.includes(h.name) &&
+          e.message.includes('passwordless sudo'),
+      );
+      await assert.rejects(checkSudo(c), SudoPasswordRequiredError);
+      // Unprivileged commands are not affected.
+      assert.equal((await c.exec({ argv: ['true'] })).code, 0);
+    });
+  } finally {
+    await onHost(h, `printf '%s ALL=(ALL) NOPASSWD: ALL\\n' ${h.user} > ${rule} && chmod 0440 ${rule}`);
+  }
+  await withConn(spec(h), (c) => checkSudo(c));
+});
+
+test('close() rejects the commands still running and every later one', async () => {
+  const conn = await connect(spec(L.master));
+  const running = assert.rejects(conn.exec({ argv: ['sleep', '30'] }), /connection closed/);
+  await new Promise((r) => setTimeout(r, 300));
+  await conn.close();
+  await running;
+  await assert.rejects(conn.exec({ argv: ['true'] }), /connection closed/);
+});
+
+test('ProxyJump from ~/.ssh/config: the master as bastion, a worker reached by its lab-network name', async () => {
+  const target = L.workers[0];
+  assert.ok(target);
+  const inner = target.container; // resolvable only on the lab network, i.e. from the bastion
+  const m = L.master;
+  const cfg = join(work, 'ssh_config');
+  writeFileSync(cfg, `Host ${inner}\n  ProxyJump ${m.user}@${m.address}:${m.port}\n`);
+  // known_hosts: the bastion as the lab recorded it, the target under its inner name and port 22.
+  const kh = join(work, 'known_hosts.jump');
+  const labKh = readFileSync(L.knownHostsPath, 'utf8').split('\n');
+  const targetLines = labKh
+    .filter((l) => l.startsWith(`[${target.address}]:${target.port} `))
+    .map((l) => l.replace(/^\S+/, inner));
+  writeFileSync(kh, [...labKh, ...targetLines].join('\n') + '\n');
+  const jump = spec(target, { address: inner, port: 22, knownHosts: kh });
+  await withConn(
+    jump,
+    async (c) => {
+      const r = await c.exec({ argv: ['cat', '/etc/hostname'] });
+      assert.equal(r.code, 0);
+      const direct = await onHost(target, 'cat /etc/hostname');
+      assert.equal(r.stdout, direct, 'the command ran on the target, not on the bastion');
+    },
+    { sshConfigPath: cfg },
+  );
+});
+
+after(() => {
+  execFileSync('rm', ['-rf', work]);
+});
