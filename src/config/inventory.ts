@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../core/errors.js';
 import { expandLocalPath } from './grammar.js';
 import type { HostKeyChecking, HostSpec, Inventory } from './model.js';
-import { positionOf, dottedPath, type PositionSource, type Segment } from './positions.js';
+import { isWritten, positionOf, dottedPath, type PositionSource, type Segment } from './positions.js';
 
 /** The inventory as the schema guarantees it, after its defaults were filled in. */
 interface RawConnectionSettings {
@@ -81,6 +81,9 @@ export function normaliseInventory(src: PositionSource, data: unknown): Normalis
     };
     if (identityFile !== undefined) spec.identityFile = localPath(identityFile, from('identityFile'));
     if (become !== undefined) spec.become = become;
+    const written = (key: keyof RawConnectionSettings) =>
+      isWritten(src, [...path, key]) || isWritten(src, ['defaults', key]);
+    spec.explicit = { user: written('user'), port: written('port'), identityFile: written('identityFile') };
     return spec;
   };
 

@@ -21,6 +21,11 @@ export interface HostSpec {
   become?: 'sudo';
   /** The position of the host entry in the inventory, for messages. */
   source: SourceRef;
+  /**
+   * Which connection fields the inventory wrote (on the host or in defaults) rather than took from
+   * the schema's defaults: ~/.ssh/config may fill only the others, as ssh itself would.
+   */
+  explicit?: { user?: boolean; port?: boolean; identityFile?: boolean };
 }
 
 export interface SourceRef {

@@ -193,3 +193,14 @@ describe('the repository examples load', () => {
     });
   }
 });
+
+describe('which connection fields the inventory wrote', () => {
+  it('marks user, port and identityFile written on the host or in defaults, not schema defaults', () => {
+    const { inventory } = load(
+      GOOD_PLAYBOOK,
+      'defaults:\n  user: ops\nmaster:\n  name: master\n  address: 10.0.0.1\nworkers:\n  - name: w1\n    address: 10.0.0.2\n    port: 2222\n    identityFile: /k\n',
+    );
+    assert.deepEqual(inventory.master.explicit, { user: true, port: false, identityFile: false });
+    assert.deepEqual(inventory.workers[0]!.explicit, { user: true, port: true, identityFile: true });
+  });
+});
