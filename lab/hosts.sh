@@ -94,6 +94,10 @@ wait_hosts() {
       if dk exec "$c" sh -c 'docker info >/dev/null 2>&1 && test -s /run/sshd.pid' 2>/dev/null; then
         ok=1 && break
       fi
+      # A running host whose daemons were stopped (by a test, say) is healed rather than waited on.
+      if [[ $i -eq 10 ]]; then
+        dk exec "$c" sh -c 'docker info >/dev/null 2>&1 || service docker start; [ -s /run/sshd.pid ] || service ssh start' >/dev/null 2>&1 || true
+      fi
       sleep 0.5
     done
     if [[ -z "$ok" ]]; then

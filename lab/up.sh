@@ -25,7 +25,9 @@ done
 [[ "$workers" =~ ^[1-9]$ ]] || die "--workers must be a number from 1 to 9, got '$workers'"
 
 started=$(date +%s%N)
-mkdir -p "$LAB_DIR/images" "$LAB_DIR/build"
+if ! mkdir -p "$LAB_DIR/images" "$LAB_DIR/build" 2>/dev/null || [[ ! -w "$LAB_DIR" || ! -w "$LAB_DIR/images" ]]; then
+  die "cannot write $LAB_DIR; run as root (the lab drives Docker and may need apt-get), or as the user who owns $LAB_DIR"
+fi
 # One lab change at a time: test processes may call this concurrently.
 exec 9>"$LAB_DIR/lock"
 flock 9
