@@ -145,6 +145,7 @@ save_archives() {
     if [[ -s "$file" && "$(cat "$LAB_DIR/build/${pair#*=}.id" 2>/dev/null)" == "$id" ]]; then continue; fi
     log "saving $ref to ${file#"$LAB_ROOT"/}"
     dk save -o "$file.tmp" "$ref"
+    chmod 0644 "$file.tmp"
     mv "$file.tmp" "$file"
     echo "$id" >"$LAB_DIR/build/${pair#*=}.id"
   done
