@@ -14,12 +14,13 @@ import { masterName, type Ctx, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments.
 const PROBE =
-  'docker container inspect "$1" 2>/dev/null || echo "[]"; echo "@@regbook@@"; ' +
+  'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
   'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true';
 
 export function parseProbe(stdout: string): { container?: Inspected; imageId?: string } {
   const [inspectJson, imageLine] = stdout.split('@@regbook@@');
-  const list = JSON.parse((inspectJson ?? '[]').trim() || '[]') as Inspected[];
+  // A missing container: docker prints `[]` (newer) or nothing (older) and exits 1.
+  const list = JSON.parse((inspectJson ?? '').trim() || '[]') as Inspected[];
   const imageId = imageLine?.trim();
   return { ...(list[0] ? { container: list[0] } : {}), ...(imageId ? { imageId } : {}) };
 }

@@ -172,3 +172,10 @@ describe('trust files', () => {
     assert.throws(() => trustFiles(pb, facts('unknown')), /trust.system: false/);
   });
 });
+
+describe('registry probe output', () => {
+  it('reads a missing container whether docker prints [] or nothing', () => {
+    assert.deepEqual(parseProbe('@@regbook@@\n'), {});
+    assert.deepEqual(parseProbe('[]\n@@regbook@@\nsha256:y\n'), { imageId: 'sha256:y' });
+  });
+});
