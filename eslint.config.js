@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.lab/', 'bench/.work/'] },
+  { ignores: ['dist/', 'node_modules/', '.lab/', '.lab-*/', 'bench/.work/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

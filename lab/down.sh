@@ -27,7 +27,7 @@ if [[ -n "$containers" ]]; then
   # shellcheck disable=SC2086
   dk rm -f $containers >/dev/null
 fi
-volumes=$(dk volume ls -q --filter "label=$LAB_LABEL=volume")
+volumes=$(dk volume ls -q --filter "label=$LAB_LABEL=volume" --filter "label=$LAB_LABEL.instance=$LAB_INSTANCE_ID")
 if [[ -n "$volumes" ]]; then
   log "removing volumes"
   # shellcheck disable=SC2086

@@ -30,14 +30,14 @@ ensure_network() {
 # What a host container is made from; a container whose label differs is recreated.
 host_config_hash() {
   local name="$1" port="$2" user="$3"
-  (dk image inspect -f '{{.Id}}' "$LAB_HOST_IMAGE"; cat "$LAB_DIR/id_ed25519.pub"; echo "$name $port $user v1") |
+  (dk image inspect -f '{{.Id}}' "$LAB_HOST_IMAGE"; cat "$LAB_DIR/id_ed25519.pub"; echo "$name $port $user $LAB_INSTANCE_ID v2") |
     sha256sum | cut -c1-16
 }
 
 run_host() {
   local name="$1" port="$2" user="$3" hash="$4" c
   c=$(container_of "$name")
-  dk volume create --label "$LAB_LABEL=volume" "$c-docker" >/dev/null
+  dk volume create --label "$LAB_LABEL=volume" --label "$LAB_LABEL.instance=$LAB_INSTANCE_ID" "$c-docker" >/dev/null
   # Docker inside a container: see "The lab" in the design notes for why each flag is needed.
   dk run -d --name "$c" --hostname "$name" \
     --network "$LAB_NETWORK" --network-alias "$name" \
@@ -46,7 +46,7 @@ run_host() {
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw -v "$c-docker:/var/lib/docker" \
     -p "127.0.0.1:$port:22" --stop-timeout 30 \
     -e "LAB_LOGIN_USER=$user" -e "LAB_AUTHORIZED_KEY=$(cat "$LAB_DIR/id_ed25519.pub")" \
-    --label "$LAB_LABEL=host" --label "$LAB_LABEL.name=$name" --label "$LAB_LABEL.config=$hash" \
+    --label "$LAB_LABEL=host" --label "$LAB_LABEL.instance=$LAB_INSTANCE_ID" --label "$LAB_LABEL.name=$name" --label "$LAB_LABEL.config=$hash" \
     "$LAB_HOST_IMAGE" >/dev/null
 }
 

@@ -19,7 +19,14 @@ export interface Change {
 /** A side effect, as data, so check mode can list it without running it. */
 export type Step =
   | { kind: 'exec'; describe: string; cmd: Cmd }
-  | { kind: 'write'; describe: string; path: string; data: Buffer | string; mode: number; privileged?: boolean }
+  | {
+      kind: 'write';
+      describe: string;
+      path: string;
+      data: Buffer | string;
+      mode: number;
+      privileged?: boolean;
+    }
   | { kind: 'fn'; describe: string; run: (conn: Connection) => Promise<void> };
 
 export interface HostFacts {

@@ -88,6 +88,10 @@ export async function runTasks<S>(
     check: run.check,
   });
 
+  // Tasks on other hosts need the master (its certificate, the registry behind it) even when
+  // --limit leaves it out: connect to it too, but run nothing on it and keep it out of the recap.
+  const master = run.inventory.master;
+  const helper = byName.has(master.name) ? undefined : opts.connect(master).catch(() => undefined);
   await mapLimit(hosts, opts.forks, async (host) => {
     try {
       run.conns.set(host.name, await opts.connect(host));
@@ -108,6 +112,9 @@ export async function runTasks<S>(
       });
     }
   });
+
+  const masterConn = await helper;
+  if (masterConn) run.conns.set(master.name, masterConn);
 
   const drop = async (name: string) => {
     const conn = run.conns.get(name);

@@ -26,6 +26,47 @@ export async function registryClient(run: Run): Promise<RegistryClient> {
   });
 }
 
+/**
+ * The certificate facts later tasks need, when the tls task did not run in this invocation
+ * (--tags, --skip-tags, --limit without the master): read, never made, from the master.
+ */
+export async function ensureTlsKnown(run: Run): Promise<void> {
+  if (run.shared.tls) return;
+  const master = run.conns.get(masterName(run));
+  if (!master)
+    throw new TaskFailure(`the master ${masterName(run)} is not reachable, so its certificate is unknown`);
+  const { tlsPaths } = await import('./tls.js');
+  const { readFiles } = await import('../facts/files.js');
+  const p = tlsPaths(run.playbook.tls.dir);
+  const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
+  const files = await readFiles(master, [anchorPath, p.serverCrt]);
+  const anchor = files.get(anchorPath)?.content.toString('utf8');
+  const server = files.get(p.serverCrt)?.content.toString('utf8');
+  if (!anchor || !server) {
+    throw new TaskFailure(
+      `no certificate in ${run.playbook.tls.dir} on ${masterName(run)} yet: run the tls task first`,
+    );
+  }
+  const { inspectCert } = await import('../pki/index.js');
+  run.shared.tls = {
+    anchorPem: anchor,
+    anchorChanged: false,
+    serverFingerprint: inspectCert(server).fingerprintSha256,
+    serverChanged: false,
+  };
+}
+
+/** The htpasswd file's checksum, when the auth task did not run in this invocation. */
+export async function ensureAuthKnown(run: Run): Promise<void> {
+  const auth = run.playbook.registry.auth;
+  if (run.shared.auth || !auth) return;
+  const master = run.conns.get(masterName(run));
+  if (!master) return;
+  const { readFiles, sha256 } = await import('../facts/files.js');
+  const f = (await readFiles(master, [auth.file])).get(auth.file);
+  run.shared.auth = { ...(f ? { fileSha: sha256(f.content) } : {}), changed: false };
+}
+
 /** Polls GET /v2/ until the registry answers (200, or 401 with auth on), or the time is up. */
 export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<string | undefined> {
   const client = await registryClient(run);

@@ -5,7 +5,7 @@ import type { TaskDef } from '../engine/context.js';
 import { archiveImageIds } from '../facts/archive.js';
 import { readFiles } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
-import { registryClient } from './api.js';
+import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
 import { applySteps, must, result } from './steps.js';
 import { masterName, type Ctx, type Run, type Shared } from './shared.js';
@@ -107,6 +107,18 @@ async function registryState(
     out.set(key(i), d ? { digest: d, ...(configDigest ? { configDigest } : {}) } : undefined);
   }
   return out;
+}
+
+/** When the registry task did not run in this invocation, find out whether the registry answers. */
+async function ensureServing(run: Run): Promise<void> {
+  if (run.shared.registry) return;
+  let serving = false;
+  try {
+    serving = [200, 401].includes(await (await registryClient(run)).ping());
+  } catch {
+    serving = false;
+  }
+  run.shared.registry = { serving, changed: false };
 }
 
 const pushStage = {
@@ -227,7 +239,16 @@ const pullStage = {
   async run(ctx: Ctx) {
     const pb = ctx.run.playbook;
     const mine = pb.images.filter((i) => i.state === 'present' && i.pullOn.includes(ctx.host.name));
-    const expected = ctx.run.shared.images?.sourceIds ?? new Map<string, string | undefined>();
+    const expected = new Map(ctx.run.shared.images?.sourceIds ?? []);
+    // Images the push stage did not handle in this run (--limit without their source host): what
+    // the workers must hold is what the registry holds.
+    const unknown = mine.filter((i) => !expected.has(key(i)));
+    if (unknown.length > 0) {
+      await ensureTlsKnown(ctx.run);
+      await ensureServing(ctx.run);
+      const held = await registryState(ctx, unknown);
+      for (const i of unknown) expected.set(key(i), held.get(key(i))?.configDigest);
+    }
     const local = await localIds(
       ctx.conn,
       mine.map((i) => targetRef(pb, i)),
@@ -239,7 +260,7 @@ const pullStage = {
       const have = local.get(targetRef(pb, i));
       if (!ctx.run.check && !want) {
         throw new TaskFailure(
-          `${i.name} was not pushed (its source host failed), so ${ctx.host.name} cannot pull it`,
+          `${i.name} is not in the registry (was its push skipped or did it fail?), so ${ctx.host.name} cannot pull it`,
         );
       }
       if (want && have === want) continue;

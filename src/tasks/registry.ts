@@ -1,6 +1,6 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
-import { waitForRegistry } from './api.js';
+import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from './api.js';
 import {
   desiredContainer,
   diffContainer,
@@ -37,6 +37,8 @@ export const registryTask: TaskDef<Shared> = {
       hosts: (run) => [masterName(run)],
       async run(ctx) {
         const { registry } = ctx.run.playbook;
+        await ensureTlsKnown(ctx.run);
+        await ensureAuthKnown(ctx.run);
         const tls = ctx.run.shared.tls;
         const auth = ctx.run.shared.auth;
         const probe = await must(

@@ -4,7 +4,7 @@ import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
 import { readFiles, sha256 } from '../facts/files.js';
-import { waitForRegistry } from './api.js';
+import { ensureTlsKnown, waitForRegistry } from './api.js';
 import { applySteps, mkdirCmd, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
@@ -53,7 +53,10 @@ export const trustTask: TaskDef<Shared> = {
       async run(ctx) {
         const pb = ctx.run.playbook;
         const files = trustFiles(pb, ctx.run.facts.get(ctx.host.name)!);
+        await ensureTlsKnown(ctx.run);
         const anchor = ctx.run.shared.tls?.anchorPem;
+        if (!anchor && !ctx.run.check)
+          throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
         const current = await readFiles(
           ctx.conn,
           files.map((f) => f.path),

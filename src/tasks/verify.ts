@@ -1,6 +1,6 @@
 import { TaskFailure, type Change } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
-import { registryClient } from './api.js';
+import { ensureTlsKnown, registryClient } from './api.js';
 import { masterName, type Shared } from './shared.js';
 
 /**
@@ -14,6 +14,7 @@ export const verifyTask: TaskDef<Shared> = {
     {
       hosts: (run) => [masterName(run)],
       async run(ctx) {
+        if (!ctx.run.check) await ensureTlsKnown(ctx.run);
         const s = ctx.run.shared;
         if (ctx.run.check && (!s.registry?.serving || s.images?.changed || !s.tls?.anchorPem)) {
           return { status: 'skipped', changes: [], message: 'what it would verify is not there yet' };

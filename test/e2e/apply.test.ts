@@ -39,7 +39,16 @@ describe('regbook apply on the lab (mode ca)', () => {
   it('check mode on a fresh lab changes nothing and predicts exactly what the apply changes', async () => {
     const { check, apply } = await checkThenApply(pb, inv, L);
     // Every concerned host changes something on a fresh lab.
-    for (const pair of ['master/tls', 'master/registry', 'master/trust', 'master/images', 'worker1/trust', 'worker1/images', 'worker2/trust', 'worker2/images']) {
+    for (const pair of [
+      'master/tls',
+      'master/registry',
+      'master/trust',
+      'master/images',
+      'worker1/trust',
+      'worker1/images',
+      'worker2/trust',
+      'worker2/images',
+    ]) {
       assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
     }
     const verifyCheck = check.tasks.find((t) => t.task === 'verify');
@@ -48,22 +57,43 @@ describe('regbook apply on the lab (mode ca)', () => {
   });
 
   it('the registry serves the images over TLS, checked with curl, openssl and docker on the hosts', async () => {
-    const catalog = await L.shOk('worker1', 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt https://master:5000/v2/_catalog');
+    const catalog = await L.shOk(
+      'worker1',
+      'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt https://master:5000/v2/_catalog',
+    );
     assert.deepEqual(JSON.parse(catalog), { repositories: ['app'] });
-    const tags = JSON.parse(await L.shOk('worker1', 'curl -sS --fail https://master:5000/v2/app/tags/list')) as { tags: string[] };
-    assert.deepEqual([...tags.tags].sort(), ['0.1', '0.2'], 'the system store trusts the registry too (no --cacert)');
+    const tags = JSON.parse(
+      await L.shOk('worker1', 'curl -sS --fail https://master:5000/v2/app/tags/list'),
+    ) as { tags: string[] };
+    assert.deepEqual(
+      [...tags.tags].sort(),
+      ['0.1', '0.2'],
+      'the system store trusts the registry too (no --cacert)',
+    );
     for (const w of ['worker1', 'worker2']) {
-      const ids = await L.shOk(w, 'docker image inspect --format "{{.Id}}" master:5000/app:0.1 master:5000/app:0.2');
+      const ids = await L.shOk(
+        w,
+        'docker image inspect --format "{{.Id}}" master:5000/app:0.1 master:5000/app:0.2',
+      );
       const src = await L.shOk('master', 'docker image inspect --format "{{.Id}}" app:0.1 app:0.2');
       assert.equal(ids, src, `${w} holds the master's images`);
-      const insecure = await L.sh(w, 'grep -rs insecure /etc/docker/ || true; docker info 2>/dev/null | grep -A3 -i "insecure registries"');
+      const insecure = await L.sh(
+        w,
+        'grep -rs insecure /etc/docker/ || true; docker info 2>/dev/null | grep -A3 -i "insecure registries"',
+      );
       assert.doesNotMatch(insecure.stdout, /master:5000/, 'no insecure-registry setting anywhere');
     }
-    const text = await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName -subject');
+    const text = await L.shOk(
+      'master',
+      'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName -subject',
+    );
     assert.match(text, /DNS:master, IP Address:127\.0\.0\.1/);
     assert.match(text, /CN\s*=\s*master/);
     await L.shOk('master', 'openssl verify -CAfile /etc/regbook/certs/ca.crt /etc/regbook/certs/server.crt');
-    const modes = await L.shOk('master', 'cd /etc/regbook/certs && stat -c "%n %a %U" ca.crt ca.key server.crt server.key');
+    const modes = await L.shOk(
+      'master',
+      'cd /etc/regbook/certs && stat -c "%n %a %U" ca.crt ca.key server.crt server.key',
+    );
     assert.equal(modes.trim(), 'ca.crt 444 root\nca.key 600 root\nserver.crt 444 root\nserver.key 600 root');
   });
 
@@ -103,16 +133,27 @@ describe('regbook apply on the lab (mode ca)', () => {
     assert.match(pending.stdout, /registry\.lab/);
     const { apply } = await checkThenApply(pb, inv, L);
     assert.deepEqual(apply.pairs, ['master/registry', 'master/tls']);
-    assert.match(await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName'), /DNS:registry\.lab/);
+    assert.match(
+      await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName'),
+      /DNS:registry\.lab/,
+    );
   });
 
   it('drift: a certificate inside renewBeforeDays is renewed', async () => {
+    // A certificate made for 20 days (validity is not a reason to renew, so remove it first).
+    await L.shOk('master', 'rm /etc/regbook/certs/server.crt');
     const shortDoc = { ...doc, tls: { ...doc.tls, days: 20, renewBeforeDays: 5 } };
     const r = await applyJson(writePlaybook(dir, shortDoc, 'short.yaml'), inv);
     assert.equal(r.code, 0, explain(r));
+    const end = await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -enddate');
+    const daysLeft = (Date.parse(end.trim().replace('notAfter=', '')) - Date.now()) / 86_400_000;
+    assert.ok(daysLeft > 19 && daysLeft < 21, `the short certificate has ${daysLeft} days left`);
     const { apply } = await checkThenApply(pb, inv, L);
     assert.deepEqual(apply.pairs, ['master/registry', 'master/tls']);
-    const why = apply.tasks.find((t) => t.task === 'tls')!.changes.map((c) => c.why ?? '').join(' ');
+    const why = apply.tasks
+      .find((t) => t.task === 'tls')!
+      .changes.map((c) => c.why ?? '')
+      .join(' ');
     assert.match(why, /expire/i);
   });
 
@@ -129,7 +170,9 @@ describe('regbook apply on the lab (mode ca)', () => {
     pb = writePlaybook(dir, doc);
     const { apply } = await checkThenApply(pb, inv, L);
     assert.deepEqual(apply.pairs, ['master/images']);
-    const tags = JSON.parse(await L.shOk('worker1', 'curl -sS https://master:5000/v2/app/tags/list')) as { tags: string[] };
+    const tags = JSON.parse(await L.shOk('worker1', 'curl -sS https://master:5000/v2/app/tags/list')) as {
+      tags: string[];
+    };
     assert.deepEqual(tags.tags, ['0.1']);
   });
 
@@ -165,14 +208,21 @@ describe('regbook apply on the lab (mode selfsigned, with auth)', () => {
     const outputs: string[] = [];
     const { check, apply } = await checkThenApply(pb, inv, L, env);
     outputs.push(check.stdout, check.stderr, apply.stdout, apply.stderr);
-    for (const args of [['--check', '--diff', '-vv'], ['--diff', '-vv'], ['--output', 'json', '--diff']]) {
+    for (const args of [
+      ['--check', '--diff', '-vv'],
+      ['--diff', '-vv'],
+      ['--output', 'json', '--diff'],
+    ]) {
       const r = await regbook(['apply', pb, '-i', inv, ...args], { env });
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       outputs.push(r.stdout, r.stderr);
     }
     for (const o of outputs) assert.ok(!o.includes(password), 'the password appeared in an output');
 
-    const anon = await L.sh('worker1', 'curl -s -o /dev/null -w "%{http_code}" https://master:5000/v2/_catalog');
+    const anon = await L.sh(
+      'worker1',
+      'curl -s -o /dev/null -w "%{http_code}" https://master:5000/v2/_catalog',
+    );
     assert.equal(anon.stdout, '401');
     const basic = Buffer.from(`ci:${password}`).toString('base64');
     const authed = await L.sh('worker1', 'curl -sS --fail -H @- https://master:5000/v2/_catalog', {
@@ -186,9 +236,15 @@ describe('regbook apply on the lab (mode selfsigned, with auth)', () => {
     const htpasswd = await L.shOk('master', 'cat /etc/regbook/auth/htpasswd');
     assert.match(htpasswd.trim(), /^ci:\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
     // selfsigned: the server certificate itself is what every host trusts.
-    const same = await L.shOk('worker1', 'cmp /etc/docker/certs.d/master:5000/ca.crt /usr/local/share/ca-certificates/regbook-master_5000.crt && echo same');
+    const same = await L.shOk(
+      'worker1',
+      'cmp /etc/docker/certs.d/master:5000/ca.crt /usr/local/share/ca-certificates/regbook-master_5000.crt && echo same',
+    );
     assert.equal(same.trim(), 'same');
-    const served = await L.shOk('master', 'cmp /etc/regbook/certs/server.crt /etc/docker/certs.d/master:5000/ca.crt && echo same');
+    const served = await L.shOk(
+      'master',
+      'cmp /etc/regbook/certs/server.crt /etc/docker/certs.d/master:5000/ca.crt && echo same',
+    );
     assert.equal(served.trim(), 'same');
   });
 });

@@ -15,7 +15,13 @@ export function basePlaybook(): PlaybookDoc {
   return {
     version: 1,
     registry: { address: 'master:5000', deleteEnabled: true },
-    tls: { mode: 'ca', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'], days: 800, renewBeforeDays: 30 },
+    tls: {
+      mode: 'ca',
+      commonName: 'master',
+      subjectAltNames: ['DNS:master', 'IP:127.0.0.1'],
+      days: 800,
+      renewBeforeDays: 30,
+    },
     trust: { hosts: 'all', restartDocker: 'on-change' },
     images: [
       { name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' },
@@ -75,7 +81,11 @@ export async function checkThenApply(pb: string, inv: string, lab: Lab, env: Nod
   assert.deepEqual(await hostState(lab), before, 'check mode changed something on a host');
   const apply = await applyJson(pb, inv, [], env);
   assert.equal(apply.code, 0, explain(apply));
-  assert.deepEqual(check.pairs, apply.pairs, `check predicted ${check.pairs.join(' ')}; apply changed ${apply.pairs.join(' ')}`);
+  assert.deepEqual(
+    check.pairs,
+    apply.pairs,
+    `check predicted ${check.pairs.join(' ')}; apply changed ${apply.pairs.join(' ')}`,
+  );
   return { check, apply };
 }
 

@@ -15,8 +15,13 @@ export interface CliResult {
 }
 
 /** Runs the regbook CLI as a user would: the built bin when present, else the sources through tsx. */
-export function regbook(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
-  const argv = existsSync(BUILT) ? [BUILT, ...args] : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args];
+export function regbook(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<CliResult> {
+  const argv = existsSync(BUILT)
+    ? [BUILT, ...args]
+    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args];
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, argv, {
       cwd: ROOT,
@@ -45,7 +50,10 @@ export interface TaskEvent {
 
 export interface RecapEvent {
   type: 'recap';
-  hosts: Record<string, { ok: number; changed: number; failed: number; skipped: number; unreachable: number }>;
+  hosts: Record<
+    string,
+    { ok: number; changed: number; failed: number; skipped: number; unreachable: number }
+  >;
 }
 
 /** Parses `--output json`: every line must be one JSON object, the last one the recap. */
@@ -74,4 +82,26 @@ export function writeYaml(dir: string, name: string, doc: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, YAML.stringify(doc));
   return path;
+}
+
+export type Counts = RecapEvent['hosts'][string];
+
+/** The recap of the text output, as the same numbers the NDJSON recap carries. */
+export function parseTextRecap(stdout: string): Record<string, Counts> {
+  const lines = stdout.split('\n');
+  const at = lines.lastIndexOf('RECAP');
+  if (at < 0) throw new Error(`no RECAP in:\n${stdout}`);
+  const out: Record<string, Counts> = {};
+  for (const line of lines.slice(at + 1).filter((l) => l.trim())) {
+    const [host, ...pairs] = line.trim().split(/\s+/);
+    const n = (k: string) => Number(pairs.find((p) => p.startsWith(`${k}=`))?.slice(k.length + 1));
+    out[host!] = {
+      ok: n('ok'),
+      changed: n('changed'),
+      failed: n('failed'),
+      skipped: n('skipped'),
+      unreachable: n('unreachable'),
+    };
+  }
+  return out;
 }

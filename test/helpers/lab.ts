@@ -54,6 +54,8 @@ export interface Lab {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** REGBOOK_LAB=NAME selects a lab instance of its own (see lab/lib.sh), e.g. for a benchmark. */
+const LAB_DIR_NAME = process.env.REGBOOK_LAB ? `.lab-${process.env.REGBOOK_LAB}` : '.lab';
 // Debian's client matches Debian's dockerd; a newer client elsewhere on PATH may not.
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const DEFAULT_WORKERS = 3;
@@ -295,7 +297,7 @@ const brought = new Map<number, Promise<Lab>>();
 
 async function readState(): Promise<LabState | undefined> {
   try {
-    return JSON.parse(await readFile(join(REPO_ROOT, '.lab', 'state.json'), 'utf8')) as LabState;
+    return JSON.parse(await readFile(join(REPO_ROOT, LAB_DIR_NAME, 'state.json'), 'utf8')) as LabState;
   } catch {
     return undefined;
   }
