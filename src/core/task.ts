@@ -1,5 +1,4 @@
 import type { Cmd } from './cmd.js';
-import type { HostSpec, Inventory, Playbook } from '../config/model.js';
 import type { Connection } from '../transport/types.js';
 
 export const TASK_IDS = ['facts', 'tls', 'auth', 'registry', 'trust', 'images', 'verify'] as const;

@@ -112,7 +112,7 @@ async function registryState(
 /** When the registry task did not run in this invocation, find out whether the registry answers. */
 async function ensureServing(run: Run): Promise<void> {
   if (run.shared.registry) return;
-  let serving = false;
+  let serving: boolean;
   try {
     serving = [200, 401].includes(await (await registryClient(run)).ping());
   } catch {

@@ -40,7 +40,7 @@ export async function applyJson(pb: string, inv: string, extra: string[] = [], e
   try {
     parsed = parseNdjson(r.stdout);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nstderr:\n${r.stderr}`);
+    throw new Error(`${(err as Error).message}\nstderr:\n${r.stderr}`, { cause: err });
   }
   return { ...r, ...parsed, pairs: changedPairs(parsed.tasks) };
 }
