@@ -1,10 +1,14 @@
 import { loadBoth } from '../config/index.js';
+import { EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { apply, createRun, resolveSecrets } from '../engine/apply.js';
 import type { EngineEvent } from '../engine/events.js';
 import { exitCodeOf } from '../engine/run.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
+import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
+import { acquireLock, lockStatus, releaseLock } from '../lock/remote.js';
+import type { Connection } from '../transport/types.js';
 import { makeRedact } from '../ui/format.js';
 import { ndjsonRenderer } from '../ui/ndjson.js';
 import { plainRenderer } from '../ui/plain.js';
@@ -21,7 +25,15 @@ export interface ApplyArgs {
   output: 'text' | 'json';
   detailedExitcode: boolean;
   verbose: number;
+  /** Seconds to wait for the deploy lock on the master (0: stop at once when it is held). */
+  lockTimeout?: number;
 }
+
+/** How long closing connections may take on Ctrl-C before the process exits anyway. */
+const SIGINT_CLOSE_MS = 5000;
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([p, new Promise<undefined>((res) => setTimeout(() => res(undefined), ms))]);
 
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
@@ -46,13 +58,59 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   } else emit = plainRenderer(process.stdout, { diff: a.diff, verbose: a.verbose, redact });
 
   const run = createRun<Shared>(playbook, inventory, secrets, a, emit, {});
-  // Ctrl-C: close every connection (remote writers then clean up their temporary files), exit 130.
+  const master = inventory.master;
+
+  // The deploy lock lives on the master, on a connection of its own, so it can be released even
+  // when the run's connection to the master fails. A master that cannot be reached takes no lock:
+  // the run then reports it unreachable, and nothing that needs the master (everything after facts)
+  // can change anything.
+  const lockConn: Connection | undefined = await connect(master).catch(() => undefined);
+  const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
+  let locked = false;
+  let interrupted = false;
+
+  // Ctrl-C: close every connection (remote writers then clean up their temporary files), release
+  // the lock, exit 130. A host that does not answer cannot hold the exit up for long.
   const onSigint = () => {
+    interrupted = true;
     process.stderr.write('\ninterrupted: closing connections\n');
-    void Promise.allSettled([...run.conns.values()].map((c) => c.close())).then(() => process.exit(130));
+    const closing = (async () => {
+      await Promise.allSettled([...run.conns.values()].map((c) => c.close()));
+      if (lockConn) {
+        if (locked) await releaseLock(lockConn, me.id).catch(() => undefined);
+        await lockConn.close().catch(() => undefined);
+      }
+    })();
+    void withTimeout(closing, SIGINT_CLOSE_MS).then(() => process.exit(130));
   };
   process.once('SIGINT', onSigint);
   try {
+    if (lockConn && a.check) {
+      // Check mode changes nothing, so it takes no lock; it says when an apply is running.
+      const st = await lockStatus(lockConn).catch(() => undefined);
+      if (st?.held)
+        process.stderr.write(
+          `regbook: note: the deploy lock on ${master.name} is held by ${describeHolder(st.holder)}\n`,
+        );
+    } else if (lockConn) {
+      const got = await acquireLock(lockConn, me, {
+        timeoutSeconds: a.lockTimeout ?? 0,
+        onWait: (h) =>
+          process.stderr.write(
+            `regbook: waiting up to ${a.lockTimeout}s for the deploy lock on ${master.name}, held by ${describeHolder(h)}\n`,
+          ),
+      });
+      if (!got.taken) {
+        process.stderr.write(
+          `regbook: the deploy lock on ${master.name} (${LOCK_DIR}) is held by ${describeHolder(got.holder)}; ` +
+            `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
+            `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
+        );
+        return EXIT.taskFailed;
+      }
+      locked = !interrupted;
+    }
+
     const { TASKS, HANDLERS } = await import('../tasks/index.js');
     const outcome = await apply(
       run,
@@ -72,6 +130,19 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     await finished();
     return exitCodeOf(outcome, { check: a.check, detailedExitcode: a.detailedExitcode });
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    // On Ctrl-C the signal handler owns the clean-up (and the exit code).
+    if (!interrupted) {
+      process.removeListener('SIGINT', onSigint);
+      if (lockConn) {
+        if (locked) {
+          await releaseLock(lockConn, me.id).catch((err: Error) =>
+            process.stderr.write(
+              `regbook: could not release the deploy lock on ${master.name}: ${err.message}\n`,
+            ),
+          );
+        }
+        await lockConn.close().catch(() => undefined);
+      }
+    }
   }
 }

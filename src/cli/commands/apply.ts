@@ -60,6 +60,11 @@ export function register(cli: Argv, setExit: SetExit): void {
           default: false,
           describe: 'With --check: exit 3 when changes are pending',
         })
+        .option('lock-timeout', {
+          type: 'number',
+          default: 0,
+          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
+        })
         .option('verbose', { alias: 'v', type: 'count', describe: 'More output (-vv: every command)' })
         .example('$0 apply site.yaml -i inventory.yaml', 'converge every host')
         .example('$0 apply site.yaml -i inventory.yaml --check --diff', 'what would change, in detail')
@@ -71,6 +76,9 @@ export function register(cli: Argv, setExit: SetExit): void {
       const forks = argv.forks;
       if (!Number.isInteger(forks) || forks < 1)
         throw new UsageError('--forks must be a whole number of at least 1');
+      const lockTimeout = argv['lock-timeout'];
+      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
       const { runApply } = await import('../run-apply.js');
       setExit(
         await runApply({
@@ -87,6 +95,7 @@ export function register(cli: Argv, setExit: SetExit): void {
           output: argv.output,
           detailedExitcode: argv['detailed-exitcode'],
           verbose: argv.verbose ?? 0,
+          lockTimeout,
         }),
       );
     },

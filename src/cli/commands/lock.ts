@@ -1,0 +1,43 @@
+import type { Argv } from 'yargs';
+import type { SetExit } from './index.js';
+
+/** `regbook lock status|release PLAYBOOK -i INVENTORY`: the deploy lock apply takes on the master. */
+export function register(cli: Argv, setExit: SetExit): void {
+  cli.command(
+    'lock <action> <playbook>',
+    'Show or break the deploy lock that apply holds on the master',
+    (y) =>
+      y
+        .positional('action', {
+          choices: ['status', 'release'] as const,
+          describe: 'status: who holds it and since when; release: break it (e.g. left by a killed run)',
+          demandOption: true,
+        })
+        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
+        .option('inventory', {
+          alias: 'i',
+          type: 'string',
+          describe: 'The inventory file',
+          demandOption: true,
+        })
+        .option('output', {
+          alias: 'o',
+          choices: ['text', 'json'] as const,
+          default: 'text' as const,
+          describe: 'text, or one JSON object',
+        })
+        .example('$0 lock status site.yaml -i inventory.yaml', 'who holds the deploy lock')
+        .example('$0 lock release site.yaml -i inventory.yaml', 'break a lock left by a killed run'),
+    async (argv) => {
+      const { runLock } = await import('../../lock/command.js');
+      setExit(
+        await runLock({
+          action: argv.action as 'status' | 'release',
+          playbook: argv.playbook as string,
+          inventory: argv.inventory,
+          output: argv.output,
+        }),
+      );
+    },
+  );
+}
