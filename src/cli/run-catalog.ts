@@ -48,9 +48,13 @@ export async function readCatalog(run: Run, repository?: string): Promise<Catalo
   return out;
 }
 
-export async function runCatalog(a: CatalogArgs): Promise<number> {
-  const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
-  const run = createRun<Shared>(
+/**
+ * The run context the operator commands (catalog, status, gc) share: the playbook and inventory
+ * loaded and checked, secrets resolved (the registry client logs in with them), no tasks.
+ */
+export function operatorRun(playbookPath: string, inventoryPath: string): Run {
+  const { playbook, inventory } = loadBoth(playbookPath, inventoryPath);
+  return createRun<Shared>(
     playbook,
     inventory,
     resolveSecrets(playbook),
@@ -58,6 +62,11 @@ export async function runCatalog(a: CatalogArgs): Promise<number> {
     () => undefined,
     {},
   );
+}
+
+export async function runCatalog(a: CatalogArgs): Promise<number> {
+  const run = operatorRun(a.playbook, a.inventory);
+  const { playbook, inventory } = run;
   try {
     run.conns.set(inventory.master.name, await connect(inventory.master));
   } catch (err) {

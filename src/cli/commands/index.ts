@@ -1,8 +1,11 @@
 import type { Argv } from 'yargs';
 import * as apply from './apply.js';
 import * as catalog from './catalog.js';
+import * as completion from './completion.js';
+import * as gc from './gc.js';
 import * as init from './init.js';
 import * as schema from './schema.js';
+import * as status from './status.js';
 import * as validate from './validate.js';
 
 export type SetExit = (code: number) => void;
@@ -12,5 +15,6 @@ export type SetExit = (code: number) => void;
  * handler that imports its heavy modules lazily, so these imports stay cheap.
  */
 export function registerCommands(cli: Argv, setExit: SetExit): void {
-  for (const command of [apply, catalog, validate, schema, init]) command.register(cli, setExit);
+  for (const command of [apply, catalog, status, gc, validate, schema, init, completion])
+    command.register(cli, setExit);
 }

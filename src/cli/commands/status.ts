@@ -1,0 +1,40 @@
+import type { Argv } from 'yargs';
+import type { SetExit } from './index.js';
+
+export function register(cli: Argv, setExit: SetExit): void {
+  cli.command(
+    'status <playbook>',
+    'Health of the registry and of every host: certificate expiry, container, trust, reachability',
+    (y) =>
+      y
+        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
+        .option('inventory', {
+          alias: 'i',
+          type: 'string',
+          describe: 'The inventory file',
+          demandOption: true,
+        })
+        .option('output', {
+          alias: 'o',
+          choices: ['text', 'json'] as const,
+          default: 'text' as const,
+          describe: 'a table, or one JSON object',
+        })
+        .example('$0 status site.yaml -i inventory.yaml', 'a table of the registry and every host')
+        .example('$0 status site.yaml -i inventory.yaml -o json | jq .problems', 'what is wrong, for scripts')
+        .epilogue(
+          'Exit codes: 0 healthy; 1 bad input; 2 something needs attention (a problem, or a warning ' +
+            'such as a certificate inside its renewal window); 4 a host is unreachable (wins over 2).',
+        ),
+    async (argv) => {
+      const { runStatus } = await import('../run-status.js');
+      setExit(
+        await runStatus({
+          playbook: argv.playbook as string,
+          inventory: argv.inventory,
+          output: argv.output,
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,304 @@
+// `regbook gc`: the registry's garbage collection, done the safe way. The registry is recreated in
+// read-only mode (pulls keep working, pushes are refused) so no upload can race the sweep, the
+// collector runs inside the container, and the container is then recreated exactly as `apply`
+// wants it, so the next apply has nothing to change.
+import { posix } from 'node:path';
+import type { Cmd } from '../core/cmd.js';
+import { EXIT } from '../core/errors.js';
+import { TaskFailure } from '../core/task.js';
+import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from '../tasks/api.js';
+import {
+  desiredContainer,
+  diffContainer,
+  runCmd,
+  type ContainerSpec,
+  type Inspected,
+} from '../tasks/container.js';
+import { parseProbe } from '../tasks/registry.js';
+import { masterName, type Run } from '../tasks/shared.js';
+import { connect, type Connection } from '../transport/index.js';
+import { operatorRun } from './run-catalog.js';
+
+export interface GcArgs {
+  playbook: string;
+  inventory: string;
+  check: boolean;
+  /** Also delete manifests no tag refers to (garbage-collect --delete-untagged). */
+  untagged: boolean;
+  /** The registry binary inside the container, when it is not the image's entrypoint. */
+  registryBinary?: string;
+  output: 'text' | 'json';
+}
+
+/** distribution 2.x reads storage.maintenance.readonly from this variable (a YAML/JSON map). */
+export const READONLY_ENV = { REGISTRY_STORAGE_MAINTENANCE_READONLY: '{"enabled":true}' } as const;
+
+// Where the upstream registry:2 image keeps its binary and configuration.
+const DEFAULT_BINARY = '/bin/registry';
+const DEFAULT_CONFIG = '/etc/docker/registry/config.yml';
+
+type InspectedWithCommand = Inspected & {
+  Config?: Inspected['Config'] & { Entrypoint?: string[] | null; Cmd?: string[] | null };
+};
+
+/**
+ * The registry binary and configuration file the container runs, read from its entrypoint and
+ * command (`/bin/registry serve /etc/docker/registry/config.yml` in the upstream image), so an
+ * image laid out differently needs no option as long as it starts the registry directly.
+ */
+export function registryCommandOf(c: InspectedWithCommand): { binary: string; config: string } {
+  const words = [...(c.Config?.Entrypoint ?? []), ...(c.Config?.Cmd ?? [])];
+  const serve = words.indexOf('serve');
+  const binary = serve > 0 ? words[serve - 1]! : DEFAULT_BINARY;
+  const config = serve >= 0 && words[serve + 1] ? words[serve + 1]! : DEFAULT_CONFIG;
+  return { binary: binary.startsWith('/') ? binary : DEFAULT_BINARY, config };
+}
+
+export function garbageCollectCmd(
+  container: string,
+  binary: string,
+  config: string,
+  opts: { dryRun: boolean; untagged: boolean },
+): Cmd {
+  return {
+    argv: [
+      'docker',
+      'exec',
+      container,
+      binary,
+      'garbage-collect',
+      ...(opts.dryRun ? ['--dry-run'] : []),
+      ...(opts.untagged ? ['--delete-untagged'] : []),
+      config,
+    ],
+    privileged: true,
+  };
+}
+
+export interface GcSweep {
+  /** Digests of the blobs (layers, configs and manifests) the collector deletes. */
+  blobs: string[];
+  /** Manifests deleted because no tag refers to them (--delete-untagged). */
+  manifests: string[];
+  /** The collector's own summary line. */
+  summary?: string;
+}
+
+/** Parses garbage-collect's output (the same lines with and without --dry-run). */
+export function parseGarbageCollect(output: string): GcSweep {
+  const blobs = new Set<string>();
+  const manifests = new Set<string>();
+  let summary: string | undefined;
+  for (const line of output.split('\n')) {
+    const blob = /blob eligible for deletion: (sha256:[0-9a-f]{64})/.exec(line);
+    if (blob) blobs.add(blob[1]!);
+    const manifest = /manifest eligible for deletion: .*?(sha256:[0-9a-f]{64})/.exec(line);
+    if (manifest) manifests.add(manifest[1]!);
+    const sum = /\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion/.exec(line);
+    if (sum) summary = sum[0];
+  }
+  return { blobs: [...blobs].sort(), manifests: [...manifests].sort(), ...(summary ? { summary } : {}) };
+}
+
+/** Where the filesystem driver keeps a blob's bytes, under the registry's data directory. */
+export function blobDataPath(dataDir: string, digest: string): string {
+  const hex = digest.slice('sha256:'.length);
+  return posix.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+}
+
+const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; else echo 0; fi; done';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+export interface GcReport {
+  master: string;
+  container: string;
+  dataDir: string;
+  check: boolean;
+  untagged: boolean;
+  blobs: string[];
+  manifests: string[];
+  summary?: string;
+  /** `du -sb` of the data directory before, and after (not in check mode). */
+  bytesBefore: number;
+  bytesAfter?: number;
+  /** Bytes freed (after a collection) or the size of the blobs that would go (check mode). */
+  bytesFreed: number;
+}
+
+async function must(conn: Connection, cmd: Cmd, what: string, timeoutMs = 120_000): Promise<string> {
+  const r = await conn.exec(cmd, { timeoutMs });
+  if (r.code !== 0)
+    throw new TaskFailure(`${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  return r.stdout;
+}
+
+async function dataDirBytes(conn: Connection, dataDir: string): Promise<number> {
+  const out = await must(conn, { argv: ['du', '-sb', '--', dataDir], privileged: true }, `du of ${dataDir}`);
+  return Number(out.trim().split(/\s+/)[0]);
+}
+
+async function recreate(run: Run, conn: Connection, spec: ContainerSpec, what: string): Promise<void> {
+  await must(conn, { argv: ['docker', 'rm', '-f', spec.name], privileged: true }, `removing ${spec.name}`);
+  await must(conn, runCmd(spec), `starting ${spec.name} ${what}`);
+  const failure = await waitForRegistry(run, 60_000);
+  if (failure) throw new TaskFailure(`the registry did not answer GET /v2/ ${what}: ${failure}`);
+}
+
+/** Reads what gc needs and refuses to touch a registry that differs from the playbook. */
+async function inspectRegistry(run: Run, conn: Connection) {
+  const { registry } = run.playbook;
+  await ensureTlsKnown(run);
+  await ensureAuthKnown(run);
+  const probe = await must(
+    conn,
+    {
+      argv: [
+        'sh',
+        '-c',
+        'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
+          'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true',
+        'sh',
+        registry.name,
+        registry.image,
+      ],
+      privileged: true,
+    },
+    'inspecting the registry container',
+  );
+  const { container, imageId } = parseProbe(probe);
+  if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
+  if (!container.State?.Running)
+    throw new TaskFailure(`the ${registry.name} container is not running: run regbook apply first`);
+  const spec = desiredContainer(run.playbook, run.shared.tls!.serverFingerprint!, run.shared.auth?.fileSha);
+  const differs = diffContainer(spec, container, imageId);
+  if (differs.length > 0) {
+    // gc recreates the container from the playbook; doing that here would hide an apply's work.
+    throw new TaskFailure(
+      `the ${registry.name} container differs from the playbook (${differs.map((d) => d.what).join(', ')}): run regbook apply first`,
+    );
+  }
+  return { spec, container: container as InspectedWithCommand };
+}
+
+export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Promise<GcReport> {
+  const { registry } = run.playbook;
+  const { spec, container } = await inspectRegistry(run, conn);
+  const found = registryCommandOf(container);
+  const binary = a.registryBinary ?? found.binary;
+  const base = {
+    master: masterName(run),
+    container: registry.name,
+    dataDir: registry.dataDir,
+    check: a.check,
+    untagged: a.untagged,
+  };
+  const bytesBefore = await dataDirBytes(conn, registry.dataDir);
+
+  if (a.check) {
+    // A dry run only reads the storage, so the registry keeps serving as it is.
+    const out = await must(
+      conn,
+      garbageCollectCmd(registry.name, binary, found.config, { dryRun: true, untagged: a.untagged }),
+      'garbage-collect --dry-run',
+      30 * 60_000,
+    );
+    const sweep = parseGarbageCollect(out);
+    const sizes = sweep.blobs.length
+      ? await must(
+          conn,
+          {
+            argv: [
+              'sh',
+              '-c',
+              SIZES_SCRIPT,
+              'sh',
+              ...sweep.blobs.map((d) => blobDataPath(registry.dataDir, d)),
+            ],
+            privileged: true,
+          },
+          'reading blob sizes',
+        )
+      : '';
+    const bytesFreed = sizes
+      .split('\n')
+      .filter(Boolean)
+      .reduce((sum, s) => sum + Number(s), 0);
+    return { ...base, ...sweep, bytesBefore, bytesFreed };
+  }
+
+  const readOnly: ContainerSpec = { ...spec, env: { ...spec.env, ...READONLY_ENV } };
+  let sweep: GcSweep | undefined;
+  try {
+    await recreate(run, conn, readOnly, 'in read-only mode');
+    const out = await must(
+      conn,
+      garbageCollectCmd(registry.name, binary, found.config, { dryRun: false, untagged: a.untagged }),
+      'garbage-collect',
+      30 * 60_000,
+    );
+    sweep = parseGarbageCollect(out);
+  } finally {
+    // Whatever happened, the registry goes back to the playbook's configuration (which also
+    // empties its in-memory blob cache, so deleted layers can be pushed again).
+    await recreate(run, conn, spec, 'with the playbook’s configuration');
+  }
+  const bytesAfter = await dataDirBytes(conn, registry.dataDir);
+  return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
+}
+
+export function formatGcReport(r: GcReport): string {
+  const lines: string[] = [];
+  const what = `${r.manifests.length} untagged manifest(s) and ${r.blobs.length} blob(s)`;
+  if (r.check) {
+    lines.push(`gc --check on ${r.master} (container ${r.container}, ${r.dataDir}): nothing was changed`);
+    lines.push(`would delete ${what}, ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes):`);
+  } else {
+    lines.push(`gc on ${r.master} (container ${r.container}, ${r.dataDir})`);
+    lines.push(
+      '  the registry ran read-only during the collection and is back to the playbook’s configuration',
+    );
+    lines.push(`deleted ${what}:`);
+  }
+  for (const m of r.manifests) lines.push(`  manifest ${m}`);
+  for (const b of r.blobs) lines.push(`  blob     ${b}`);
+  if (r.summary) lines.push(`garbage-collect: ${r.summary}`);
+  if (!r.check) {
+    lines.push(
+      `freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes): ${r.bytesBefore} → ${r.bytesAfter} bytes`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function runGc(a: GcArgs): Promise<number> {
+  const run = operatorRun(a.playbook, a.inventory);
+  const master = run.inventory.master;
+  let conn: Connection;
+  try {
+    conn = await connect(master);
+  } catch (err) {
+    process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
+    return EXIT.unreachable;
+  }
+  run.conns.set(master.name, conn);
+  try {
+    const report = await collectGarbage(run, conn, a);
+    process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatGcReport(report));
+    return EXIT.ok;
+  } catch (err) {
+    process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
+    return EXIT.taskFailed;
+  } finally {
+    await conn.close();
+  }
+}

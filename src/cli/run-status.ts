@@ -1,0 +1,503 @@
+// `regbook status`: one look at the whole cluster, read-only. Every host is connected at once; each
+// answers in two round trips (facts, then its trust files and a GET /v2/ made on the host itself),
+// and the master also shows its certificate, its registry container and the registry's catalog.
+import type { Cmd } from '../core/cmd.js';
+import { EXIT } from '../core/errors.js';
+import type { HostSpec } from '../config/model.js';
+import { readFiles } from '../facts/files.js';
+import { factsCmd, parseFacts } from '../facts/os.js';
+import { inspectCert, sameSans } from '../pki/index.js';
+import { ensureAuthKnown, registryClient } from '../tasks/api.js';
+import { desiredContainer, diffContainer, type Inspected } from '../tasks/container.js';
+import { parseProbe } from '../tasks/registry.js';
+import { masterName, type Run } from '../tasks/shared.js';
+import { tlsPaths } from '../tasks/tls.js';
+import { trustFiles } from '../tasks/trust.js';
+import { connect, type Connection } from '../transport/index.js';
+import { operatorRun } from './run-catalog.js';
+
+export interface StatusArgs {
+  playbook: string;
+  inventory: string;
+  output: 'text' | 'json';
+}
+
+export interface CertificateStatus {
+  path: string;
+  present: boolean;
+  subject?: string;
+  issuer?: string;
+  sans?: string[];
+  notAfter?: string;
+  daysLeft?: number;
+  fingerprint?: string;
+  error?: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  present: boolean;
+  state?: string;
+  startedAt?: string;
+  uptimeSeconds?: number;
+  image?: string;
+  imageId?: string;
+  /** What `apply` would change on it (empty: it is as the playbook wants it). */
+  differences?: string[];
+}
+
+export interface ApiStatus {
+  /** GET /v2/ through the master's SSH connection, checked against the trust anchor. */
+  status?: number;
+  error?: string;
+  repositories?: Array<{ repository: string; tags: string[] }>;
+}
+
+export type TrustState = 'ok' | 'missing' | 'differs';
+
+export interface TrustFileStatus {
+  path: string;
+  kind: 'certs.d' | 'system';
+  state: TrustState;
+}
+
+export interface HostStatus {
+  name: string;
+  role: 'master' | 'worker';
+  reachable: boolean;
+  error?: string;
+  docker?: 'running' | 'stopped' | 'absent';
+  /** Whether the playbook's trust.hosts names this host. */
+  trustExpected: boolean;
+  trust?: TrustFileStatus[];
+  /** GET https://<registry.address>/v2/ run on the host: the HTTP code, "000" when TLS or TCP failed. */
+  v2?: { code: string; ok: boolean; detail?: string };
+}
+
+export interface StatusReport {
+  registry: string;
+  renewBeforeDays: number;
+  certificate: CertificateStatus;
+  anchor: CertificateStatus;
+  container: ContainerStatus;
+  api: ApiStatus;
+  hosts: HostStatus[];
+  problems: string[];
+  warnings: string[];
+  exitCode: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The certificate's facts; an unreadable one is reported, not thrown. */
+export function certificateStatus(path: string, pem: string | undefined, now: Date): CertificateStatus {
+  if (pem === undefined) return { path, present: false };
+  try {
+    const c = inspectCert(pem);
+    return {
+      path,
+      present: true,
+      ...(c.subjectCN !== undefined ? { subject: `CN=${c.subjectCN}` } : {}),
+      ...(c.issuerCN !== undefined ? { issuer: `CN=${c.issuerCN}` } : {}),
+      sans: c.sans,
+      notAfter: c.notAfter.toISOString(),
+      daysLeft: Math.floor((c.notAfter.getTime() - now.getTime()) / DAY_MS),
+      fingerprint: c.fingerprintSha256,
+    };
+  } catch (err) {
+    return { path, present: true, error: (err as Error).message };
+  }
+}
+
+/** Whether a trust file holds the anchor: compared by certificate fingerprint, not bytes. */
+export function trustState(pem: string | undefined, anchorFingerprint: string | undefined): TrustState {
+  if (pem === undefined) return 'missing';
+  try {
+    return anchorFingerprint !== undefined && inspectCert(pem).fingerprintSha256 === anchorFingerprint
+      ? 'ok'
+      : 'differs';
+  } catch {
+    return 'differs';
+  }
+}
+
+// curl on the host, trusting what docker trusts for this registry: certs.d's ca.crt when there is
+// one, else the system store. Prints the HTTP code and curl's exit code; the address and the path
+// travel as positional arguments.
+const V2_SCRIPT = [
+  'command -v curl >/dev/null 2>&1 || { echo "nocurl"; exit 0; }',
+  'url="https://$1/v2/"',
+  'if [ -n "$2" ] && [ -f "$2" ]; then set -- --cacert "$2"; else set --; fi',
+  'code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 10 "$@" "$url"); rc=$?',
+  'echo "$code $rc"',
+].join('\n');
+
+export function v2Cmd(address: string, certsD: string | undefined): Cmd {
+  return { argv: ['sh', '-c', V2_SCRIPT, 'sh', address, certsD ?? ''] };
+}
+
+export function parseV2(stdout: string): { code: string; ok: boolean; detail?: string } {
+  const out = stdout.trim();
+  if (out === 'nocurl') return { code: '-', ok: false, detail: 'curl is not installed on the host' };
+  const [code = '000', rc = '0'] = out.split(/\s+/);
+  // 401: the registry answered and wants a login (auth on): it is reachable and trusted.
+  const ok = code === '200' || code === '401';
+  return {
+    code,
+    ok,
+    ...(ok ? {} : { detail: rc !== '0' ? `curl exit ${rc}` : `HTTP ${code}` }),
+  };
+}
+
+/** One host: facts, then trust files and GET /v2/ together. */
+async function hostStatus(
+  run: Run,
+  host: HostSpec,
+  conn: Connection | Error,
+  anchorFingerprint: Promise<string | undefined>,
+): Promise<HostStatus> {
+  const pb = run.playbook;
+  const trustExpected = pb.trust.hosts.includes(host.name);
+  const base = { name: host.name, role: host.role, trustExpected };
+  if (conn instanceof Error) return { ...base, reachable: false, error: conn.message };
+  try {
+    const fr = await conn.exec(factsCmd());
+    const facts = parseFacts(fr.stdout);
+    const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
+    if (!trustExpected) return { ...base, reachable: true, docker };
+    const files = trustFiles(pb, facts);
+    const certsD = files.find((f) => !f.system)?.path;
+    const [contents, v2] = await Promise.all([
+      readFiles(
+        conn,
+        files.map((f) => f.path),
+      ),
+      conn.exec(v2Cmd(pb.registry.address, certsD), { timeoutMs: 20_000 }),
+    ]);
+    const anchorFp = await anchorFingerprint;
+    return {
+      ...base,
+      reachable: true,
+      docker,
+      trust: files.map((f) => ({
+        path: f.path,
+        kind: f.system ? 'system' : 'certs.d',
+        state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
+      })),
+      v2: parseV2(v2.stdout),
+    };
+  } catch (err) {
+    return { ...base, reachable: true, error: (err as Error).message };
+  }
+}
+
+type InspectedWithState = Inspected & { State?: Inspected['State'] & { StartedAt?: string } };
+
+const PROBE =
+  'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
+  'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true';
+
+/** The registry container and its image id, as `docker inspect` shows them. */
+export async function probeRegistry(conn: Connection, run: Run) {
+  const { registry } = run.playbook;
+  const r = await conn.exec({
+    argv: ['sh', '-c', PROBE, 'sh', registry.name, registry.image],
+    privileged: true,
+  });
+  if (r.code !== 0) throw new Error(`inspecting the registry container failed: ${r.stderr.trim()}`);
+  const { container, imageId } = parseProbe(r.stdout);
+  return { container: container as InspectedWithState | undefined, imageId };
+}
+
+interface MasterCerts {
+  anchorPem?: string;
+  certificate: CertificateStatus;
+  anchor: CertificateStatus;
+}
+
+/** The server certificate and the trust anchor (the CA, or the same certificate when selfsigned). */
+async function readMasterCerts(run: Run, conn: Connection | undefined, now: Date): Promise<MasterCerts> {
+  const p = tlsPaths(run.playbook.tls.dir);
+  const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
+  const files = conn ? await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]) : new Map();
+  const anchorPem = files.get(anchorPath)?.content.toString('utf8');
+  const serverPem = files.get(p.serverCrt)?.content.toString('utf8');
+  return {
+    ...(anchorPem ? { anchorPem } : {}),
+    certificate: certificateStatus(p.serverCrt, serverPem, now),
+    anchor: certificateStatus(anchorPath, anchorPem, now),
+  };
+}
+
+/** The master's side: its certificate, its registry container and the registry's API. */
+async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterCerts>, now: Date) {
+  const pb = run.playbook;
+  const [{ anchorPem, certificate, anchor }, probe] = await Promise.all([certs, probeRegistry(conn, run)]);
+
+  const { container: c, imageId } = probe;
+  const container: ContainerStatus = { name: pb.registry.name, present: c !== undefined };
+  if (c) {
+    const started = c.State?.StartedAt ? new Date(c.State.StartedAt) : undefined;
+    Object.assign(container, {
+      state: c.State?.Status ?? 'unknown',
+      ...(c.State?.Running && started
+        ? {
+            startedAt: started.toISOString(),
+            uptimeSeconds: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)),
+          }
+        : {}),
+      ...(c.Config?.Image ? { image: c.Config.Image } : {}),
+      ...(c.Image ? { imageId: c.Image } : {}),
+    });
+  }
+
+  const api: ApiStatus = {};
+  if (anchorPem && certificate.fingerprint) {
+    run.shared.tls = {
+      anchorPem,
+      anchorChanged: false,
+      serverFingerprint: certificate.fingerprint,
+      serverChanged: false,
+    };
+    await ensureAuthKnown(run);
+    if (c) {
+      const spec = desiredContainer(pb, certificate.fingerprint, run.shared.auth?.fileSha);
+      container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
+    }
+    try {
+      const client = await registryClient(run);
+      api.status = await client.ping();
+      if (api.status === 200) {
+        const repos = await client.catalog();
+        api.repositories = await Promise.all(
+          repos.map(async (repository) => ({ repository, tags: (await client.tags(repository)).sort() })),
+        );
+      }
+    } catch (err) {
+      api.error = (err as Error).message;
+    }
+  } else {
+    api.error = 'no trust anchor to check the registry’s certificate with';
+  }
+  return { certificate, anchor, container, api };
+}
+
+/**
+ * The verdict, from facts already gathered: what is wrong (problems), what needs attention soon
+ * (warnings), and the exit code: 4 when a host is unreachable, else 2 when anything is listed.
+ */
+export function judge(
+  r: Omit<StatusReport, 'problems' | 'warnings' | 'exitCode'>,
+  pb: Run['playbook'],
+): Pick<StatusReport, 'problems' | 'warnings' | 'exitCode'> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  // With the master unreachable nothing is known about the registry; that host's line says why.
+  const masterDown = r.hosts.some((h) => h.role === 'master' && !h.reachable);
+  if (!masterDown) {
+    const cert = r.certificate;
+    if (!cert.present) problems.push(`certificate: ${cert.path} is missing on the master (run apply)`);
+    else if (cert.error) problems.push(`certificate: ${cert.path} is unreadable: ${cert.error}`);
+    else if (cert.daysLeft !== undefined) {
+      if (cert.daysLeft < 0) problems.push(`certificate: expired on ${cert.notAfter}`);
+      else if (cert.daysLeft <= r.renewBeforeDays)
+        warnings.push(
+          `certificate: expires in ${cert.daysLeft} days (${cert.notAfter?.slice(0, 10)}), within ` +
+            `renewBeforeDays ${r.renewBeforeDays}: the next apply renews it`,
+        );
+      if (!sameSans(cert.sans ?? [], pb.tls.subjectAltNames))
+        warnings.push(
+          `certificate: SANs ${(cert.sans ?? []).join(', ')} differ from the playbook's: the next apply reissues it`,
+        );
+    }
+    if (!r.anchor.present && r.anchor.path !== cert.path)
+      problems.push(`certificate: the CA ${r.anchor.path} is missing on the master`);
+    else if (r.anchor.daysLeft !== undefined && r.anchor !== cert && r.anchor.daysLeft <= r.renewBeforeDays)
+      warnings.push(
+        `CA certificate: expires in ${r.anchor.daysLeft} days, within renewBeforeDays ${r.renewBeforeDays}`,
+      );
+
+    const c = r.container;
+    if (!c.present) problems.push(`registry: no container ${c.name} on the master (run apply)`);
+    else {
+      if (c.state !== 'running') problems.push(`registry: container ${c.name} is ${c.state}`);
+      if (c.differences?.length)
+        warnings.push(
+          `registry: the container differs from the playbook (${c.differences.join(', ')}): apply recreates it`,
+        );
+    }
+    if (r.api.error) problems.push(`registry: ${r.api.error}`);
+    else if (r.api.status !== undefined && r.api.status !== 200 && r.api.status !== 401)
+      problems.push(`registry: GET /v2/ answered ${r.api.status}`);
+  }
+  for (const h of r.hosts) {
+    if (!h.reachable) {
+      problems.push(`${h.name}: unreachable: ${h.error ?? ''}`.trim());
+      continue;
+    }
+    if (h.error) problems.push(`${h.name}: ${h.error}`);
+    if (h.docker && h.docker !== 'running')
+      problems.push(`${h.name}: docker is ${h.docker === 'absent' ? 'not installed' : 'not running'}`);
+    for (const t of h.trust ?? []) {
+      if (t.state !== 'ok')
+        problems.push(
+          `${h.name}: ${t.path} ${t.state === 'missing' ? 'is missing' : 'does not hold the registry’s certificate'}`,
+        );
+    }
+    if (h.v2 && !h.v2.ok)
+      problems.push(`${h.name}: cannot reach https://${r.registry}/v2/ (${h.v2.detail ?? h.v2.code})`);
+  }
+  const exitCode = r.hosts.some((h) => !h.reachable)
+    ? EXIT.unreachable
+    : problems.length + warnings.length > 0
+      ? EXIT.taskFailed
+      : EXIT.ok;
+  return { problems, warnings, exitCode };
+}
+
+export async function gatherStatus(run: Run, now = new Date()): Promise<StatusReport> {
+  const hosts = run.inventory.hosts;
+  const conns = await Promise.all(
+    hosts.map(async (h) => {
+      try {
+        const conn = await connect(h);
+        run.conns.set(h.name, conn);
+        return conn;
+      } catch (err) {
+        return err as Error;
+      }
+    }),
+  );
+  const masterConn = conns[hosts.findIndex((h) => h.name === masterName(run))];
+  const reachableMaster = masterConn instanceof Error ? undefined : masterConn;
+  const certs = readMasterCerts(run, reachableMaster, now);
+  // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
+  const certsOrNone = certs.catch((err: Error) => err);
+  const anchorFp = certsOrNone.then((c) => (c instanceof Error ? undefined : c.anchor.fingerprint));
+  const [master, ...perHost] = await Promise.all([
+    reachableMaster
+      ? registryStatus(run, reachableMaster, certs, now).catch((err: Error) => err)
+      : new Error(`the master ${masterName(run)} is unreachable`),
+    ...hosts.map((h, i) => hostStatus(run, h, conns[i]!, anchorFp)),
+  ]);
+  const p = tlsPaths(run.playbook.tls.dir);
+  const unknown = (path: string): CertificateStatus => ({ path, present: false });
+  const ok = master instanceof Error ? undefined : master;
+  const certificate = ok?.certificate ?? unknown(p.serverCrt);
+  const anchor = ok?.anchor ?? unknown(run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt);
+  const container: ContainerStatus = ok?.container ?? { name: run.playbook.registry.name, present: false };
+  const api: ApiStatus = ok?.api ?? { error: (master as Error).message };
+  const hostsOut = perHost as HostStatus[];
+  const partial = {
+    registry: run.playbook.registry.address,
+    renewBeforeDays: run.playbook.tls.renewBeforeDays,
+    certificate,
+    anchor,
+    container,
+    api,
+    hosts: hostsOut,
+  };
+  return { ...partial, ...judge(partial, run.playbook) };
+}
+
+export function formatDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return `${m}m ${seconds % 60}s`;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export function formatStatus(r: StatusReport): string {
+  const out: string[] = [];
+  const c = r.certificate;
+  out.push(`REGISTRY ${r.registry}`);
+  if (c.present && !c.error) {
+    out.push(`  certificate  ${c.subject ?? '(no CN)'}, issued by ${c.issuer ?? '(no CN)'}`);
+    out.push(`               SANs ${(c.sans ?? []).join(', ')}`);
+    out.push(
+      `               expires ${c.notAfter?.slice(0, 10)}, in ${c.daysLeft} days ` +
+        `(renewed within ${r.renewBeforeDays} days of expiry)`,
+    );
+  } else {
+    out.push(`  certificate  ${c.present ? `unreadable: ${c.error}` : `missing (${c.path})`}`);
+  }
+  const k = r.container;
+  out.push(
+    `  container    ${
+      k.present
+        ? `${k.name} ${k.state}${k.uptimeSeconds !== undefined ? `, up ${formatDuration(k.uptimeSeconds)}` : ''}, ` +
+          `image ${k.image ?? '?'} (${(k.imageId ?? '').slice(0, 19)})` +
+          (k.differences?.length ? ', differs from the playbook' : '')
+        : `${k.name} missing`
+    }`,
+  );
+  const repos = r.api.repositories;
+  out.push(
+    `  api          ${
+      r.api.error
+        ? r.api.error
+        : `GET /v2/ ${r.api.status}` +
+          (repos
+            ? `; ${repos.map((x) => `${x.repository} (${x.tags.join(', ')})`).join(', ') || 'no repositories'}`
+            : '')
+    }`,
+  );
+  out.push('');
+  const trustCell = (h: HostStatus, kind: TrustFileStatus['kind']) => {
+    if (!h.reachable || h.error) return '?';
+    if (!h.trustExpected) return 'n/a';
+    return h.trust?.find((t) => t.kind === kind)?.state ?? '-';
+  };
+  out.push(
+    ...table([
+      ['HOST', 'ROLE', 'REACHABLE', 'DOCKER', 'CERTS.D', 'SYSTEM STORE', '/v2/'],
+      ...r.hosts.map((h) => [
+        h.name,
+        h.role,
+        h.reachable ? 'yes' : 'no',
+        h.docker ?? '?',
+        trustCell(h, 'certs.d'),
+        trustCell(h, 'system'),
+        h.v2
+          ? h.v2.ok
+            ? `ok (${h.v2.code})`
+            : `failed (${h.v2.detail ?? h.v2.code})`
+          : h.trustExpected
+            ? '?'
+            : 'n/a',
+      ]),
+    ]),
+  );
+  out.push('');
+  for (const w of r.warnings) out.push(`WARNING  ${w}`);
+  for (const p of r.problems) out.push(`PROBLEM  ${p}`);
+  out.push(
+    r.problems.length + r.warnings.length === 0
+      ? 'healthy'
+      : `${r.problems.length} problem(s), ${r.warnings.length} warning(s)`,
+  );
+  return out.join('\n') + '\n';
+}
+
+export async function runStatus(a: StatusArgs): Promise<number> {
+  const run = operatorRun(a.playbook, a.inventory);
+  try {
+    const report = await gatherStatus(run);
+    process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatStatus(report));
+    return report.exitCode;
+  } finally {
+    await Promise.all([...run.conns.values()].map((c) => c.close().catch(() => undefined)));
+  }
+}
