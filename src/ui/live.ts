@@ -32,6 +32,7 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: { diff: boolean; 
   let connectDone = deferred<void>();
   const unreachable: string[] = [];
   let recapLines: string[] = [];
+  let order: TaskId[] = [];
 
   const hostTitle = (e: Done) => {
     const changes = e.changes.map((c: Change) => formatChange(c, opts.diff).trim());
@@ -44,6 +45,7 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: { diff: boolean; 
     switch (e.type) {
       case 'start': {
         connectDone = deferred<void>();
+        order = e.tasks;
         const list = new Listr<unknown, 'default', 'simple'>(
           [
             {
@@ -96,10 +98,13 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: { diff: boolean; 
       case 'connect':
         if (e.status === 'unreachable') unreachable.push(e.host);
         break;
-      case 'task-start':
+      case 'task-start': {
         connectDone.resolve();
+        // Tasks before this one that never started concern no host: let the tree move past them.
+        for (const id of order.slice(0, order.indexOf(e.task))) phase(id).resolve(undefined);
         phase(e.task).resolve(e.hosts);
         break;
+      }
       case 'task':
         done(e.task, e.host).resolve(e);
         break;
