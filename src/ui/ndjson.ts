@@ -6,7 +6,10 @@ import type { Redact } from './format.js';
  * a task result too), handler runs and the recap are written; progress events are for live views.
  */
 export function ndjsonRenderer(out: NodeJS.WritableStream, redact: Redact) {
-  const w = (obj: unknown) => out.write(redact(JSON.stringify(obj)) + '\n');
+  // Masked value by value: masking the serialised line would miss a secret whose quotes or
+  // backslashes JSON escapes.
+  const w = (obj: unknown) =>
+    out.write(JSON.stringify(obj, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v)) + '\n');
   return (e: EngineEvent) => {
     switch (e.type) {
       case 'task':
