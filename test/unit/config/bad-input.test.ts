@@ -697,6 +697,15 @@ const cases: Case[] = [
     message: 'state: absent needs registry.deleteEnabled: true',
   },
   {
+    name: 'a host pulls an image but does not trust the registry',
+    playbook: pb('trust:\n  hosts: [master]\nimages:\n  - name: app:1\n    pullOn: [worker1]\n'),
+    file: 'playbook',
+    line: 8,
+    col: 13,
+    path: 'images.0.pullOn',
+    message: 'worker1 pulls app:1 but is not in trust.hosts',
+  },
+  {
     name: 'images as a mapping',
     playbook: pb('images:\n  app: 0.1\n'),
     file: 'playbook',
