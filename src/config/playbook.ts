@@ -195,23 +195,23 @@ export function normalisePlaybook(
     return { host };
   }
 
-  // docker refuses a registry whose certificate it does not trust: every host that pushes or
-  // pulls must be one that the trust task makes trust it.
-  if (inventory && raw.trust.dockerCertsD) {
+  // docker refuses a registry whose certificate it does not trust: every host that pushes (the
+  // master for archives and pulls) or pulls must be one that the trust task makes trust it.
+  if (inventory) {
     const trusted = new Set(trust.hosts);
     images.forEach((img, i) => {
-      if (img.source && 'host' in img.source && known.has(img.source.host) && !trusted.has(img.source.host)) {
-        problem(
-          ['images', i, 'source', 'host'],
-          `${img.source.host} pushes ${img.name} but is not in trust.hosts`,
-        );
+      if (!img.source) return;
+      const pusher = 'host' in img.source ? img.source.host : inventory.master.name;
+      if (known.has(pusher) && !trusted.has(pusher)) {
+        problem(['images', i, 'source'], `${pusher} pushes ${img.name} but is not in trust.hosts`);
       }
       const untrusted = img.pullOn.filter((h) => known.has(h) && !trusted.has(h));
       if (untrusted.length > 0) {
         const at = isWritten(src, ['images', i, 'pullOn']) ? ['images', i, 'pullOn'] : ['images', i];
+        const one = untrusted.length === 1;
         problem(
           at,
-          `${untrusted.join(', ')} pull${untrusted.length === 1 ? 's' : ''} ${img.name} but ${untrusted.length === 1 ? 'is' : 'are'} not in trust.hosts`,
+          `${untrusted.join(', ')} pull${one ? 's' : ''} ${img.name} but ${one ? 'is' : 'are'} not in trust.hosts`,
         );
       }
     });

@@ -65,7 +65,7 @@ registry:
 tls:
   subjectAltNames: ["IP:0:0:0:0:0:0:0:1"]
 trust:
-  hosts: workers
+  hosts: all
 images:
   - name: team/app:1.0
     source: {archive: images/app.tar}
@@ -94,7 +94,7 @@ images:
       ],
     });
     assert.deepEqual(playbook.envRefs, ['CI_PW', 'OPS_PW']);
-    assert.deepEqual(playbook.trust.hosts, ['worker1', 'worker2']);
+    assert.deepEqual(playbook.trust.hosts, ['master', 'worker1', 'worker2']);
     const [app, base, old] = playbook.images;
     assert.deepEqual(app?.source, { archive: join(files.dir, 'images/app.tar') });
     assert.deepEqual(app?.pullOn, ['master', 'worker1', 'worker2']);
@@ -192,6 +192,13 @@ describe('the repository examples load', () => {
       );
     });
   }
+});
+
+describe('trust.hosts selectors', () => {
+  it('workers resolves to the workers only', () => {
+    const { playbook } = load(GOOD_PLAYBOOK + 'trust:\n  hosts: workers\n');
+    assert.deepEqual(playbook.trust.hosts, ['worker1', 'worker2']);
+  });
 });
 
 describe('which connection fields the inventory wrote', () => {
