@@ -3,6 +3,7 @@ import type { HostFacts, Change, Step } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
+import type { Connection } from '../transport/types.js';
 import { readFiles, sha256 } from '../facts/files.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
 import { applySteps, mkdirCmd, result } from './steps.js';
@@ -13,7 +14,22 @@ export interface TrustFile {
   path: string;
   /** Refreshes the OS store after the file changed (system trust only). */
   refresh?: string[];
+  /** The bundle the refresh builds; it must hold the anchor, or the refresh is still owed. */
+  bundle?: string;
   system: boolean;
+}
+
+/**
+ * True when the OS bundle holds the anchor. A run cut off after writing the store file and before
+ * the refresh leaves the file right and the bundle stale; without this check, no later run would
+ * ever refresh it. One base64 line of the PEM body is enough to find the certificate.
+ */
+async function bundleHolds(conn: Connection, bundle: string, anchorPem: string): Promise<boolean> {
+  const body = anchorPem.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const line = body[Math.floor(body.length / 2)];
+  if (!line) return false;
+  const r = await conn.exec({ argv: ['grep', '-qF', '--', line, bundle], privileged: true });
+  return r.code === 0;
 }
 
 /** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
@@ -28,12 +44,14 @@ export function trustFiles(pb: Playbook, facts: HostFacts): TrustFile[] {
       files.push({
         path: posix.join('/usr/local/share/ca-certificates', safeName),
         refresh: ['update-ca-certificates'],
+        bundle: '/etc/ssl/certs/ca-certificates.crt',
         system: true,
       });
     } else if (facts.osFamily === 'rhel') {
       files.push({
         path: posix.join('/etc/pki/ca-trust/source/anchors', safeName),
         refresh: ['update-ca-trust', 'extract'],
+        bundle: '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
         system: true,
       });
     } else {
@@ -75,6 +93,15 @@ export const trustTask: TaskDef<Shared> = {
                 kind: 'exec',
                 describe: `chmod ${f.path}`,
                 cmd: { argv: ['chmod', '444', '--', f.path], privileged: true },
+              });
+            }
+            if (f.refresh && f.bundle && !(await bundleHolds(ctx.conn, f.bundle, anchor))) {
+              systemChanged = true;
+              changes.push({ what: f.bundle, why: `does not hold the registry's certificate yet` });
+              steps.push({
+                kind: 'exec',
+                describe: f.refresh.join(' '),
+                cmd: { argv: f.refresh, privileged: true },
               });
             }
             continue;
