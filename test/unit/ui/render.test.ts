@@ -79,7 +79,7 @@ describe('renderers', () => {
       ['task', 'task', 'handler', 'recap'],
     );
     assert.ok(!lines.join('\n').includes(SECRET));
-    assert.equal((parsed[1] as { message: string }).message, 'login failed for ***');
+    assert.equal((parsed[1] as unknown as { message: string }).message, 'login failed for ***');
   });
 
   it('redact masks longer secrets first, so one that contains another leaves nothing behind', () => {
