@@ -1,0 +1,112 @@
+// Turns bench/run.sh's raw figures (size, phase, tool, run, wall ms, peak RSS kB; tab-separated)
+// into bench/RESULTS.md: the machine, the table, regbook/Ansible ratios and the issue's targets.
+// Usage: node bench/report.mjs results.tsv "LOAD_AT_START" "LOAD_AT_END" FORKS
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import process from 'node:process';
+
+const [file, loadStart, loadEnd, forks] = process.argv.slice(2);
+const rows = readFileSync(file, 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => l.split('\t'))
+  .map(([size, phase, tool, run, ms, rss]) => ({ size: +size, phase, tool, run: +run, ms: +ms, rss: +rss }));
+
+const pick = (size, phase, tool) =>
+  rows.filter((r) => r.size === size && r.phase === phase && r.tool === tool);
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function stats(size, phase, tool) {
+  const ms = pick(size, phase, tool).map((r) => r.ms);
+  if (ms.length === 0) return undefined;
+  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms), n: ms.length };
+}
+const secs = (ms) => (ms / 1000).toFixed(2);
+const cell = (s) => (s ? `${secs(s.median)} s (${secs(s.min)}–${secs(s.max)}, n=${s.n})` : '—');
+const ratio = (a, b) => (a && b ? a.median / b.median : undefined);
+const fmtRatio = (r) => (r === undefined ? '—' : `${r.toFixed(3)} (1/${(1 / r).toFixed(1)})`);
+const peakRss = (size) =>
+  Math.max(
+    0,
+    ...rows.filter((r) => r.size === size && r.tool === 'regbook' && r.phase !== 'version').map((r) => r.rss),
+  );
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const sizes = [...new Set(rows.filter((r) => r.size > 0).map((r) => r.size))].sort((a, b) => a - b);
+const out = [];
+out.push('# regbook vs Ansible: benchmark results', '');
+out.push(`Written by \`npm run bench\` (bench/run.sh) on ${new Date().toISOString()}.`, '');
+out.push('## Machine', '');
+out.push(`- CPU: ${cpus()[0]?.model ?? 'unknown'}, nproc ${sh('nproc', [])}`);
+out.push(`- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
+out.push(`- load average (1/5/15 min): ${loadStart} at the start, ${loadEnd} at the end`);
+out.push(
+  `- node ${process.version}; ${sh('ansible', ['--version']).split('\n')[0]}; ${sh('docker', ['--version'])}`,
+);
+out.push(
+  `- both tools work on up to ${forks} hosts at once (regbook \`--forks ${forks}\`, Ansible \`forks = ${forks}\`)`,
+  '',
+);
+out.push('## Wall time: median (min–max, runs)', '');
+out.push('| cluster | figure | regbook | Ansible | regbook / Ansible |', '| --- | --- | --- | --- | --- |');
+const phases = [
+  ['first', 'first apply on fresh hosts'],
+  ['nochange', 'no-change apply'],
+  ['check', '`--check` on a converged cluster'],
+];
+for (const size of sizes) {
+  for (const [phase, label] of phases) {
+    const r = stats(size, phase, 'regbook');
+    const a = stats(size, phase, 'ansible');
+    out.push(`| 1+${size} | ${label} | ${cell(r)} | ${cell(a)} | ${fmtRatio(ratio(r, a))} |`);
+  }
+}
+out.push('');
+for (const size of sizes)
+  out.push(`regbook peak RSS at 1+${size}: ${(peakRss(size) / 1024).toFixed(0)} MB (max over all its runs).`);
+const version = stats(0, 'version', 'regbook');
+if (version)
+  out.push(`\`regbook --version\`: ${version.median} ms (${version.min}–${version.max}, n=${version.n}).`);
+out.push('');
+
+const big = sizes.includes(10) ? 10 : sizes.at(-1);
+const small = sizes.includes(3) ? 3 : sizes[0];
+const nc = stats(big, 'nochange', 'regbook');
+const first = ratio(stats(big, 'first', 'regbook'), stats(big, 'first', 'ansible'));
+const noch = ratio(nc, stats(big, 'nochange', 'ansible'));
+const chk = ratio(stats(big, 'check', 'regbook'), nc);
+const scale = ratio(nc, stats(small, 'nochange', 'regbook'));
+const mark = (ok) => (ok === undefined ? '—' : ok ? 'met' : 'NOT met');
+out.push(`## Targets (issue 6), at 1+${big}`, '');
+out.push('| target | reached | |', '| --- | --- | --- |');
+out.push(`| no-change apply: regbook ≤ 1/10 of Ansible | ${fmtRatio(noch)} | ${mark(noch && noch <= 0.1)} |`);
+out.push(`| first apply: regbook ≤ 1/3 of Ansible | ${fmtRatio(first)} | ${mark(first && first <= 1 / 3)} |`);
+out.push(
+  `| \`--check\` no slower than the no-change apply | check / no-change = ${chk?.toFixed(2) ?? '—'} | ${mark(chk && chk <= 1)} |`,
+);
+out.push(
+  `| no-change 1+${big} within 1.5x of 1+${small} | ${scale?.toFixed(2) ?? '—'}x | ${mark(scale && scale <= 1.5)} |`,
+);
+out.push(
+  `| \`regbook --version\` < 150 ms | ${version ? `${version.median} ms` : '—'} | ${mark(version && version.median < 150)} |`,
+);
+const rss = peakRss(big) / 1024;
+out.push(`| peak memory < 150 MB at 1+${big} | ${rss.toFixed(0)} MB | ${mark(rss > 0 && rss < 150)} |`);
+out.push('');
+out.push(
+  "Ansible's `--check` reports `changed=1` on the master on a converged cluster: `docker_image` with " +
+    "`push: true` cannot tell in check mode whether a push would send anything. regbook's `--check` reports changed=0.",
+);
+out.push('Medians of few runs on a shared 2-core machine: read the min–max spread before the ratio.');
+process.stdout.write(out.join('\n') + '\n');

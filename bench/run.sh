@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# regbook against Ansible on the same lab: first apply on fresh hosts, the no-change apply and
+# --check on a converged cluster, for 1 master + 3 workers and 1 master + 10 workers. Writes raw
+# figures to bench/.work/ and the table to bench/RESULTS.md. See bench/README.md.
+#
+#   npm run bench                        # RUNS=5 timed runs of each figure
+#   RUNS=3 SIZES="10" npm run bench      # fewer runs, one size
+#
+# It uses its own lab instance (REGBOOK_LAB=bench, SSH ports from 2320), never the default lab, and
+# takes it down at the end (KEEP_LAB=1 leaves it up).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+export REGBOOK_LAB="${BENCH_LAB:-bench}" REGBOOK_LAB_PORT="${BENCH_LAB_PORT:-2320}"
+RUNS="${RUNS:-5}"
+FIRST_RUNS="${FIRST_RUNS:-$RUNS}"
+SIZES="${SIZES:-3 10}"
+# Both tools work on up to 16 hosts at once (Ansible's forks in bench/ansible/ansible.cfg).
+FORKS="${FORKS:-16}"
+LAB_DIR="$ROOT/.lab-$REGBOOK_LAB"
+WORK="$ROOT/bench/.work"
+DATA="$WORK/results.tsv"
+export ANSIBLE_CONFIG="$ROOT/bench/ansible/ansible.cfg"
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  printf '[bench] error: %s\n' "$*" >&2
+  exit 1
+}
+
+command -v ansible-playbook >/dev/null || die "ansible-playbook missing: apt-get install ansible (Debian's package ships community.crypto and community.docker)"
+[[ -x /usr/bin/time ]] || die "/usr/bin/time missing: apt-get install time"
+if [[ ! -f dist/cli/main.js ]]; then
+  log "building dist/"
+  npm run build >/dev/null
+fi
+
+mkdir -p "$WORK/logs"
+: >"$DATA"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Runs a command under /usr/bin/time; appends "size phase tool run wall_ms rss_kb" to the data file.
+# The command's output goes to a log; a non-zero exit stops the benchmark with the log's tail.
+timed() {
+  local size="$1" phase="$2" tool="$3" run="$4"
+  shift 4
+  local logf="$WORK/logs/$size-$phase-$tool-$run.log" start end rss
+  start=$(date +%s%N)
+  if ! /usr/bin/time -f '%M' -o "$logf.time" "$@" >"$logf" 2>&1; then
+    tail -30 "$logf" >&2
+    die "$tool $phase (1+$size, run $run) failed; log: $logf"
+  fi
+  end=$(date +%s%N)
+  rss=$(tail -1 "$logf.time")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$phase" "$tool" "$run" $(((end - start) / 1000000)) "$rss" >>"$DATA"
+  LAST_LOG="$logf"
+}
+
+# The two tools as commands /usr/bin/time can run (it cannot run shell functions). regbook's
+# wrapper execs node, so the peak RSS is node's own.
+cat >"$WORK/regbook" <<SH
+#!/usr/bin/env bash
+exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$LAB_DIR/inventory.yaml" --forks "$FORKS" "\$@"
+SH
+# Each Ansible run gets fresh SSH control sockets: no run reuses connections the previous one left
+# open (ControlPersist=60s), so both tools start every run cold. The masters it leaves are closed.
+cat >"$WORK/ansible" <<SH
+#!/usr/bin/env bash
+cp=\$(mktemp -d "$WORK/cp.XXXXXX")
+ANSIBLE_SSH_CONTROL_PATH_DIR="\$cp" ansible-playbook -i "$LAB_DIR/ansible-hosts.ini" "$ROOT/bench/ansible/site.yml" "\$@"
+rc=\$?
+for s in "\$cp"/*; do [[ -S "\$s" ]] && ssh -o ControlPath="\$s" -O exit x >/dev/null 2>&1; done
+rm -rf "\$cp"
+exit \$rc
+SH
+chmod +x "$WORK/regbook" "$WORK/ansible"
+
+# No-change runs must really change nothing: regbook's recap and Ansible's PLAY RECAP say changed=0.
+assert_unchanged() {
+  if grep -Eq 'changed=[1-9]' "$LAST_LOG"; then
+    grep -E 'changed=[1-9]' "$LAST_LOG" >&2
+    die "expected changed=0 everywhere; log: $LAST_LOG"
+  fi
+}
+
+reset_lab() { bash bench/reset.sh; }
+
+for size in $SIZES; do
+  log "lab: master + $size workers"
+  bash bench/lab-up.sh "$size" 2>"$WORK/logs/lab-up-$size.log" || {
+    cat "$WORK/logs/lab-up-$size.log" >&2
+    die "bench lab did not come up"
+  }
+  bash bench/ansible/inventory.sh "$LAB_DIR" >"$LAB_DIR/ansible-hosts.ini"
+
+  # (a) first apply on fresh hosts; the tools alternate which goes first, to spread the noise.
+  for ((i = 1; i <= FIRST_RUNS; i++)); do
+    for tool in $( ((i % 2)) && echo "regbook ansible" || echo "ansible regbook"); do
+      log "1+$size first apply, $tool, run $i/$FIRST_RUNS"
+      reset_lab
+      timed "$size" first "$tool" "$i" "$WORK/$tool"
+    done
+  done
+
+  # (b) no-change apply and (c) --check, each tool on a cluster it converged itself.
+  for tool in regbook ansible; do
+    reset_lab
+    log "1+$size converging with $tool"
+    timed "$size" converge "$tool" 0 "$WORK/$tool"
+    timed "$size" settle "$tool" 0 "$WORK/$tool" # one untimed no-change run: caches warm for both tools
+    assert_unchanged
+    for ((i = 1; i <= RUNS; i++)); do
+      log "1+$size no-change and --check, $tool, run $i/$RUNS"
+      timed "$size" nochange "$tool" "$i" "$WORK/$tool"
+      assert_unchanged
+      timed "$size" check "$tool" "$i" "$WORK/$tool" --check
+    done
+  done
+done
+
+log "regbook --version"
+for ((i = 1; i <= 10; i++)); do timed 0 version regbook "$i" node dist/cli/main.js --version; done
+
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" >bench/RESULTS.md
+cat bench/RESULTS.md
+
+if [[ -z "${KEEP_LAB:-}" ]]; then
+  log "taking the bench lab down"
+  bash lab/down.sh >/dev/null 2>&1
+fi
