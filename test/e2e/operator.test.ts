@@ -12,9 +12,9 @@ import {
   writePlaybook,
   type PlaybookDoc,
 } from './registry.js';
-import type { StatusReport } from '../../src/cli/run-status.js';
-import type { GcReport } from '../../src/cli/run-gc.js';
-import type { CatalogEntry } from '../../src/cli/run-catalog.js';
+import type { StatusReport } from '../../src/ops/status.js';
+import type { GcReport } from '../../src/ops/gc.js';
+import type { CatalogEntry } from '../../src/ops/catalog.js';
 
 const CERTS_D = '/etc/docker/certs.d/master:5000/ca.crt';
 const SYSTEM = '/usr/local/share/ca-certificates/regbook-master_5000.crt';

@@ -24,7 +24,7 @@ export function register(cli: Argv, setExit: SetExit): void {
         .example('$0 catalog site.yaml -i inventory.yaml', 'every repository with its tags')
         .example('$0 catalog site.yaml -i inventory.yaml app --output json', 'one repository, as JSON'),
     async (argv) => {
-      const { runCatalog } = await import('../run-catalog.js');
+      const { runCatalog } = await import('../../ops/catalog.js');
       setExit(
         await runCatalog({
           playbook: argv.playbook as string,

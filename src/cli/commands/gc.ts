@@ -42,7 +42,7 @@ export function register(cli: Argv, setExit: SetExit): void {
             'playbook (run apply first), 4 the master is unreachable.',
         ),
     async (argv) => {
-      const { runGc } = await import('../run-gc.js');
+      const { runGc } = await import('../../ops/gc.js');
       setExit(
         await runGc({
           playbook: argv.playbook as string,

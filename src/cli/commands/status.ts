@@ -27,7 +27,7 @@ export function register(cli: Argv, setExit: SetExit): void {
             'such as a certificate inside its renewal window); 4 a host is unreachable (wins over 2).',
         ),
     async (argv) => {
-      const { runStatus } = await import('../run-status.js');
+      const { runStatus } = await import('../../ops/status.js');
       setExit(
         await runStatus({
           playbook: argv.playbook as string,

@@ -14,7 +14,7 @@ import { masterName, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
 import { connect, type Connection } from '../transport/index.js';
-import { operatorRun } from './run-catalog.js';
+import { operatorRun } from './catalog.js';
 
 export interface StatusArgs {
   playbook: string;

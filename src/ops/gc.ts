@@ -17,7 +17,7 @@ import {
 import { parseProbe } from '../tasks/registry.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
-import { operatorRun } from './run-catalog.js';
+import { operatorRun } from './catalog.js';
 
 export interface GcArgs {
   playbook: string;
