@@ -14,6 +14,19 @@ const ms = (x) => `${x.toFixed(0)} ms`;
 const { SshConnection } = await import('../dist/transport/ssh.js');
 const tImported = now();
 
+// SSH handshakes: from ssh2's Client#connect to its 'ready' event.
+const handshakes = [];
+const { Client } = createRequire(import.meta.url)('ssh2');
+const origConnect = Client.prototype.connect;
+Client.prototype.connect = function (cfg) {
+  const h = { port: cfg?.port, start: now() };
+  this.once('ready', () => {
+    h.ms = now() - h.start;
+    handshakes.push(h);
+  });
+  return origConnect.call(this, cfg);
+};
+
 /** One entry per remote operation: which connection, what, when it started and how long it took. */
 const ops = [];
 const connIds = new WeakMap();
@@ -64,19 +77,22 @@ process.on('exit', () => {
   const out = (s = '') => process.stderr.write(s + '\n');
   const end = now();
   out(`total ${ms(end)}; importing the transport ${ms(tImported)}; CLI started at ${ms(tCli)}`);
-  const conns = events.filter((e) => e.type === 'connect');
-  const firstOp = ops.length ? Math.min(...ops.map((o) => o.start)) : 0;
-  out(`first remote command (deploy lock on the master) at ${ms(firstOp)}`);
-  if (conns.length)
-    out(
-      `run's connections done: first ${ms(Math.min(...conns.map((e) => e.t)))}, last ${ms(Math.max(...conns.map((e) => e.t)))}`,
-    );
-  out('\ntask spans (task-start .. task-end):');
-  const starts = new Map(events.filter((e) => e.type === 'task-start').map((e) => [e.task, e.t]));
-  for (const e of events.filter((x) => x.type === 'task-end')) {
-    const s = starts.get(e.task);
-    out(`  ${e.task.padEnd(9)} ${ms(s)} .. ${ms(e.t)}  (${ms(e.t - s)})`);
+  out('\nSSH handshakes (connect .. ready), in start order:');
+  for (const h of handshakes.sort((a, b) => a.start - b.start))
+    out(`  port ${h.port}  ${ms(h.start).padStart(8)} +${ms(h.ms).padStart(7)}`);
+  out("\ntasks (when the last host reported; the slowest host's own duration):");
+  const tasks = new Map();
+  for (const e of events.filter((x) => x.type === 'task')) {
+    const t = tasks.get(e.task) ?? { last: 0, slowest: 0, n: 0 };
+    t.last = Math.max(t.last, e.t);
+    t.slowest = Math.max(t.slowest, e.durationMs ?? 0);
+    t.n++;
+    tasks.set(e.task, t);
   }
+  for (const [task, t] of tasks)
+    out(
+      `  ${task.padEnd(9)} done at ${ms(t.last).padStart(8)}  slowest host ${ms(t.slowest).padStart(7)}  (${t.n} hosts)`,
+    );
   const recap = events.find((e) => e.type === 'recap');
   if (recap) out(`recap at ${ms(recap.t)}; exit at ${ms(end)} (closing connections, releasing the lock)`);
 
