@@ -1,0 +1,134 @@
+// The deploy lock on the master and Ctrl-C: two applies at once, a lock left by a killed run (seen
+// and broken with `regbook lock`), check mode reporting it, and SIGINT mid-run.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { lab, type Lab } from '../../helpers/lab.js';
+import { parseTextRecap, tempDir } from '../../helpers/cli.js';
+import { basePlaybook, explain, writePlaybook } from '../registry.js';
+import { rb, sleep, start, tempFilesEverywhere } from './support.js';
+
+const LOCK = '/var/lib/regbook/lock';
+
+describe('the deploy lock and Ctrl-C', () => {
+  let L: Lab;
+  let inv: string;
+  let pb: string;
+
+  const lockExists = async () => (await L.sh('master', `test -d ${LOCK}`)).code === 0;
+  /** sshd processes serving a session (OpenSSH names them "sshd: USER@notty"), per host. */
+  async function sessions(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const h of L.hosts) {
+      const n = (await L.shOk(h.name, "pgrep -f 'sshd: .*@notty' | wc -l")).trim();
+      out[h.name] = Number(n);
+    }
+    return out;
+  }
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    inv = L.inventoryPath;
+    pb = writePlaybook(tempDir('regbook-lock-'), basePlaybook());
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('a second apply while one runs stops at once with exit 2, naming the holder; lock status shows it', async () => {
+    const first = start(['apply', pb, '-i', inv]);
+    await first.waitFor(/TASK \[tls\]/);
+    const pid = first.child.pid!;
+    const second = await rb(['apply', pb, '-i', inv]);
+    assert.equal(second.code, 2, explain(second));
+    assert.match(
+      second.stderr,
+      new RegExp(`deploy lock on master .* held by \\S+@\\S+ \\(pid ${pid}\\) since \\d{4}-`),
+    );
+    assert.match(second.stderr, /nothing was changed/);
+    assert.doesNotMatch(second.stdout, /TASK \[/, 'the second run ran tasks');
+    const status = await rb(['lock', 'status', pb, '-i', inv, '--output', 'json']);
+    assert.equal(status.code, 0, explain(status));
+    const st = JSON.parse(status.stdout) as { held: boolean; holder?: { pid: number; command: string } };
+    assert.equal(st.held, true, status.stdout);
+    assert.equal(st.holder?.pid, pid);
+    assert.match(st.holder?.command ?? '', /regbook apply/);
+    // Check mode takes no lock, but says who holds it.
+    // (Its exit code is not asserted: the first run may be restarting the master's docker meanwhile.)
+    const check = await rb(['apply', pb, '-i', inv, '--check']);
+    assert.match(check.stderr, new RegExp(`note: the deploy lock on master is held by .*pid ${pid}`));
+    const r = await first.done;
+    assert.equal(r.code, 0, explain(r));
+    assert.equal(await lockExists(), false, 'the lock outlived the run');
+    const free = await rb(['lock', 'status', pb, '-i', inv]);
+    assert.match(free.stdout, /deploy lock on master is free/);
+  });
+
+  it('with --lock-timeout the second apply waits for the first and then runs', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    const first = start(['apply', pb, '-i', inv]);
+    await first.waitFor(/TASK \[facts\]/);
+    // Frozen while it holds the lock, so the second surely finds it held and waits.
+    first.child.kill('SIGSTOP');
+    const waiting = start(['apply', pb, '-i', inv, '--lock-timeout', '120']);
+    await waiting.waitFor(/waiting up to 120s for the deploy lock on master, held by .*pid/);
+    await sleep(2000);
+    assert.equal(waiting.child.exitCode, null, 'the second run stopped instead of waiting');
+    first.child.kill('SIGCONT');
+    const second = await waiting.done;
+    assert.equal(second.code, 0, explain(second));
+    assert.equal((await first.done).code, 0);
+    // The first run fixed the drift; the second, run after it, found nothing to do.
+    const recap = parseTextRecap(second.stdout);
+    assert.ok(
+      Object.values(recap).every((c) => c.changed === 0),
+      second.stdout,
+    );
+    assert.equal(await lockExists(), false);
+  });
+
+  it('a lock left by a killed run blocks applies until lock release breaks it', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    const killed = start(['apply', pb, '-i', inv]);
+    await killed.waitFor(/TASK \[facts\]/);
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    assert.equal(await lockExists(), true, 'SIGKILL cannot release; the lock must stay');
+    const blocked = await rb(['apply', pb, '-i', inv]);
+    assert.equal(blocked.code, 2, explain(blocked));
+    assert.match(blocked.stderr, new RegExp(`pid ${killed.child.pid}\\b`));
+    assert.match(blocked.stderr, /regbook lock release/);
+    const status = await rb(['lock', 'status', pb, '-i', inv]);
+    assert.match(status.stdout, new RegExp(`held by .*pid ${killed.child.pid}`));
+    const release = await rb(['lock', 'release', pb, '-i', inv]);
+    assert.equal(release.code, 0, explain(release));
+    assert.match(release.stdout, /released the deploy lock on master/);
+    assert.equal(await lockExists(), false);
+    const next = await rb(['apply', pb, '-i', inv]);
+    assert.equal(next.code, 0, explain(next));
+    assert.equal(parseTextRecap(next.stdout).worker1!.changed, 1, next.stdout);
+  });
+
+  it('Ctrl-C mid-run: exit 130, connections closed, no temporary files, lock released', async () => {
+    await L.reset();
+    const idle = await sessions();
+    const run = start(['apply', pb, '-i', inv]);
+    await run.waitFor(/TASK \[trust\]/);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 130, explain(r));
+    assert.match(r.stderr, /interrupted: closing connections/);
+    await sleep(500);
+    assert.deepEqual(await sessions(), idle, 'an SSH session outlived the run');
+    assert.deepEqual(await tempFilesEverywhere(L), {});
+    assert.equal(await lockExists(), false, 'Ctrl-C left the lock held');
+    // The next apply converges, then nothing changes.
+    const next = await rb(['apply', pb, '-i', inv]);
+    assert.equal(next.code, 0, explain(next));
+    const again = await rb(['apply', pb, '-i', inv]);
+    assert.ok(
+      Object.values(parseTextRecap(again.stdout)).every((c) => c.changed === 0),
+      again.stdout,
+    );
+  });
+});
