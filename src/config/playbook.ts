@@ -90,6 +90,16 @@ export function normalisePlaybook(
   };
   if (r.imageArchive !== undefined)
     registry.imageArchive = localPath(r.imageArchive, ['registry', 'imageArchive']);
+  // Paths on the hosts say plainly where regbook writes: no `.`/`..` segments that lead elsewhere,
+  // and none of the shell's special characters, which have no place in a path regbook manages.
+  const remotePath = (value: string | undefined, path: Segment[]) => {
+    if (value === undefined) return;
+    const bad = remotePathProblem(value);
+    if (bad) problem(path, bad);
+  };
+  remotePath(r.dataDir, ['registry', 'dataDir']);
+  remotePath(r.auth?.file, ['registry', 'auth', 'file']);
+  remotePath(raw.tls.dir, ['tls', 'dir']);
   const envRefs: string[] = [];
   if (r.auth) {
     const seen = new Map<string, number>();
@@ -246,4 +256,16 @@ function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message:
     }
   };
   visit(data, []);
+}
+
+/** Why a path on a managed host is refused, or undefined when it is plain. */
+export function remotePathProblem(p: string): string | undefined {
+  const segments = p.split('/').slice(1);
+  if (segments.some((s) => s === '..' || s === '.'))
+    return `'${p}' has a . or .. segment; write the path it means`;
+  if (segments.some((s) => s === '') && p !== '/') return `'${p}' has an empty segment (// or a trailing /)`;
+  const odd = [...new Set(p.replace(/[A-Za-z0-9._\-/+@:=,]/g, ''))];
+  if (odd.length > 0)
+    return `'${p}' holds characters not allowed in a path here: ${odd.map((c) => JSON.stringify(c)).join(' ')}`;
+  return undefined;
 }
