@@ -35,6 +35,24 @@ export async function localIds(
   return new Map(refs.map((ref, n) => [ref, lines[n]?.trim() || undefined]));
 }
 
+/**
+ * Runs the steps after `docker login`, and logs out afterwards, whatever happened: docker keeps a
+ * login in ~/.docker/config.json as base64 of user:password, and a password is never to be left
+ * on a host in any form but a bcrypt hash.
+ */
+async function applyLoggedIn(ctx: Ctx, steps: Step[]): Promise<void> {
+  const login = loginStep(ctx.run);
+  try {
+    await applySteps(ctx, [...login, ...steps]);
+  } finally {
+    if (login.length > 0 && !ctx.run.check) {
+      await ctx.conn
+        .exec({ argv: ['docker', 'logout', ctx.run.playbook.registry.address], privileged: true })
+        .catch(() => undefined);
+    }
+  }
+}
+
 function loginStep(run: Run): Step[] {
   const user = authUsers(run)[0];
   if (!user) return [];
@@ -213,7 +231,7 @@ const pushStage = {
     }
     shared.changed ||= changes.length > 0;
     if (changes.length > 0 && !ctx.run.check) {
-      if (steps.length > 0) await applySteps(ctx, [...loginStep(ctx.run), ...steps]);
+      if (steps.length > 0) await applyLoggedIn(ctx, steps);
       if (steps.length > 0) {
         // docker may rewrite the config when pushing an image built by an old builder; what
         // workers must end up with is what the registry now holds.
@@ -276,7 +294,7 @@ const pullStage = {
         cmd: { argv: ['docker', 'pull', targetRef(pb, i)], privileged: true },
       });
     }
-    if (steps.length > 0) await applySteps(ctx, [...loginStep(ctx.run), ...steps]);
+    if (steps.length > 0) await applyLoggedIn(ctx, steps);
     return result(changes);
   },
 };
