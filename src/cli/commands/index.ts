@@ -4,6 +4,7 @@ import * as catalog from './catalog.js';
 import * as completion from './completion.js';
 import * as gc from './gc.js';
 import * as init from './init.js';
+import * as lock from './lock.js';
 import * as schema from './schema.js';
 import * as status from './status.js';
 import * as validate from './validate.js';
@@ -15,6 +16,6 @@ export type SetExit = (code: number) => void;
  * handler that imports its heavy modules lazily, so these imports stay cheap.
  */
 export function registerCommands(cli: Argv, setExit: SetExit): void {
-  for (const command of [apply, catalog, status, gc, validate, schema, init, completion])
+  for (const command of [apply, catalog, status, gc, lock, validate, schema, init, completion])
     command.register(cli, setExit);
 }
