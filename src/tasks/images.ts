@@ -36,20 +36,26 @@ export async function localIds(
 }
 
 /**
- * Runs the steps after `docker login`, and logs out afterwards, whatever happened: docker keeps a
- * login in ~/.docker/config.json as base64 of user:password, and a password is never to be left
- * on a host in any form but a bcrypt hash.
+ * Runs the steps logged in to the registry. docker keeps a login as base64 of user:password, and
+ * a password is never to be left on a host in any form but a bcrypt hash, nor is an operator's own
+ * login to be touched: so the login lives in a private DOCKER_CONFIG made for these steps and
+ * removed after them, whatever happened.
  */
 async function applyLoggedIn(ctx: Ctx, steps: Step[]): Promise<void> {
   const login = loginStep(ctx.run);
+  if (login.length === 0 || ctx.run.check) return applySteps(ctx, [...login, ...steps]);
+  const made = await must(
+    ctx.conn,
+    { argv: ['mktemp', '-d', '/tmp/regbook-docker.XXXXXX'], privileged: true },
+    'making a private docker config directory',
+  );
+  const dir = made.stdout.trim();
+  const withConfig = (s: Step): Step =>
+    s.kind === 'exec' ? { ...s, cmd: { ...s.cmd, env: { ...s.cmd.env, DOCKER_CONFIG: dir } } } : s;
   try {
-    await applySteps(ctx, [...login, ...steps]);
+    await applySteps(ctx, [...login, ...steps].map(withConfig));
   } finally {
-    if (login.length > 0 && !ctx.run.check) {
-      await ctx.conn
-        .exec({ argv: ['docker', 'logout', ctx.run.playbook.registry.address], privileged: true })
-        .catch(() => undefined);
-    }
+    await ctx.conn.exec({ argv: ['rm', '-rf', '--', dir], privileged: true }).catch(() => undefined);
   }
 }
 
