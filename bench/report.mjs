@@ -108,10 +108,13 @@ out.push(
   "Ansible's `--check` reports `changed=1` on the master on a converged cluster: `docker_image` with " +
     "`push: true` cannot tell in check mode whether a push would send anything. regbook's `--check` reports changed=0.",
 );
+out.push('');
 out.push('Medians of few runs on a shared 2-core machine: read the min–max spread before the ratio.');
+out.push('');
 out.push(
   'The first apply was not profiled; both tools wait there on the same remote work (update-ca-certificates ' +
     'and a docker restart on every host, the push and the pulls), which a faster client does not shorten.',
 );
+out.push('');
 out.push("Where regbook's no-change time goes, and what would cut it: [PROFILE.md](PROFILE.md).");
 process.stdout.write(out.join('\n') + '\n');
