@@ -1,9 +1,9 @@
 import { loadBoth } from '../config/index.js';
 import { EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
-import { apply, createRun, resolveSecrets } from '../engine/apply.js';
+import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
-import { exitCodeOf } from '../engine/run.js';
+import { exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
@@ -64,6 +64,20 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   // when the run's connection to the master fails. A master that cannot be reached takes no lock:
   // the run then reports it unreachable, and nothing that needs the master (everything after facts)
   // can change anything.
+  // Everything independent starts at once: the lock's connection, the run's connections (the
+  // engine picks them up) and the task modules, so taking the lock costs no extra round trips.
+  const early = new Map(
+    [
+      ...selectHosts(inventory.hosts, a.limit),
+      ...(a.limit && !a.limit.includes(master.name) ? [master] : []),
+    ].map((h) => {
+      const p = connect(h);
+      p.catch(() => undefined); // reported by the engine when it asks for it
+      return [h.name, p] as const;
+    }),
+  );
+  const closeEarly = () => Promise.allSettled([...early.values()].map((p) => p.then((c) => c.close())));
+  const tasksModule = import('../tasks/index.js');
   const lockConn: Connection | undefined = await connect(master).catch(() => undefined);
   const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
   let locked = false;
@@ -76,6 +90,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     process.stderr.write('\ninterrupted: closing connections\n');
     const closing = (async () => {
       await Promise.allSettled([...run.conns.values()].map((c) => c.close()));
+      await closeEarly();
       if (lockConn) {
         if (locked) await releaseLock(lockConn, me.id).catch(() => undefined);
         await lockConn.close().catch(() => undefined);
@@ -106,24 +121,23 @@ export async function runApply(a: ApplyArgs): Promise<number> {
             `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
             `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
         );
+        await closeEarly();
         return EXIT.taskFailed;
       }
       locked = !interrupted;
     }
 
-    const { TASKS, HANDLERS } = await import('../tasks/index.js');
-    const outcome = await apply(
+    const { TASKS, HANDLERS } = await tasksModule;
+    const outcome = await runTasks(
       run,
       TASKS,
       HANDLERS,
       {
-        check: a.check,
-        diff: a.diff,
         ...(a.limit ? { limit: a.limit } : {}),
         ...(a.tags ? { tags: a.tags } : {}),
         ...(a.skipTags ? { skipTags: a.skipTags } : {}),
         forks: a.forks,
-        connect: (h) => connect(h),
+        connect: (h) => early.get(h.name) ?? connect(h),
       },
       emit,
     );

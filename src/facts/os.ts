@@ -6,7 +6,8 @@ const FACTS_SCRIPT = [
   'if [ -r /etc/os-release ]; then . /etc/os-release; fi',
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
-  'v=$(docker info --format "{{.ServerVersion}}" 2>/dev/null) && printf "docker_running=%s\\n" "$v"',
+  // `docker version` asks the daemon for its version only; `docker info` gathers much more (3x slower).
+  'v=$(docker version --format "{{.Server.Version}}" 2>/dev/null) && printf "docker_running=%s\\n" "$v"',
   'printf "uid=%s\\n" "$(id -u)"',
 ].join('\n');
 

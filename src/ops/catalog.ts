@@ -1,12 +1,12 @@
 import { loadBoth } from '../config/index.js';
 import { EXIT } from '../core/errors.js';
-import { resolveSecrets } from '../engine/apply.js';
+import { resolveSecrets } from '../engine/setup.js';
 import { readFiles } from '../facts/files.js';
 import { registryClient } from '../tasks/api.js';
 import type { Run, Shared } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
-import { createRun } from '../engine/apply.js';
+import { createRun } from '../engine/setup.js';
 
 export interface CatalogArgs {
   playbook: string;

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type ClientRequestArgs,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
@@ -65,18 +71,39 @@ const MAX_PAGES = 10_000;
 /**
  * The registry HTTP API v2, spoken over a stream the caller opens, so the control node needs no
  * route to the registry: TLS is negotiated end to end with the registry and the certificate is
- * checked against `servername`, whatever the stream's real path. One connection per request.
+ * checked against `servername`, whatever the stream's real path. Connections are kept alive and
+ * reused, so a run's many small requests pay for one tunnel and one TLS handshake, not one each.
  */
 export class RegistryClient {
   readonly #opts: RegistryClientOptions;
   readonly #authHeader: string | undefined;
+  readonly #agent: Agent;
 
   constructor(opts: RegistryClientOptions) {
     this.#opts = opts;
+    const openTls = (what: string) => this.#openTls(what);
+    // An agent whose sockets are TLS over the caller's streams; kept alive between requests.
+    this.#agent = new (class extends Agent {
+      override createConnection(
+        options: ClientRequestArgs,
+        oncreate?: (err: Error | null, stream: Duplex) => void,
+      ): undefined {
+        openTls(`${options.method ?? 'GET'} ${options.path ?? '/v2/'}`).then(
+          (socket) => oncreate?.(null, socket),
+          (err: Error) => oncreate?.(err, undefined as unknown as Duplex),
+        );
+        return undefined;
+      }
+    })({ keepAlive: true, maxSockets: 4 });
     // Computed once and kept private; it never enters a message, log line or argv.
     this.#authHeader = opts.auth
       ? 'Basic ' + Buffer.from(`${opts.auth.username}:${opts.auth.password.reveal()}`).toString('base64')
       : undefined;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
   }
 
   /** The HTTP status of GET /v2/: 200 when reachable and authorised, 401 without (valid) credentials. */
@@ -196,14 +223,7 @@ export class RegistryClient {
         method: spec.method,
         path: spec.path,
         headers,
-        // No agent: each request gets its own stream, opened by the caller's connect().
-        createConnection: (_options, oncreate) => {
-          this.#openTls(what).then(
-            (socket) => oncreate(null, socket),
-            (err: unknown) => fail(err),
-          );
-          return undefined;
-        },
+        agent: this.#agent,
       });
       req.on('error', fail);
       req.on('response', (res) => {

@@ -31,7 +31,7 @@ export const factsTask: TaskDef<Shared> = {
         if (!facts.dockerPresent) throw new TaskFailure(`docker is not installed on ${ctx.host.name}`);
         if (!facts.dockerRunning) {
           throw new TaskFailure(
-            `docker is installed but not running on ${ctx.host.name} (docker info fails)`,
+            `docker is installed but not running on ${ctx.host.name} (docker version cannot reach the daemon)`,
           );
         }
         ctx.run.facts.set(ctx.host.name, facts);

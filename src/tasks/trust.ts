@@ -3,8 +3,9 @@ import type { HostFacts, Change, Step } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
-import type { Connection } from '../transport/types.js';
-import { readFiles, sha256 } from '../facts/files.js';
+import type { Cmd } from '../core/cmd.js';
+import { execBatch } from '../facts/batch.js';
+import { parseReadFiles, readFilesCmd, sha256 } from '../facts/files.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
 import { applySteps, mkdirCmd, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
@@ -20,16 +21,14 @@ export interface TrustFile {
 }
 
 /**
- * True when the OS bundle holds the anchor. A run cut off after writing the store file and before
- * the refresh leaves the file right and the bundle stale; without this check, no later run would
- * ever refresh it. One base64 line of the PEM body is enough to find the certificate.
+ * The command that tells whether the OS bundle holds the anchor. A run cut off after writing the
+ * store file and before the refresh leaves the file right and the bundle stale; without this
+ * check, no later run would ever refresh it. One base64 line of the PEM body finds the certificate.
  */
-async function bundleHolds(conn: Connection, bundle: string, anchorPem: string): Promise<boolean> {
+function bundleHoldsCmd(bundle: string, anchorPem: string): Cmd {
   const body = anchorPem.split('\n').filter((l) => l && !l.startsWith('-----'));
-  const line = body[Math.floor(body.length / 2)];
-  if (!line) return false;
-  const r = await conn.exec({ argv: ['grep', '-qF', '--', line, bundle], privileged: true });
-  return r.code === 0;
+  const line = body[Math.floor(body.length / 2)] ?? '-----';
+  return { argv: ['grep', '-qF', '--', line, bundle], privileged: true };
 }
 
 /** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
@@ -75,10 +74,17 @@ export const trustTask: TaskDef<Shared> = {
         const anchor = ctx.run.shared.tls?.anchorPem;
         if (!anchor && !ctx.run.check)
           throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
-        const current = await readFiles(
-          ctx.conn,
-          files.map((f) => f.path),
-        );
+        // One round trip: the trust files, and whether each OS bundle already holds the anchor.
+        const paths = files.map((f) => f.path);
+        const bundles = anchor ? files.filter((f) => f.bundle) : [];
+        const [read, ...held] = await execBatch(ctx.conn, [
+          readFilesCmd(paths),
+          ...bundles.map((f) => bundleHoldsCmd(f.bundle!, anchor!)),
+        ]);
+        if (read!.code !== 0)
+          throw new TaskFailure(`reading ${paths.join(', ')} failed: ${read!.stderr.trim()}`);
+        const current = parseReadFiles(paths, read!.stdout);
+        const bundleHolds = new Map(bundles.map((f, i) => [f.bundle!, held[i]!.code === 0]));
         const changes: Change[] = [];
         const steps: Step[] = [];
         let systemChanged = false;
@@ -95,7 +101,7 @@ export const trustTask: TaskDef<Shared> = {
                 cmd: { argv: ['chmod', '444', '--', f.path], privileged: true },
               });
             }
-            if (f.refresh && f.bundle && !(await bundleHolds(ctx.conn, f.bundle, anchor))) {
+            if (f.refresh && f.bundle && !bundleHolds.get(f.bundle)) {
               systemChanged = true;
               changes.push({ what: f.bundle, why: `does not hold the registry's certificate yet` });
               steps.push({

@@ -12,6 +12,8 @@ import type { Connection, ExecOptions, ExecResult, UploadOptions } from './types
 import { checkSudoResult, signalError, stdinBytes, writeFileWith } from './common.js';
 
 export class LocalConnection implements Connection {
+  /** Open TCP streams: close() destroys them, as the SSH connection does its tunnels. */
+  readonly #tunnels = new Set<Duplex>();
   readonly hostName: string;
   readonly #become: boolean;
   readonly #user: string;
@@ -41,6 +43,8 @@ export class LocalConnection implements Connection {
   openTcp(host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       const sock = netConnect({ host, port });
+      this.#tunnels.add(sock);
+      sock.once('close', () => this.#tunnels.delete(sock));
       sock.once('connect', () => {
         sock.off('error', reject);
         resolve(sock);
@@ -51,6 +55,8 @@ export class LocalConnection implements Connection {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const t of this.#tunnels) t.destroy();
+    this.#tunnels.clear();
     for (const [child, fail] of this.#running) {
       fail(new Error(`${this.hostName}: connection closed while a command was running`));
       killGroup(child);

@@ -197,6 +197,8 @@ export class SshConnection implements Connection {
   readonly #become: boolean;
   readonly #sessions: ChannelPool;
   readonly #tcp: ChannelPool;
+  /** Open tunnels: close() destroys them, so a kept-alive HTTP connection cannot hold the run open. */
+  readonly #tunnels = new Set<Duplex>();
   /** Rejecters of every command in flight, called when the connection ends under them. */
   readonly #inFlight = new Set<(e: Error) => void>();
   #ended: Error | undefined;
@@ -255,7 +257,11 @@ export class SshConnection implements Connection {
       const release = await this.#tcp.acquire();
       try {
         const stream = await forwardOut(this.#client, host, port);
-        stream.once('close', release);
+        this.#tunnels.add(stream);
+        stream.once('close', () => {
+          this.#tunnels.delete(stream);
+          release();
+        });
         return stream;
       } catch (e) {
         const openAtRefusal = this.#tcp.active - 1;
@@ -291,6 +297,8 @@ export class SshConnection implements Connection {
     this.#ended = err;
     this.#sessions.close(err);
     this.#tcp.close(err);
+    for (const t of this.#tunnels) t.destroy();
+    this.#tunnels.clear();
     for (const fail of this.#inFlight) fail(err);
     this.#inFlight.clear();
   }

@@ -17,7 +17,7 @@ export interface CliResult {
 /** Runs the regbook CLI as a user would: the built bin when present, else the sources through tsx. */
 export function regbook(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const argv = existsSync(BUILT)
     ? [BUILT, ...args]
@@ -32,8 +32,15 @@ export function regbook(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A run that does not end is a failure to report, not a test run that hangs until CI gives up.
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
     child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL')
+        rej(new Error(`regbook ${args.join(' ')} did not end within its time\n${stdout}\n${stderr}`));
+      else res({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(opts.stdin ?? '');
   });
 }

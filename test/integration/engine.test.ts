@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadInventory } from '../../src/config/index.js';
 import type { Playbook } from '../../src/config/model.js';
 import type { TaskDef } from '../../src/engine/context.js';
-import { createRun } from '../../src/engine/apply.js';
+import { createRun } from '../../src/engine/setup.js';
 import { runTasks } from '../../src/engine/run.js';
 import { applySteps, result } from '../../src/tasks/steps.js';
 import { connect } from '../../src/transport/index.js';

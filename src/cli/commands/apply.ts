@@ -48,7 +48,7 @@ export function register(cli: Argv, setExit: SetExit): void {
         .option('limit', { alias: 'l', type: 'string', describe: 'Only these hosts: NAME[,NAME]' })
         .option('tags', { alias: 't', type: 'string', describe: `Only these tasks: ${TASK_IDS.join(',')}` })
         .option('skip-tags', { type: 'string', describe: 'Skip these tasks' })
-        .option('forks', { alias: 'f', type: 'number', default: 10, describe: 'Hosts worked on at once' })
+        .option('forks', { alias: 'f', type: 'number', default: 25, describe: 'Hosts worked on at once' })
         .option('output', {
           alias: 'o',
           choices: ['text', 'json'] as const,

@@ -4,7 +4,7 @@ import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js
 import type { HostContext, TaskDef } from '../../../src/engine/context.js';
 import type { EngineEvent } from '../../../src/engine/events.js';
 import { exitCodeOf, runTasks, selectHosts } from '../../../src/engine/run.js';
-import { createRun } from '../../../src/engine/apply.js';
+import { createRun } from '../../../src/engine/setup.js';
 import { TaskFailure } from '../../../src/core/task.js';
 import { UnreachableError, type Connection } from '../../../src/transport/types.js';
 

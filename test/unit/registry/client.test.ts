@@ -90,10 +90,19 @@ describe('RegistryClient against docker-registry (distribution 2.8)', () => {
     assert.equal(await c.deleteManifest('app', a1.manifestDigest), false);
   });
 
-  it('catalog follows Link pagination page by page', async () => {
+  it('catalog follows Link pagination page by page, over one kept-alive connection', async () => {
     const before = connects;
-    assert.deepEqual(await client().catalog({ pageSize: 1 }), ['app', 'team/tool', 'zeta']);
-    assert.ok(connects - before >= 3, `expected ≥3 requests, got ${connects - before}`);
+    const c = client();
+    const request = c.request.bind(c);
+    let requests = 0;
+    c.request = (spec) => {
+      requests++;
+      return request(spec);
+    };
+    assert.deepEqual(await c.catalog({ pageSize: 1 }), ['app', 'team/tool', 'zeta']);
+    assert.ok(requests >= 3, `expected ≥3 requests, got ${requests}`);
+    assert.equal(connects - before, 1, 'every page went over the same connection');
+    c.close();
   });
 
   it('validates repository names and references before anything is sent', async () => {

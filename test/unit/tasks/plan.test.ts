@@ -7,6 +7,7 @@ import { parseManifest } from '../../../src/facts/archive.js';
 import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
 import { parseProbe } from '../../../src/tasks/registry.js';
 import { trustFiles } from '../../../src/tasks/trust.js';
+import { normaliseRef, parseImageList } from '../../../src/tasks/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
 
 const pb = {
@@ -177,5 +178,31 @@ describe('registry probe output', () => {
   it('reads a missing container whether docker prints [] or nothing', () => {
     assert.deepEqual(parseProbe('@@regbook@@\n'), {});
     assert.deepEqual(parseProbe('[]\n@@regbook@@\nsha256:y\n'), { imageId: 'sha256:y' });
+  });
+});
+
+describe('local image list', () => {
+  it('normalises references the way docker images shows them', () => {
+    assert.equal(normaliseRef('app'), 'app:latest');
+    assert.equal(normaliseRef('master:5000/app'), 'master:5000/app:latest');
+    assert.equal(normaliseRef('master:5000/app:0.1'), 'master:5000/app:0.1');
+    assert.equal(normaliseRef('docker.io/library/debian:12'), 'debian:12');
+    assert.equal(normaliseRef('docker.io/team/x:1'), 'team/x:1');
+    assert.equal(normaliseRef('app@sha256:abc'), 'app@sha256:abc');
+  });
+  it('maps tags, digests and ids to image ids; untagged entries only by id', () => {
+    const list = parseImageList(
+      [
+        'master:5000/app 0.1 sha256:dd sha256:i1',
+        'app 0.1 <none> sha256:i1',
+        '<none> <none> <none> sha256:i2',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(list.get('master:5000/app:0.1'), 'sha256:i1');
+    assert.equal(list.get('master:5000/app@sha256:dd'), 'sha256:i1');
+    assert.equal(list.get('app:0.1'), 'sha256:i1');
+    assert.equal(list.get('sha256:i2'), 'sha256:i2');
+    assert.equal(list.get('<none>:<none>'), undefined);
   });
 });
