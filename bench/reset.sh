@@ -42,7 +42,7 @@ done
 for p in "${pids[@]}"; do
   wait "${p%%:*}" || die "reset of ${p#*:} failed: $(cat "$LAB_DIR/reset-${p#*:}.log")"
   if grep -q '^missing ' "$LAB_DIR/reset-${p#*:}.log"; then
-    die "reset of ${p#*:}: $(cat "$LAB_DIR/reset-${p#*:}.log"); run bench/lab-up.sh again to reload them"
+    die "reset of ${p#*:}: $(cat "$LAB_DIR/reset-${p#*:}.log"); run lab/up.sh again to reload them"
   fi
   rm -f "$LAB_DIR/reset-${p#*:}.log"
 done

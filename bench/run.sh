@@ -87,7 +87,7 @@ reset_lab() { bash bench/reset.sh; }
 
 for size in $SIZES; do
   log "lab: master + $size workers"
-  bash bench/lab-up.sh "$size" 2>"$WORK/logs/lab-up-$size.log" || {
+  bash lab/up.sh --workers "$size" 2>"$WORK/logs/lab-up-$size.log" || {
     cat "$WORK/logs/lab-up-$size.log" >&2
     die "bench lab did not come up"
   }

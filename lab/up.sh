@@ -16,13 +16,13 @@ while [[ $# -gt 0 ]]; do
     --workers) workers="${2:-}"; shift 2 ;;
     --workers=*) workers="${1#*=}"; shift ;;
     -h | --help)
-      echo "usage: bash lab/up.sh [--workers N]   (1 <= N <= 9, default 3)"
+      echo "usage: bash lab/up.sh [--workers N]   (1 <= N <= 20, default 3)"
       exit 0
       ;;
     *) die "unknown argument: $1 (usage: bash lab/up.sh [--workers N])" ;;
   esac
 done
-[[ "$workers" =~ ^[1-9]$ ]] || die "--workers must be a number from 1 to 9, got '$workers'"
+[[ "$workers" =~ ^([1-9]|1[0-9]|20)$ ]] || die "--workers must be a number from 1 to 20, got '$workers'"
 
 started=$(date +%s%N)
 if ! mkdir -p "$LAB_DIR/images" "$LAB_DIR/build" 2>/dev/null || [[ ! -w "$LAB_DIR" || ! -w "$LAB_DIR/images" ]]; then
