@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../../core/errors.js';
 import { TASK_IDS, type TaskId } from '../../core/task.js';
 import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -25,14 +26,7 @@ export function register(cli: Argv, setExit: SetExit): void {
     'apply <playbook>',
     'Converge the cluster to the playbook over SSH',
     (y) =>
-      y
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
+      withOutput(withFiles(y), 'text, or NDJSON events on stdout')
         .option('check', {
           alias: 'C',
           type: 'boolean',
@@ -49,12 +43,6 @@ export function register(cli: Argv, setExit: SetExit): void {
         .option('tags', { alias: 't', type: 'string', describe: `Only these tasks: ${TASK_IDS.join(',')}` })
         .option('skip-tags', { type: 'string', describe: 'Skip these tasks' })
         .option('forks', { alias: 'f', type: 'number', default: 25, describe: 'Hosts worked on at once' })
-        .option('output', {
-          alias: 'o',
-          choices: ['text', 'json'] as const,
-          default: 'text' as const,
-          describe: 'text, or NDJSON events on stdout',
-        })
         .option('detailed-exitcode', {
           type: 'boolean',
           default: false,

@@ -1,26 +1,14 @@
 import type { Argv } from 'yargs';
 import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
   cli.command(
     'catalog <playbook> [repository]',
     'List the registry’s repositories, tags, digests and sizes (through the master’s SSH connection)',
     (y) =>
-      y
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
+      withOutput(withFiles(y), 'text, or JSON')
         .positional('repository', { type: 'string', describe: 'Only this repository' })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['text', 'json'] as const,
-          default: 'text' as const,
-          describe: 'text, or JSON',
-        })
         .example('$0 catalog site.yaml -i inventory.yaml', 'every repository with its tags')
         .example('$0 catalog site.yaml -i inventory.yaml app --output json', 'one repository, as JSON'),
     async (argv) => {

@@ -1,19 +1,13 @@
 import type { Argv } from 'yargs';
 import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
   cli.command(
     'gc <playbook>',
     'Garbage-collect the registry: read-only during the sweep, then back to the playbook’s configuration',
     (y) =>
-      y
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
+      withOutput(withFiles(y), 'text, or one JSON object')
         .option('check', {
           alias: 'C',
           type: 'boolean',
@@ -28,12 +22,6 @@ export function register(cli: Argv, setExit: SetExit): void {
         .option('registry-binary', {
           type: 'string',
           describe: 'The registry binary inside the container (default: from the image’s entrypoint)',
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['text', 'json'] as const,
-          default: 'text' as const,
-          describe: 'text, or one JSON object',
         })
         .example('$0 gc site.yaml -i inventory.yaml --check', 'what a collection would delete, and its size')
         .example('$0 gc site.yaml -i inventory.yaml', 'collect, and report the bytes freed')

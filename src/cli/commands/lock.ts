@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
 
 /** `regbook lock status|release PLAYBOOK -i INVENTORY`: the deploy lock apply takes on the master. */
 export function register(cli: Argv, setExit: SetExit): void {
@@ -7,24 +8,11 @@ export function register(cli: Argv, setExit: SetExit): void {
     'lock <action> <playbook>',
     'Show or break the deploy lock that apply holds on the master',
     (y) =>
-      y
+      withOutput(withFiles(y), 'text, or one JSON object')
         .positional('action', {
           choices: ['status', 'release'] as const,
           describe: 'status: who holds it and since when; release: break it (e.g. left by a killed run)',
           demandOption: true,
-        })
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['text', 'json'] as const,
-          default: 'text' as const,
-          describe: 'text, or one JSON object',
         })
         .example('$0 lock status site.yaml -i inventory.yaml', 'who holds the deploy lock')
         .example('$0 lock release site.yaml -i inventory.yaml', 'break a lock left by a killed run'),

@@ -1,25 +1,13 @@
 import type { Argv } from 'yargs';
 import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
   cli.command(
     'status <playbook>',
     'Health of the registry and of every host: certificate expiry, container, trust, reachability',
     (y) =>
-      y
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
-        .option('output', {
-          alias: 'o',
-          choices: ['text', 'json'] as const,
-          default: 'text' as const,
-          describe: 'a table, or one JSON object',
-        })
+      withOutput(withFiles(y), 'a table, or one JSON object')
         .example('$0 status site.yaml -i inventory.yaml', 'a table of the registry and every host')
         .example('$0 status site.yaml -i inventory.yaml -o json | jq .problems', 'what is wrong, for scripts')
         .epilogue(

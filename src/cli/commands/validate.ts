@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { EXIT } from '../../core/errors.js';
 import type { SetExit } from './index.js';
+import { withFiles } from './options.js';
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
@@ -11,14 +12,7 @@ export function register(cli: Argv, setExit: SetExit): void {
     'validate <playbook>',
     'Check a playbook and its inventory (YAML, schema, rules); contacts no host',
     (y) =>
-      y
-        .positional('playbook', { type: 'string', describe: 'The playbook (site.yaml)', demandOption: true })
-        .option('inventory', {
-          alias: 'i',
-          type: 'string',
-          describe: 'The inventory file',
-          demandOption: true,
-        })
+      withFiles(y)
         .example(
           '$0 validate site.yaml -i inventory.yaml',
           'prints "ok: site.yaml (3 hosts, 2 images)" or every problem',
