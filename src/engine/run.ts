@@ -44,9 +44,10 @@ export function selectHosts(all: HostSpec[], limit?: string[]): HostSpec[] {
 }
 
 export function selectTasks<S>(tasks: TaskDef<S>[], tags?: TaskId[], skipTags?: TaskId[]): TaskDef<S>[] {
+  // An `always` task (facts) runs whatever the tags say: the tasks after it cannot work without it.
   return tasks.filter((t) => {
-    if (skipTags?.includes(t.id)) return false;
     if (t.always) return true;
+    if (skipTags?.includes(t.id)) return false;
     return !tags || tags.length === 0 || tags.includes(t.id);
   });
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { HostContext, TaskDef } from '../../../src/engine/context.js';
 import type { EngineEvent } from '../../../src/engine/events.js';
-import { exitCodeOf, runTasks, selectHosts } from '../../../src/engine/run.js';
+import { exitCodeOf, runTasks, selectHosts, selectTasks } from '../../../src/engine/run.js';
 import { createRun } from '../../../src/engine/setup.js';
 import { TaskFailure } from '../../../src/core/task.js';
 import { UnreachableError, type Connection } from '../../../src/transport/types.js';
@@ -199,6 +199,23 @@ describe('engine', () => {
       () => undefined,
     );
     assert.deepEqual(ran, ['trust:w1']);
+  });
+
+  it('an always task (facts) runs whatever --tags and --skip-tags say', () => {
+    const t = (id: 'facts' | 'tls' | 'trust', always = false): TaskDef<object> => ({
+      id,
+      always,
+      stages: [],
+    });
+    const all = [t('facts', true), t('tls'), t('trust')];
+    assert.deepEqual(
+      selectTasks(all, ['trust'], ['facts']).map((x) => x.id),
+      ['facts', 'trust'],
+    );
+    assert.deepEqual(
+      selectTasks(all, undefined, ['tls']).map((x) => x.id),
+      ['facts', 'trust'],
+    );
   });
 
   it('never runs more hosts at once than --forks', async () => {
