@@ -14,26 +14,33 @@ import { masterName, type Run } from './shared.js';
 const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
 
 export async function registryClient(run: Run): Promise<RegistryClient> {
+  const master = run.conns.get(masterName(run));
+  const anchor = run.shared.tls?.anchorPem;
+  const cached = clients.get(run);
+  if (cached && cached.conn === master && cached.anchor === anchor) return cached.client;
+  cached?.client.close();
+  const client = await newClient(run);
+  clients.set(run, { conn: master!, anchor: anchor!, client });
+  return client;
+}
+
+async function newClient(run: Run, timeoutMs?: number): Promise<RegistryClient> {
   const { RegistryClient } = await import('../registry/client.js');
   const master = run.conns.get(masterName(run));
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the registry is not either`);
   const anchor = run.shared.tls?.anchorPem;
   if (!anchor) throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
-  const cached = clients.get(run);
-  if (cached && cached.conn === master && cached.anchor === anchor) return cached.client;
-  cached?.client.close();
   const { registry } = run.playbook;
   const user = authUsers(run)[0];
-  const client = new RegistryClient({
+  return new RegistryClient({
     connect: () => master.openTcp('127.0.0.1', registry.port),
     servername: registry.addressHost,
     port: registry.addressPort,
     ca: anchor,
     ...(user ? { auth: user } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
   });
-  clients.set(run, { conn: master, anchor, client });
-  return client;
 }
 
 /**
@@ -77,18 +84,27 @@ export async function ensureAuthKnown(run: Run): Promise<void> {
   run.shared.auth = { ...(f ? { fileSha: sha256(f.content) } : {}), changed: false };
 }
 
-/** Polls GET /v2/ until the registry answers (200, or 401 with auth on), or the time is up. */
+/**
+ * Polls GET /v2/ until the registry answers (200, or 401 with auth on), or the time is up. The
+ * registry was just (re)started, so a kept-alive connection to it is dead but may not know it yet:
+ * each attempt gets a fresh connection and a short timeout, and the run's shared client is
+ * dropped so later requests open a new one too.
+ */
 export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<string | undefined> {
-  const client = await registryClient(run);
+  clients.get(run)?.client.close();
+  clients.delete(run);
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    const client = await newClient(run, 5_000);
     try {
       const status = await client.ping();
       if (status === 200 || status === 401) return undefined;
       last = `GET /v2/ answered ${status}`;
     } catch (err) {
       last = (err as Error).message;
+    } finally {
+      client.close();
     }
     await new Promise((r) => setTimeout(r, 300));
   }
