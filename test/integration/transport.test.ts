@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { argWord } from '../helpers/argwords.js';
 import { lab, type Lab, type LabHost } from '../helpers/lab.js';
 import {
   checkSudo,
@@ -97,33 +98,6 @@ async function withConn<T>(
     await conn.close();
   }
 }
-
-const argWord = fc
-  .oneof(
-    fc.string({ unit: 'binary' }),
-    fc.string({
-      unit: fc.constantFrom(
-        "'",
-        '"',
-        '\\',
-        '$',
-        '`',
-        '(',
-        ')',
-        '\n',
-        ' ',
-        '*',
-        ';',
-        '&',
-        '|',
-        '~',
-        'é',
-        '😀',
-      ),
-    }),
-    fc.constantFrom('', "'", '$(id)', '`id`', '${HOME}', '-n', '%s', 'a\nb', '日本語'),
-  )
-  .filter((s) => !s.includes('\0') && Buffer.from(s, 'utf8').toString('utf8') === s);
 
 test('quoting property over SSH: any argv word reaches the remote sh byte for byte (100 cases, one connection)', async () => {
   await withConn(spec(L.master), async (conn) => {

@@ -2,35 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { argWord } from '../../helpers/argwords.js';
 import { LocalConnection } from '../../../src/transport/local.js';
-
-/** Words a process can receive: no NUL (argv is NUL-terminated), well-formed UTF-16. */
-const argWord = fc
-  .oneof(
-    fc.string({ unit: 'binary' }),
-    fc.string({
-      unit: fc.constantFrom(
-        "'",
-        '"',
-        '\\',
-        '$',
-        '`',
-        '(',
-        ')',
-        '\n',
-        ' ',
-        '*',
-        ';',
-        '&',
-        '|',
-        '~',
-        'é',
-        '😀',
-      ),
-    }),
-    fc.constantFrom('', "'", "'\\''", '$(id)', '`id`', '${HOME}', '-n', '--', '%s', 'a\nb', '\t', '日本語'),
-  )
-  .filter((s) => !s.includes('\0') && Buffer.from(s, 'utf8').toString('utf8') === s);
 
 test('property: argv words reach sh unchanged (printf %s\\0 per word)', async () => {
   const conn = new LocalConnection({ name: 'local' });
