@@ -16,7 +16,7 @@ RUNS="${RUNS:-5}"
 FIRST_RUNS="${FIRST_RUNS:-$RUNS}"
 SIZES="${SIZES:-3 10}"
 # Both tools work on up to 16 hosts at once (Ansible's forks in bench/ansible/ansible.cfg).
-FORKS="${FORKS:-16}"
+FORKS="${FORKS:-25}"
 LAB_DIR="$ROOT/.lab-$REGBOOK_LAB"
 WORK="$ROOT/bench/.work"
 DATA="$WORK/results.tsv"
