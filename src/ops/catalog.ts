@@ -1,10 +1,8 @@
 import { loadBoth } from '../config/index.js';
 import { EXIT } from '../core/errors.js';
 import { resolveSecrets } from '../engine/setup.js';
-import { readFiles } from '../facts/files.js';
-import { registryClient } from '../tasks/api.js';
+import { ensureTlsKnown, registryClient } from '../tasks/api.js';
 import type { Run, Shared } from '../tasks/shared.js';
-import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
 import { createRun } from '../engine/setup.js';
 
@@ -24,13 +22,7 @@ export interface CatalogEntry {
 
 /** Reads the trust anchor from the master, then the registry API through the same connection. */
 export async function readCatalog(run: Run, repository?: string): Promise<CatalogEntry[]> {
-  const master = run.conns.get(run.inventory.master.name)!;
-  const p = tlsPaths(run.playbook.tls.dir);
-  const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
-  const anchor = (await readFiles(master, [anchorPath])).get(anchorPath);
-  if (!anchor)
-    throw new Error(`${anchorPath} is missing on ${run.inventory.master.name}: run regbook apply first`);
-  run.shared.tls = { anchorPem: anchor.content.toString('utf8'), anchorChanged: false, serverChanged: false };
+  await ensureTlsKnown(run);
   const client = await registryClient(run);
   const repos = repository ? [repository] : await client.catalog();
   const out: CatalogEntry[] = [];

@@ -15,6 +15,7 @@ import {
   type Inspected,
 } from '../tasks/container.js';
 import { parseProbe } from '../tasks/registry.js';
+import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
 import { operatorRun } from './catalog.js';
@@ -135,12 +136,9 @@ export interface GcReport {
   bytesFreed: number;
 }
 
-async function must(conn: Connection, cmd: Cmd, what: string, timeoutMs = 120_000): Promise<string> {
-  const r = await conn.exec(cmd, { timeoutMs });
-  if (r.code !== 0)
-    throw new TaskFailure(`${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
+// Maintenance commands (du, garbage-collect) may run long on a big registry.
+const must = async (conn: Connection, cmd: Cmd, what: string, timeoutMs = 120_000): Promise<string> =>
+  (await mustSucceed(conn, cmd, what, timeoutMs)).stdout;
 
 async function dataDirBytes(conn: Connection, dataDir: string): Promise<number> {
   const out = await must(conn, { argv: ['du', '-sb', '--', dataDir], privileged: true }, `du of ${dataDir}`);

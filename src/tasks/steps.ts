@@ -4,8 +4,8 @@ import type { Connection, ExecResult } from '../transport/types.js';
 import type { Ctx } from './shared.js';
 
 /** Runs a command that must succeed; a non-zero exit fails the task with the command's stderr. */
-export async function must(conn: Connection, c: Cmd, what: string): Promise<ExecResult> {
-  const r = await conn.exec(c);
+export async function must(conn: Connection, c: Cmd, what: string, timeoutMs?: number): Promise<ExecResult> {
+  const r = await conn.exec(c, timeoutMs ? { timeoutMs } : {});
   if (r.code !== 0) {
     throw new TaskFailure(
       `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
