@@ -25,8 +25,12 @@ export type Step =
       data: Buffer | string;
       mode: number;
       privileged?: boolean;
+      /** Make the parent directory (this mode) if missing, in the same round trip as the write. */
+      dirMode?: number;
     }
-  | { kind: 'fn'; describe: string; run: (conn: Connection) => Promise<void> };
+  | { kind: 'fn'; describe: string; run: (conn: Connection) => Promise<void> }
+  /** Independent sequences of steps run at the same time, each over its own SSH channel. */
+  | { kind: 'parallel'; describe: string; lanes: Step[][] };
 
 export interface HostFacts {
   osFamily: 'debian' | 'rhel' | 'unknown';

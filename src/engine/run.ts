@@ -67,8 +67,8 @@ function failureOf(err: unknown): HostOutcome {
 
 /**
  * Runs the tasks in lockstep, as Ansible's linear strategy does: one task on all its hosts in
- * parallel (up to `forks`), then that task's notified handlers, then the next task. A host that
- * fails or becomes unreachable drops out; the others go on.
+ * parallel (up to `forks`), each host's notified handlers right after its part, then the next
+ * task. A host that fails or becomes unreachable drops out; the others go on.
  */
 export async function runTasks<S>(
   run: RunContext<S>,
@@ -132,39 +132,18 @@ export async function runTasks<S>(
     if (concerned.size === 0) continue;
     emit({ type: 'task-start', task: task.id, hosts: [...concerned] });
 
-    for (const stage of task.stages) {
-      const names = stage.hosts(run).filter((n) => run.conns.has(n) && byName.has(n));
-      await mapLimit(names, opts.forks, async (name) => {
-        const prev = outcomes.get(name);
-        if (prev && RANK[prev.status] >= RANK.failed) return;
-        const conn = run.conns.get(name)!;
-        const ctx: HostContext<S> = {
-          host: byName.get(name)!,
-          conn,
-          run,
-          notify: (h) => {
-            if (!notified.has(name)) notified.set(name, new Set());
-            notified.get(name)!.add(h);
-          },
-        };
-        emit({ type: 'host-task-start', task: task.id, host: name });
-        let outcome: HostOutcome;
-        try {
-          const r: TaskResult = await stage.run(ctx);
-          outcome = { status: r.status, changes: r.changes, ...(r.message ? { message: r.message } : {}) };
-        } catch (err) {
-          outcome = failureOf(err);
-        }
-        outcomes.set(name, prev ? merge(prev, outcome) : outcome);
-      });
-    }
-
-    // Handlers: once per host, at the end of the task, only where notified and the host is still
-    // healthy. Check mode runs none. Their events follow the task's results, as they happen after.
+    // A host's handlers run as soon as its own part of the task is done (after the last stage it
+    // takes part in), not when the slowest host is: a docker restart on one host then overlaps the
+    // others' work instead of waiting for it. The next task still waits for every host's handlers.
+    const lastStage = new Map<string, number>();
+    task.stages.forEach((stage, i) => {
+      for (const n of stage.hosts(run)) lastStage.set(n, i);
+    });
     const handlerEvents: EngineEvent[] = [];
-    await mapLimit([...notified.entries()], opts.forks, async ([name, ids]) => {
+    const runHandlers = async (name: string) => {
+      const ids = notified.get(name);
       const o = outcomes.get(name);
-      if (!o || RANK[o.status] >= RANK.failed || !run.conns.has(name)) return;
+      if (!ids || !o || RANK[o.status] >= RANK.failed || !run.conns.has(name)) return;
       for (const handler of handlers.filter((h) => ids.has(h.id))) {
         if (run.check) {
           handlerEvents.push({
@@ -197,7 +176,37 @@ export async function runTasks<S>(
           break;
         }
       }
-    });
+    };
+
+    for (const [index, stage] of task.stages.entries()) {
+      const names = stage.hosts(run).filter((n) => run.conns.has(n) && byName.has(n));
+      await mapLimit(names, opts.forks, async (name) => {
+        const prev = outcomes.get(name);
+        if (prev && RANK[prev.status] >= RANK.failed) return;
+        const conn = run.conns.get(name)!;
+        const ctx: HostContext<S> = {
+          host: byName.get(name)!,
+          conn,
+          run,
+          notify: (h) => {
+            if (!notified.has(name)) notified.set(name, new Set());
+            notified.get(name)!.add(h);
+          },
+        };
+        emit({ type: 'host-task-start', task: task.id, host: name });
+        let outcome: HostOutcome;
+        try {
+          const r: TaskResult = await stage.run(ctx);
+          outcome = { status: r.status, changes: r.changes, ...(r.message ? { message: r.message } : {}) };
+        } catch (err) {
+          outcome = failureOf(err);
+        }
+        outcomes.set(name, prev ? merge(prev, outcome) : outcome);
+        // Handlers: once per host, only where notified and the host is still healthy; check mode
+        // runs none. Their events follow the task's results, as they happen after.
+        if (lastStage.get(name) === index) await runHandlers(name);
+      });
+    }
 
     for (const [name, o] of outcomes) {
       recap[name]![o.status]++;

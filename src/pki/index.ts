@@ -8,7 +8,7 @@ export {
   type ServerCertOptions,
 } from './create.js';
 export { inspectCert, keyMatchesCert, verifySignedBy, type CertInfo } from './inspect.js';
-export { generateRsaKeyPem } from './keys.js';
+export { generateRsaKeyPem, generateRsaKeyPemAsync } from './keys.js';
 export { normaliseSan, sanSet, sameSans, canonicalIp } from './san.js';
 export {
   certificateVerdict,

@@ -106,7 +106,8 @@ export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<str
     } finally {
       client.close();
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // A registry that was just (re)started listens within a few hundred ms: ask again soon.
+    await new Promise((r) => setTimeout(r, 100));
   }
   return last;
 }

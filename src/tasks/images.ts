@@ -7,7 +7,7 @@ import { readFiles } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
-import { applySteps, must, result } from './steps.js';
+import { applySteps, must, parallel, result } from './steps.js';
 import { masterName, type Ctx, type Run, type Shared } from './shared.js';
 
 const key = (i: ImageSpec) => `${i.repository}:${i.tag}`;
@@ -76,7 +76,11 @@ async function applyLoggedIn(ctx: Ctx, steps: Step[]): Promise<void> {
   );
   const dir = made.stdout.trim();
   const withConfig = (s: Step): Step =>
-    s.kind === 'exec' ? { ...s, cmd: { ...s.cmd, env: { ...s.cmd.env, DOCKER_CONFIG: dir } } } : s;
+    s.kind === 'exec'
+      ? { ...s, cmd: { ...s.cmd, env: { ...s.cmd.env, DOCKER_CONFIG: dir } } }
+      : s.kind === 'parallel'
+        ? { ...s, lanes: s.lanes.map((lane) => lane.map(withConfig)) }
+        : s;
   try {
     await applySteps(ctx, [...login, ...steps].map(withConfig));
   } finally {
@@ -206,8 +210,10 @@ const pushStage = {
     const remote = await registryState(ctx, mine);
 
     const changes: Change[] = [];
-    const steps: Step[] = [];
+    // One lane per image (load or pull, tag, push), several images at once.
+    const lanes: Step[][] = [];
     for (const i of present) {
+      const steps: Step[] = [];
       let id = local.get(localRef(i));
       if (i.source && 'archive' in i.source) id = archiveIds.get(key(i));
       const inRegistry = remote.get(key(i))?.configDigest;
@@ -221,6 +227,7 @@ const pushStage = {
         to: id ?? `(pulled from ${localRef(i)})`,
         why: 'push',
       });
+      lanes.push(steps);
       if (i.source && 'archive' in i.source && !local.get(localRef(i))) {
         const archive = i.source.archive;
         steps.push({
@@ -262,8 +269,8 @@ const pushStage = {
     }
     shared.changed ||= changes.length > 0;
     if (changes.length > 0 && !ctx.run.check) {
-      if (steps.length > 0) await applyLoggedIn(ctx, steps);
-      if (steps.length > 0) {
+      if (lanes.length > 0) await applyLoggedIn(ctx, parallel('push', lanes));
+      if (lanes.length > 0) {
         // docker may rewrite the config when pushing an image built by an old builder; what
         // workers must end up with is what the registry now holds.
         const after = await registryState(ctx, present);
@@ -303,7 +310,7 @@ const pullStage = {
       mine.map((i) => targetRef(pb, i)),
     );
     const changes: Change[] = [];
-    const steps: Step[] = [];
+    const pulls: Step[][] = [];
     for (const i of mine) {
       const want = expected.get(key(i));
       const have = local.get(targetRef(pb, i));
@@ -319,13 +326,15 @@ const pullStage = {
         ...(want ? { to: want } : {}),
         why: 'pull',
       });
-      steps.push({
-        kind: 'exec',
-        describe: `docker pull ${targetRef(pb, i)}`,
-        cmd: { argv: ['docker', 'pull', targetRef(pb, i)], privileged: true },
-      });
+      pulls.push([
+        {
+          kind: 'exec',
+          describe: `docker pull ${targetRef(pb, i)}`,
+          cmd: { argv: ['docker', 'pull', targetRef(pb, i)], privileged: true },
+        },
+      ]);
     }
-    if (steps.length > 0) await applyLoggedIn(ctx, steps);
+    if (pulls.length > 0) await applyLoggedIn(ctx, parallel('pull', pulls));
     return result(changes);
   },
 };

@@ -2,6 +2,7 @@ import { displayCmd, type Cmd } from '../core/cmd.js';
 import { TaskFailure, type Change, type Step, type TaskResult } from '../core/task.js';
 import type { Connection, ExecResult } from '../transport/types.js';
 import type { Ctx } from './shared.js';
+import { mapLimit } from '../engine/limit.js';
 
 /** Runs a command that must succeed; a non-zero exit fails the task with the command's stderr. */
 export async function must(conn: Connection, c: Cmd, what: string, timeoutMs?: number): Promise<ExecResult> {
@@ -13,6 +14,10 @@ export async function must(conn: Connection, c: Cmd, what: string, timeoutMs?: n
   }
   return r;
 }
+
+// Lanes of one step that run at once on a host. Each holds an SSH channel (OpenSSH allows 10 per
+// connection by default) and, for images, a docker client that itself moves several layers at once.
+const LANES_AT_ONCE = 4;
 
 /** Runs the steps in order, unless in check mode, where planning is all there is. */
 export async function applySteps(ctx: Ctx, steps: readonly Step[]): Promise<void> {
@@ -29,6 +34,7 @@ export async function applySteps(ctx: Ctx, steps: readonly Step[]): Promise<void
           await ctx.conn.writeFile(step.path, step.data, {
             mode: step.mode,
             privileged: step.privileged ?? true,
+            ...(step.dirMode === undefined ? {} : { dirMode: step.dirMode }),
           });
         } catch (err) {
           throw new TaskFailure(`${step.describe} failed: ${(err as Error).message}`);
@@ -37,12 +43,29 @@ export async function applySteps(ctx: Ctx, steps: readonly Step[]): Promise<void
       case 'fn':
         await step.run(ctx.conn);
         break;
+      case 'parallel': {
+        // Every lane runs to its end before a failure is reported: nothing is still writing on
+        // the host when the task says it failed.
+        const errors: unknown[] = [];
+        await mapLimit(step.lanes, LANES_AT_ONCE, (lane) =>
+          applySteps(ctx, lane).catch((err: unknown) => void errors.push(err)),
+        );
+        if (errors.length > 0) throw errors[0];
+        break;
+      }
     }
   }
 }
 
 export function result(changes: Change[], message?: string): TaskResult {
   return { status: changes.length > 0 ? 'changed' : 'ok', changes, ...(message ? { message } : {}) };
+}
+
+/** Independent lanes of steps as one step; a single lane needs no wrapper. */
+export function parallel(describe: string, lanes: Step[][]): Step[] {
+  const busy = lanes.filter((l) => l.length > 0);
+  if (busy.length <= 1) return busy.flat();
+  return [{ kind: 'parallel', describe, lanes: busy }];
 }
 
 export function mkdirCmd(dir: string, mode = '755'): Cmd {

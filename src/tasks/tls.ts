@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Change, Step } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
-import { applySteps, mkdirCmd, result } from './steps.js';
+import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Ctx, type Shared } from './shared.js';
 
 export const KEY_MODE = 0o600;
@@ -73,23 +73,40 @@ export const tlsTask: TaskDef<Shared> = {
         });
 
         const changes: Change[] = [];
-        const steps: Step[] = [{ kind: 'exec', describe: `mkdir ${tls.dir}`, cmd: mkdirCmd(tls.dir) }];
+        // The CA pair and the server pair are written side by side, each key before its
+        // certificate; the files' directory is made by the first write that needs it.
+        const caSteps: Step[] = [];
+        const serverSteps: Step[] = [];
         let caPem = ca?.certPem;
         let caKeyPem = ca?.keyPem;
         const caRegen = tls.mode === 'ca' && verdict.ca.regenerate;
+        const serverRegen = verdict.server.regenerate || caRegen;
+        // New keys are made at the same time (OpenSSL's thread pool), not one after the other.
+        const [newCaKey, newServerKey] = ctx.run.check
+          ? []
+          : await Promise.all([
+              caRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
+              serverRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
+            ]);
         if (caRegen) {
           changes.push({ what: p.caCrt, why: verdict.ca.reasons.join('; ') });
           if (!ctx.run.check) {
-            const made = pki.createCa({ commonName: tls.commonName, days: tls.days, keyBits: tls.keyBits });
+            const made = pki.createCa({
+              commonName: tls.commonName,
+              days: tls.days,
+              keyBits: tls.keyBits,
+              ...(newCaKey ? { keyPem: newCaKey } : {}),
+            });
             caPem = made.certPem;
             caKeyPem = made.keyPem;
-            steps.push(
+            caSteps.push(
               {
                 kind: 'write',
                 describe: `write ${p.caKey}`,
                 path: p.caKey,
                 data: made.keyPem,
                 mode: KEY_MODE,
+                dirMode: 0o755,
               },
               {
                 kind: 'write',
@@ -97,11 +114,11 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.caCrt,
                 data: made.certPem,
                 mode: CERT_MODE,
+                dirMode: 0o755,
               },
             );
           }
         }
-        const serverRegen = verdict.server.regenerate || caRegen;
         let serverPem = server.certPem;
         if (serverRegen) {
           const reasons = verdict.server.reasons.length ? verdict.server.reasons : ['the CA is regenerated'];
@@ -114,18 +131,20 @@ export const tlsTask: TaskDef<Shared> = {
               subjectAltNames: tls.subjectAltNames,
               days: tls.days,
               keyBits: tls.keyBits,
+              ...(newServerKey ? { keyPem: newServerKey } : {}),
               ...(tls.mode === 'ca' ? { ca: { keyPem: caKeyPem!, certPem: caPem! } } : {}),
             });
             serverPem = made.certPem;
             // Key first: an interruption between the two leaves a key/cert mismatch, which the
             // next run detects and repairs, never a certificate the key cannot serve.
-            steps.push(
+            serverSteps.push(
               {
                 kind: 'write',
                 describe: `write ${p.serverKey}`,
                 path: p.serverKey,
                 data: made.keyPem,
                 mode: KEY_MODE,
+                dirMode: 0o755,
               },
               {
                 kind: 'write',
@@ -133,6 +152,7 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.serverCrt,
                 data: made.certPem,
                 mode: CERT_MODE,
+                dirMode: 0o755,
               },
             );
           }
@@ -152,7 +172,6 @@ export const tlsTask: TaskDef<Shared> = {
             : []),
         ]);
         changes.push(...fixes.changes);
-        steps.push(...fixes.steps);
 
         const anchorChanged = tls.mode === 'ca' ? caRegen : serverRegen;
         const anchorPem = tls.mode === 'ca' ? caPem : serverPem;
@@ -163,7 +182,11 @@ export const tlsTask: TaskDef<Shared> = {
           ...(known && serverPem ? { serverFingerprint: pki.inspectCert(serverPem).fingerprintSha256 } : {}),
           serverChanged: serverRegen,
         };
-        if (changes.length > 0) await applySteps(ctx, steps);
+        if (changes.length > 0)
+          await applySteps(ctx, [
+            ...parallel('write the certificates', [caSteps, serverSteps]),
+            ...fixes.steps,
+          ]);
         return result(changes);
       },
     },

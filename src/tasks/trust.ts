@@ -7,7 +7,7 @@ import type { Cmd } from '../core/cmd.js';
 import { execBatch } from '../facts/batch.js';
 import { parseReadFiles, readFilesCmd, sha256 } from '../facts/files.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
-import { applySteps, mkdirCmd, result } from './steps.js';
+import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
 
@@ -86,9 +86,12 @@ export const trustTask: TaskDef<Shared> = {
         const current = parseReadFiles(paths, read!.stdout);
         const bundleHolds = new Map(bundles.map((f, i) => [f.bundle!, held[i]!.code === 0]));
         const changes: Change[] = [];
-        const steps: Step[] = [];
+        // One lane per file, run side by side: a file's write and then its store refresh.
+        const lanes: Step[][] = [];
         let systemChanged = false;
         for (const f of files) {
+          const steps: Step[] = [];
+          lanes.push(steps);
           const have = current.get(f.path);
           const haveSha = have ? sha256(have.content) : undefined;
           const wantSha = anchor ? sha256(anchor) : undefined;
@@ -117,14 +120,14 @@ export const trustTask: TaskDef<Shared> = {
             ...(haveSha ? { from: `sha256:${haveSha.slice(0, 16)}` } : {}),
             to: wantSha ? `sha256:${wantSha.slice(0, 16)}` : '(new certificate)',
           });
-          steps.push(
-            {
-              kind: 'exec',
-              describe: `mkdir ${posix.dirname(f.path)}`,
-              cmd: mkdirCmd(posix.dirname(f.path)),
-            },
-            { kind: 'write', describe: `write ${f.path}`, path: f.path, data: anchor ?? '', mode: CERT_MODE },
-          );
+          steps.push({
+            kind: 'write',
+            describe: `write ${f.path}`,
+            path: f.path,
+            data: anchor ?? '',
+            mode: CERT_MODE,
+            dirMode: 0o755,
+          });
           if (f.refresh) {
             systemChanged = true;
             steps.push({
@@ -139,7 +142,7 @@ export const trustTask: TaskDef<Shared> = {
           if (restart === 'always') changes.push({ what: 'docker', why: 'restartDocker: always' });
           ctx.notify('restart-docker');
         }
-        if (changes.length > 0) await applySteps(ctx, steps);
+        if (changes.length > 0) await applySteps(ctx, parallel('trust files', lanes));
         return result(changes);
       },
     },
@@ -149,7 +152,8 @@ export const trustTask: TaskDef<Shared> = {
 // `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
 const RESTART_DOCKER = [
   'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
-  'i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 120 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.5; done',
+  // `docker version` answers once the daemon serves its API, and costs less than `docker info`.
+  'i=0; until docker version >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 300 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.2; done',
 ].join('\n');
 
 /** Restarts docker once at the end of the trust phase; on the master, waits for the registry too. */

@@ -40,7 +40,7 @@ export async function writeFileWith(
   opts: UploadOptions,
 ): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const r = await exec(writeFileCmd(path, bytes, opts.mode, opts.privileged ?? false));
+  const r = await exec(writeFileCmd(path, bytes, opts.mode, opts.privileged ?? false, opts.dirMode));
   if (r.code !== 0) {
     const why = r.stderr.trim() || r.stdout.trim() || `exit status ${r.code}`;
     throw new Error(`${hostName}: writing ${path} failed: ${why}`);

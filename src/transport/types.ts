@@ -18,6 +18,8 @@ export interface UploadOptions {
   mode: number;
   /** Needs root to write the target (wrapped in sudo on become hosts). */
   privileged?: boolean;
+  /** Make a missing parent directory with this mode first (e.g. 0o755), in the same round trip. */
+  dirMode?: number;
 }
 
 /**

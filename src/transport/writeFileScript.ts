@@ -12,11 +12,13 @@
 import { createHash } from 'node:crypto';
 import type { Cmd } from '../core/cmd.js';
 
-// Positional parameters, never interpolated text: the path, the byte count, the hex SHA-256 and
-// the octal mode reach the script as "$1".."$4", and renderCmd single-quotes each of them.
+// Positional parameters, never interpolated text: the path, the byte count, the hex SHA-256, the
+// octal mode and (optionally) the parent directory's mode reach the script as "$1".."$5", and
+// renderCmd single-quotes each of them. Making the directory here saves a round trip per file.
 const SCRIPT = `set -eu
-target=$1 size=$2 sum=$3 mode=$4
+target=$1 size=$2 sum=$3 mode=$4 dirmode=\${5:-}
 dir=$(dirname -- "$target") name=$(basename -- "$target")
+if [ -n "$dirmode" ]; then mkdir -p -m "$dirmode" -- "$dir"; fi
 tmp=$(mktemp -- "$dir/.$name.regbook.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 trap 'exit 129' HUP
@@ -39,9 +41,19 @@ mv -f -- "$tmp" "$target"
 trap - EXIT
 `;
 
-/** The command that writes `data` to `path` (data goes on the command's stdin). */
-export function writeFileCmd(path: string, data: Buffer, mode: number, privileged: boolean): Cmd {
+/**
+ * The command that writes `data` to `path` (data goes on the command's stdin). With `dirMode`, a
+ * missing parent directory is made first (as `mkdir -p -m`: the mode applies to the last one).
+ */
+export function writeFileCmd(
+  path: string,
+  data: Buffer,
+  mode: number,
+  privileged: boolean,
+  dirMode?: number,
+): Cmd {
   const sum = createHash('sha256').update(data).digest('hex');
+  const octal = (m: number) => m.toString(8).padStart(4, '0');
   return {
     argv: [
       'sh',
@@ -51,7 +63,8 @@ export function writeFileCmd(path: string, data: Buffer, mode: number, privilege
       path,
       String(data.length),
       sum,
-      mode.toString(8).padStart(4, '0'),
+      octal(mode),
+      ...(dirMode === undefined ? [] : [octal(dirMode)]),
     ],
     stdin: data,
     privileged,

@@ -92,27 +92,69 @@ describe('engine', () => {
     assert.ok(lastTls < firstTrust, order.join(' '));
   });
 
-  it('runs a notified handler once per host, after the task, and only where notified', async () => {
+  it("runs a notified handler once per host, right after that host's part, only where notified", async () => {
     const f = fixture(['m', 'w1', 'w2']);
     const seq: string[] = [];
+    const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
     await runTasks(
       f.run,
       [
         task('trust', ['m', 'w1', 'w2'], async (ctx) => {
+          // w2 is the slow host: m's handler must not wait for it.
+          await slow(ctx.host.name === 'w2' ? 60 : 1);
           seq.push(`task:${ctx.host.name}`);
           if (ctx.host.name !== 'w1') {
             ctx.notify('restart-docker');
             ctx.notify('restart-docker');
           }
         }),
+        task('images', ['m', 'w1', 'w2'], async (ctx) => void seq.push(`next:${ctx.host.name}`)),
       ],
-      [{ id: 'restart-docker', run: async (ctx) => void seq.push(`handler:${ctx.host.name}`) }],
+      [
+        {
+          id: 'restart-docker',
+          run: async (ctx) => {
+            await slow(20);
+            seq.push(`handler:${ctx.host.name}`);
+          },
+        },
+      ],
       { forks: 10, connect: async (h) => f.conn(h.name) },
       () => undefined,
     );
     assert.deepEqual(seq.filter((s) => s.startsWith('handler')).sort(), ['handler:m', 'handler:w2']);
-    // Every handler runs after every host finished the task.
-    assert.deepEqual(seq.slice(0, 3).sort(), ['task:m', 'task:w1', 'task:w2']);
+    const at = (s: string) => seq.indexOf(s);
+    // Each handler after its own host's task; m's before the slow w2 even finished its task.
+    assert.ok(at('task:m') < at('handler:m'), seq.join(' '));
+    assert.ok(at('task:w2') < at('handler:w2'), seq.join(' '));
+    assert.ok(at('handler:m') < at('task:w2'), seq.join(' '));
+    // The next task starts nowhere before every handler is done.
+    const firstNext = seq.findIndex((s) => s.startsWith('next:'));
+    assert.ok(firstNext > at('handler:m') && firstNext > at('handler:w2'), seq.join(' '));
+  });
+
+  it("runs a host's handlers after the last stage it takes part in", async () => {
+    const f = fixture(['m', 'w1']);
+    const seq: string[] = [];
+    const stage = (name: string, hosts: string[]) => ({
+      hosts: () => hosts,
+      async run(ctx: HostContext<object>) {
+        seq.push(`${name}:${ctx.host.name}`);
+        ctx.notify('restart-docker');
+        return { status: 'changed' as const, changes: [] };
+      },
+    });
+    await runTasks(
+      f.run,
+      [{ id: 'images', stages: [stage('push', ['m', 'w1']), stage('pull', ['w1'])] }],
+      [{ id: 'restart-docker', run: async (ctx) => void seq.push(`handler:${ctx.host.name}`) }],
+      { forks: 10, connect: async (h) => f.conn(h.name) },
+      () => undefined,
+    );
+    // m is done after the push stage; w1 only after the pull stage; once each.
+    assert.ok(seq.indexOf('handler:m') < seq.indexOf('pull:w1'), seq.join(' '));
+    assert.ok(seq.indexOf('handler:w1') > seq.indexOf('pull:w1'), seq.join(' '));
+    assert.equal(seq.filter((s) => s === 'handler:w1').length, 1);
   });
 
   it('a failing host stops only itself; an unreachable one shows in the recap; exit code 4 wins over 2', async () => {

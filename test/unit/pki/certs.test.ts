@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import {
   createCa,
   createServerCert,
   generateRsaKeyPem,
+  generateRsaKeyPemAsync,
   inspectCert,
   keyMatchesCert,
   verifySignedBy,
@@ -218,8 +220,26 @@ describe('bad input', () => {
     );
   });
 
+  it('makes keys off the main thread: distinct 2048-bit keys a certificate can be made with', async () => {
+    const [a, b] = await Promise.all([generateRsaKeyPemAsync(2048), generateRsaKeyPemAsync(2048)]);
+    assert.notEqual(a, b);
+    assert.equal(createPrivateKey(a).asymmetricKeyDetails?.modulusLength, 2048);
+    const ca = createCa({ commonName: 'm', days: 10, keyBits: 2048, keyPem: a });
+    const server = createServerCert({
+      commonName: 'm',
+      subjectAltNames: ['DNS:m'],
+      days: 10,
+      keyBits: 2048,
+      keyPem: b,
+      ca,
+    });
+    assert.ok(keyMatchesCert(b, server.certPem));
+    assert.ok(verifySignedBy(server.certPem, ca.certPem));
+  });
+
   it('rejects a key size below 2048 and a certificate without SANs', () => {
     assert.throws(() => generateRsaKeyPem(1024));
+    assert.throws(() => generateRsaKeyPemAsync(1024));
     assert.throws(() => createServerCert({ commonName: 'x', subjectAltNames: [], days: 1, keyBits: 2048 }));
   });
 });

@@ -57,3 +57,10 @@ test('the script is one sh -c word list: path, size, sha256 and mode are separat
   assert.equal(c.privileged, true);
   assert.match(renderCmd(c, { sudo: true }), /^sudo -n -- sh -c /);
 });
+
+test('with a directory mode, it is one more argv word, never part of the script text', () => {
+  const c = writeFileCmd('/etc/d/f', Buffer.from('hi'), 0o444, true, 0o755);
+  assert.deepEqual(c.argv.slice(-2), ['0444', '0755']);
+  assert.equal(c.argv.length, writeFileCmd('/etc/d/f', Buffer.from('hi'), 0o444, true).argv.length + 1);
+  assert.doesNotMatch(c.argv[2]!, /0755/);
+});
