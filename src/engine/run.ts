@@ -139,14 +139,16 @@ export async function runTasks<S>(
     task.stages.forEach((stage, i) => {
       for (const n of stage.hosts(run)) lastStage.set(n, i);
     });
-    const handlerEvents: EngineEvent[] = [];
+    const handlerEvents = new Map<string, EngineEvent[]>();
     const runHandlers = async (name: string) => {
       const ids = notified.get(name);
       const o = outcomes.get(name);
       if (!ids || !o || RANK[o.status] >= RANK.failed || !run.conns.has(name)) return;
+      const events: EngineEvent[] = [];
+      handlerEvents.set(name, events);
       for (const handler of handlers.filter((h) => ids.has(h.id))) {
         if (run.check) {
-          handlerEvents.push({
+          events.push({
             type: 'handler',
             host: name,
             handler: handler.id,
@@ -162,11 +164,11 @@ export async function runTasks<S>(
             run,
             notify: () => undefined,
           });
-          handlerEvents.push({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
+          events.push({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
         } catch (err) {
           const f = failureOf(err);
           outcomes.set(name, merge(o, { ...f, message: `handler ${handler.id}: ${f.message}` }));
-          handlerEvents.push({
+          events.push({
             type: 'handler',
             host: name,
             handler: handler.id,
@@ -176,6 +178,31 @@ export async function runTasks<S>(
           break;
         }
       }
+    };
+
+    // Each host's result is reported as soon as the host is done with the task (its last stage and
+    // its handlers, or a failure), so the live tree shows hosts finishing one by one. Its handler
+    // events follow it. Failed hosts are only disconnected at the end of the task: the others may
+    // still reach the registry through the master's connection.
+    const hostStarted = new Map<string, number>();
+    const reported = new Set<string>();
+    const report = (name: string) => {
+      const o = outcomes.get(name);
+      if (!o || reported.has(name)) return;
+      reported.add(name);
+      recap[name]![o.status]++;
+      if (o.status === 'changed') changed.push({ host: name, task: task.id });
+      emit({
+        type: 'task',
+        host: name,
+        task: task.id,
+        status: o.status,
+        changes: o.changes,
+        ...(o.message ? { message: o.message } : {}),
+        ...(o.detail ? { detail: o.detail } : {}),
+        durationMs: Math.round(performance.now() - (hostStarted.get(name) ?? started)),
+      });
+      for (const e of handlerEvents.get(name) ?? []) emit(e);
     };
 
     for (const [index, stage] of task.stages.entries()) {
@@ -193,6 +220,7 @@ export async function runTasks<S>(
             notified.get(name)!.add(h);
           },
         };
+        if (!hostStarted.has(name)) hostStarted.set(name, performance.now());
         emit({ type: 'host-task-start', task: task.id, host: name });
         let outcome: HostOutcome;
         try {
@@ -203,27 +231,15 @@ export async function runTasks<S>(
         }
         outcomes.set(name, prev ? merge(prev, outcome) : outcome);
         // Handlers: once per host, only where notified and the host is still healthy; check mode
-        // runs none. Their events follow the task's results, as they happen after.
+        // runs none.
         if (lastStage.get(name) === index) await runHandlers(name);
+        if (lastStage.get(name) === index || RANK[outcomes.get(name)!.status] >= RANK.failed) report(name);
       });
     }
 
-    for (const [name, o] of outcomes) {
-      recap[name]![o.status]++;
-      if (o.status === 'changed') changed.push({ host: name, task: task.id });
-      emit({
-        type: 'task',
-        host: name,
-        task: task.id,
-        status: o.status,
-        changes: o.changes,
-        ...(o.message ? { message: o.message } : {}),
-        ...(o.detail ? { detail: o.detail } : {}),
-        durationMs: Math.round(performance.now() - started),
-      });
+    for (const name of outcomes.keys()) report(name);
+    for (const [name, o] of outcomes)
       if (o.status === 'failed' || o.status === 'unreachable') await drop(name);
-    }
-    for (const e of handlerEvents) emit(e);
     emit({ type: 'task-end', task: task.id });
   }
 

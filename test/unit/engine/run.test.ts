@@ -133,6 +133,31 @@ describe('engine', () => {
     assert.ok(firstNext > at('handler:m') && firstNext > at('handler:w2'), seq.join(' '));
   });
 
+  it('reports each host as soon as it is done, its handler events right after it', async () => {
+    const f = fixture(['m', 'w1']);
+    const seen: string[] = [];
+    const slow = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await runTasks(
+      f.run,
+      [
+        task('trust', ['m', 'w1'], async (ctx) => {
+          if (ctx.host.name === 'w1') {
+            await slow(80);
+            seen.push('w1 finished its work');
+          } else ctx.notify('restart-docker');
+        }),
+      ],
+      [{ id: 'restart-docker', run: async () => undefined }],
+      { forks: 10, connect: async (h) => f.conn(h.name) },
+      (e) => {
+        if (e.type === 'task') seen.push(`task ${e.host} ${e.durationMs < 60 ? 'quick' : 'slow'}`);
+        if (e.type === 'handler') seen.push(`handler ${e.host}`);
+        if (e.type === 'task-end') seen.push('task-end');
+      },
+    );
+    assert.deepEqual(seen, ['task m quick', 'handler m', 'w1 finished its work', 'task w1 slow', 'task-end']);
+  });
+
   it("runs a host's handlers after the last stage it takes part in", async () => {
     const f = fixture(['m', 'w1']);
     const seq: string[] = [];
