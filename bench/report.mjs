@@ -1,12 +1,16 @@
 // Turns bench/run.sh's raw figures (size, phase, tool, run, wall ms, peak RSS kB; tab-separated)
 // into bench/RESULTS.md: the machine, the table, regbook/Ansible ratios and the issue's targets.
-// Usage: node bench/report.mjs results.tsv "LOAD_AT_START" "LOAD_AT_END" FORKS
+// Usage: node bench/report.mjs results.tsv "LOAD_AT_START" "LOAD_AT_END" FORKS [cpu-floor.txt]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import process from 'node:process';
+import { URL } from 'node:url';
 
-const [file, loadStart, loadEnd, forks] = process.argv.slice(2);
+const [file, loadStart, loadEnd, forks, floorFile] = process.argv.slice(2);
+const ansibleForks =
+  readFileSync(new URL('ansible/ansible.cfg', import.meta.url), 'utf8').match(/^forks\s*=\s*(\d+)/m)?.[1] ??
+  '?';
 const rows = readFileSync(file, 'utf8')
   .trim()
   .split('\n')
@@ -55,7 +59,8 @@ out.push(
   `- node ${process.version}; ${sh('ansible', ['--version']).split('\n')[0]}; ${sh('docker', ['--version'])}`,
 );
 out.push(
-  `- both tools work on up to ${forks} hosts at once (regbook \`--forks ${forks}\`, Ansible \`forks = ${forks}\`)`,
+  `- hosts worked on at once: regbook \`--forks ${forks}\`, Ansible \`forks = ${ansibleForks}\` (bench/ansible/ansible.cfg); ` +
+    'both above the largest host count, so every task runs on all hosts in one wave',
   '',
 );
 out.push('## Wall time: median (min–max, runs)', '');
@@ -111,10 +116,33 @@ out.push(
 out.push('');
 out.push('Medians of few runs on a shared 2-core machine: read the min–max spread before the ratio.');
 out.push('');
-out.push(
-  'The first apply was not profiled; both tools wait there on the same remote work (update-ca-certificates ' +
-    'and a docker restart on every host, the push and the pulls), which a faster client does not shorten.',
+// bench/cpu-floor.sh's summary: the CPU the remote work of a first apply needs, whatever tool.
+const floorText = floorFile ? readFileSync(floorFile, 'utf8') : '';
+const pieces = floorText.match(
+  /store refresh (\d+) ms, docker restart (\d+) ms, pulls (\d+) ms; total (\d+) ms/,
 );
+const floor = floorText.match(/on (\d+) cores: .* less than (\d+) ms/);
+const firstR = stats(big, 'first', 'regbook');
+const firstA = stats(big, 'first', 'ansible');
+if (pieces && floor && firstR && firstA) {
+  const f = +floor[2];
+  out.push(`## The first apply's floor, at 1+${big}`);
+  out.push('');
+  out.push(
+    `Both tools must make every host refresh its OS store and restart docker, and every worker pull the images. ` +
+      `Run alone on all hosts at once (\`bench/cpu-floor.sh\`, no tool, mean of its rounds), that work used ` +
+      `${secs(+pieces[1])} s of CPU for the store refreshes, ${secs(+pieces[2])} s for the docker restarts and ` +
+      `${secs(+pieces[3])} s for the pulls: ${secs(+pieces[4])} s. The lab's hosts share this machine's ${floor[1]} ` +
+      `cores, so no first apply here can take less than **${secs(f)} s**, ${fmtRatio(f / firstA.median)} of ` +
+      `Ansible's median.`,
+  );
+  out.push('');
+  out.push(`| | median | above the floor |`);
+  out.push(`| --- | --- | --- |`);
+  out.push(`| regbook | ${secs(firstR.median)} s | ${secs(firstR.median - f)} s |`);
+  out.push(`| Ansible | ${secs(firstA.median)} s | ${secs(firstA.median - f)} s |`);
+  out.push('');
+}
+out.push('Where the first apply and the no-change apply spend their time: [PROFILE.md](PROFILE.md).');
 out.push('');
-out.push("Where regbook's no-change time goes, and what would cut it: [PROFILE.md](PROFILE.md).");
 process.stdout.write(out.join('\n') + '\n');

@@ -15,7 +15,8 @@ export REGBOOK_LAB="${BENCH_LAB:-bench}" REGBOOK_LAB_PORT="${BENCH_LAB_PORT:-232
 RUNS="${RUNS:-5}"
 FIRST_RUNS="${FIRST_RUNS:-$RUNS}"
 SIZES="${SIZES:-3 10}"
-# Both tools work on up to 16 hosts at once (Ansible's forks in bench/ansible/ansible.cfg).
+# Hosts worked on at once; Ansible's forks are in bench/ansible/ansible.cfg (16). Both are above
+# the largest host count (11), so neither tool runs a task in two waves.
 FORKS="${FORKS:-25}"
 LAB_DIR="$ROOT/.lab-$REGBOOK_LAB"
 WORK="$ROOT/bench/.work"
@@ -118,11 +119,19 @@ for size in $SIZES; do
   done
 done
 
+# What the remote work of a first apply costs on its own, on the last (largest) lab, which the
+# last converge left with the images the pulls need.
+log "the first apply's CPU floor (bench/cpu-floor.sh)"
+ROUNDS="${FLOOR_ROUNDS:-3}" bash bench/cpu-floor.sh >"$WORK/cpu-floor.txt" 2>"$WORK/logs/cpu-floor.log" || {
+  tail -20 "$WORK/logs/cpu-floor.log" >&2
+  die "bench/cpu-floor.sh failed"
+}
+
 log "regbook --version"
 for ((i = 1; i <= 10; i++)); do timed 0 version regbook "$i" node dist/cli/main.js --version; done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" >bench/RESULTS.md
+node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" "$WORK/cpu-floor.txt" >bench/RESULTS.md
 # The repository's lint runs prettier --check on every file.
 npx prettier --write bench/RESULTS.md >/dev/null
 cat bench/RESULTS.md
