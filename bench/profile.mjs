@@ -3,6 +3,7 @@
 // NDJSON 'connect' events), each task's span, every remote command per host (count and time),
 // TCP channels to the registry, and which heavy modules were loaded at all.
 //   node bench/profile.mjs playbooks/site.yaml -i .lab-bench/inventory.yaml [--check] [--forks 16]
+//   PROFILE_HOSTS=master,worker3 node bench/profile.mjs …   (every operation of these hosts)
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
@@ -116,9 +117,12 @@ process.on('exit', () => {
       `  ${String(xs.length).padStart(3)}x  med ${ms(s[s.length >> 1]).padStart(7)}  max ${ms(s.at(-1)).padStart(7)}  ${what}`,
     );
   }
-  out('\nmaster timeline:');
-  for (const o of ops.filter((x) => x.host === 'master').sort((a, b) => a.start - b.start))
-    out(`  #${o.conn} ${ms(o.start).padStart(8)} +${ms(o.ms).padStart(7)}  ${o.what}`);
+  // PROFILE_HOSTS=master,worker3 picks the hosts whose every operation is listed.
+  for (const name of (process.env.PROFILE_HOSTS ?? 'master').split(',')) {
+    out(`\n${name} timeline:`);
+    for (const o of ops.filter((x) => x.host === name).sort((a, b) => a.start - b.start))
+      out(`  #${o.conn} ${ms(o.start).padStart(8)} +${ms(o.ms).padStart(7)}  ${o.what}`);
+  }
 
   const require = createRequire(import.meta.url);
   const loaded = (name) => Object.keys(require.cache).some((p) => p.includes(`/node_modules/${name}/`));
