@@ -63,9 +63,9 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   // The deploy lock lives on the master, on a connection of its own, so it can be released even
   // when the run's connection to the master fails. A master that cannot be reached takes no lock:
   // the run then reports it unreachable, and nothing that needs the master (everything after facts)
-  // can change anything.
-  // Everything independent starts at once: the lock's connection, the run's connections (the
-  // engine picks them up) and the task modules, so taking the lock costs no extra round trips.
+  // can change anything. Everything independent starts at once: the lock's connection, the run's
+  // connections (the engine picks them up) and the task modules, so the lock adds no round trips
+  // before the first task.
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),

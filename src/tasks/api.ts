@@ -4,15 +4,15 @@ import type { RegistryClient } from '../registry/client.js';
 import { authUsers } from './auth.js';
 import { masterName, type Run } from './shared.js';
 
+// One client per run and master connection and anchor: its kept-alive TLS connection serves
+// every request of the run (a new tunnel and handshake per request cost ~40 ms each).
+const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
+
 /**
  * A registry API client that reaches the registry through the master's own SSH connection and
  * checks its certificate against our trust anchor with the name clients use, so the control node
  * needs no network path to the registry port.
  */
-// One client per run and master connection and anchor: its kept-alive TLS connection serves
-// every request of the run (a new tunnel and handshake per request cost ~40 ms each).
-const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
-
 export async function registryClient(run: Run): Promise<RegistryClient> {
   const master = run.conns.get(masterName(run));
   const anchor = run.shared.tls?.anchorPem;

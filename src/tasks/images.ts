@@ -269,8 +269,8 @@ const pushStage = {
     }
     shared.changed ||= changes.length > 0;
     if (changes.length > 0 && !ctx.run.check) {
-      if (lanes.length > 0) await applyLoggedIn(ctx, parallel('push', lanes));
       if (lanes.length > 0) {
+        await applyLoggedIn(ctx, parallel('push', lanes));
         // docker may rewrite the config when pushing an image built by an old builder; what
         // workers must end up with is what the registry now holds.
         const after = await registryState(ctx, present);
