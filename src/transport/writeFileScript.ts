@@ -17,7 +17,8 @@ import type { Cmd } from '../core/cmd.js';
 // renderCmd single-quotes each of them. Making the directory here saves a round trip per file.
 const SCRIPT = `set -eu
 target=$1 size=$2 sum=$3 mode=$4 dirmode=\${5:-}
-dir=$(dirname -- "$target") name=$(basename -- "$target")
+case $target in */*) dir=\${target%/*} ;; *) dir=. ;; esac
+dir=\${dir:-/} name=\${target##*/}
 if [ -n "$dirmode" ]; then mkdir -p -m "$dirmode" -- "$dir"; fi
 tmp=$(mktemp -- "$dir/.$name.regbook.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
@@ -26,7 +27,7 @@ trap 'exit 130' INT
 trap 'exit 141' PIPE
 trap 'exit 143' TERM
 head -c "$size" > "$tmp"
-got=$(wc -c < "$tmp" | tr -d ' ')
+got=$(($(wc -c < "$tmp")))
 if [ "$got" != "$size" ]; then
   echo "regbook: short write to $target: received $got of $size bytes" >&2
   exit 1
