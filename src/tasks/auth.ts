@@ -1,9 +1,8 @@
-import { posix } from 'node:path';
 import { TaskFailure, type Change } from '../core/task.js';
 import type { Secret } from '../core/secret.js';
 import type { TaskDef } from '../engine/context.js';
 import { readFiles, sha256 } from '../facts/files.js';
-import { applySteps, mkdirCmd, result } from './steps.js';
+import { applySteps, result } from './steps.js';
 import { masterName, type Run, type Shared } from './shared.js';
 
 export const HTPASSWD_MODE = 0o600;
@@ -44,16 +43,12 @@ export const authTask: TaskDef<Shared> = {
           if (!ctx.run.check) {
             await applySteps(ctx, [
               {
-                kind: 'exec',
-                describe: `mkdir ${posix.dirname(auth.file)}`,
-                cmd: mkdirCmd(posix.dirname(auth.file)),
-              },
-              {
                 kind: 'write',
                 describe: `write ${auth.file}`,
                 path: auth.file,
                 data: content!,
                 mode: HTPASSWD_MODE,
+                dirMode: 0o755,
               },
             ]);
           }

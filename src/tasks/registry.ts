@@ -1,5 +1,6 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
+import type { Cmd } from '../core/cmd.js';
 import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from './api.js';
 import {
   desiredContainer,
@@ -9,13 +10,24 @@ import {
   runCmd,
   type Inspected,
 } from './container.js';
-import { applySteps, mkdirCmd, must, result } from './steps.js';
+import { applySteps, must, result } from './steps.js';
 import { masterName, type Ctx, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments.
 const PROBE =
   'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
   'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true';
+
+/**
+ * `docker run -v` would make a missing data directory itself, with the daemon's umask; it is made
+ * first, 0755, in the same round trip as the container. The directory is a positional argument.
+ */
+export function afterMkdir(dir: string, cmd: Cmd): Cmd {
+  return {
+    ...cmd,
+    argv: ['sh', '-c', 'mkdir -p -m 755 -- "$1" && shift && exec "$@"', 'sh', dir, ...cmd.argv],
+  };
+}
 
 export function parseProbe(stdout: string): { container?: Inspected; imageId?: string } {
   const [inspectJson, imageLine] = stdout.split('@@regbook@@');
@@ -106,10 +118,11 @@ export const registryTask: TaskDef<Shared> = {
               describe: `docker rm -f ${registry.name}`,
               cmd: { argv: ['docker', 'rm', '-f', registry.name], privileged: true },
             });
-          steps.push(
-            { kind: 'exec', describe: `mkdir ${registry.dataDir}`, cmd: mkdirCmd(registry.dataDir) },
-            { kind: 'exec', describe: `docker run ${registry.name}`, cmd: runCmd(spec) },
-          );
+          steps.push({
+            kind: 'exec',
+            describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
+            cmd: afterMkdir(registry.dataDir, runCmd(spec)),
+          });
         } else if (!container.State?.Running) {
           changes.push({
             what: `container ${registry.name}`,

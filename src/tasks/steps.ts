@@ -67,7 +67,3 @@ export function parallel(describe: string, lanes: Step[][]): Step[] {
   if (busy.length <= 1) return busy.flat();
   return [{ kind: 'parallel', describe, lanes: busy }];
 }
-
-export function mkdirCmd(dir: string, mode = '755'): Cmd {
-  return { argv: ['mkdir', '-p', '-m', mode, '--', dir], privileged: true };
-}
