@@ -174,21 +174,39 @@ async function ensureServing(run: Run): Promise<void> {
   run.shared.registry = { serving, changed: false };
 }
 
+/** Hosts that push an image or delete one from the registry (through the master). */
+function pushers(run: Run): Set<string> {
+  return new Set(run.playbook.images.map((i) => (i.state === 'absent' ? masterName(run) : pusherOf(run, i))));
+}
+
+function pullers(run: Run): string[] {
+  return [...new Set(run.playbook.images.filter((i) => i.state === 'present').flatMap((i) => i.pullOn))];
+}
+
+/** The images a host pulls, as `<registry>/<repository>:<tag>`. */
+const pullRefs = (run: Run, host: string) =>
+  run.playbook.images
+    .filter((i) => i.state === 'present' && i.pullOn.includes(host))
+    .map((i) => targetRef(run.playbook, i));
+
+// The first stage pushes; meanwhile every host that only pulls reads what it holds, so the pull
+// stage starts with its pulls instead of one more round trip. A host that pushes reads again in
+// the pull stage: its own tagging has changed what it holds.
 const pushStage = {
-  hosts: (run: Run) => {
-    const names = new Set<string>();
-    for (const i of run.playbook.images) names.add(i.state === 'absent' ? masterName(run) : pusherOf(run, i));
-    return [...names];
-  },
+  hosts: (run: Run) => [...new Set([...pushers(run), ...pullers(run)])],
   async run(ctx: Ctx) {
     const pb = ctx.run.playbook;
+    ctx.run.shared.images ??= { sourceIds: new Map(), held: new Map(), changed: false };
+    const shared = ctx.run.shared.images;
+    if (!pushers(ctx.run).has(ctx.host.name)) {
+      shared.held.set(ctx.host.name, await localIds(ctx.conn, pullRefs(ctx.run, ctx.host.name)));
+      return result([]);
+    }
     const mine = pb.images.filter(
       (i) => (i.state === 'absent' ? masterName(ctx.run) : pusherOf(ctx.run, i)) === ctx.host.name,
     );
     const present = mine.filter((i) => i.state === 'present');
     const absent = mine.filter((i) => i.state === 'absent');
-    ctx.run.shared.images ??= { sourceIds: new Map(), changed: false };
-    const shared = ctx.run.shared.images;
 
     // Where each image comes from on this host, and its id there.
     const archiveIds = new Map<string, string>();
@@ -206,8 +224,10 @@ const pushStage = {
         : i.source && 'pull' in i.source
           ? i.source.pull
           : i.name;
-    const local = await localIds(ctx.conn, present.map(localRef));
-    const remote = await registryState(ctx, mine);
+    const [local, remote] = await Promise.all([
+      localIds(ctx.conn, present.map(localRef)),
+      registryState(ctx, mine),
+    ]);
 
     const changes: Change[] = [];
     // One lane per image (load or pull, tag, push), several images at once.
@@ -289,9 +309,7 @@ const pushStage = {
 };
 
 const pullStage = {
-  hosts: (run: Run) => [
-    ...new Set(run.playbook.images.filter((i) => i.state === 'present').flatMap((i) => i.pullOn)),
-  ],
+  hosts: pullers,
   async run(ctx: Ctx) {
     const pb = ctx.run.playbook;
     const mine = pb.images.filter((i) => i.state === 'present' && i.pullOn.includes(ctx.host.name));
@@ -305,10 +323,9 @@ const pullStage = {
       const held = await registryState(ctx, unknown);
       for (const i of unknown) expected.set(key(i), held.get(key(i))?.configDigest);
     }
-    const local = await localIds(
-      ctx.conn,
-      mine.map((i) => targetRef(pb, i)),
-    );
+    const local =
+      ctx.run.shared.images?.held.get(ctx.host.name) ??
+      (await localIds(ctx.conn, pullRefs(ctx.run, ctx.host.name)));
     const changes: Change[] = [];
     const pulls: Step[][] = [];
     for (const i of mine) {

@@ -28,6 +28,8 @@ export interface Shared {
   images?: {
     /** Image id (config digest) of each present image's source, by `repository:tag`, when known. */
     sourceIds: Map<string, string | undefined>;
+    /** What each host that only pulls held at the start of the task: image id by reference. */
+    held: Map<string, Map<string, string | undefined>>;
     /** Something in the registry is (or would be) pushed or deleted. */
     changed: boolean;
   };
