@@ -1,0 +1,109 @@
+// A unit test of the images task's staging only: hosts are in-memory connections that answer
+// `docker images`. That pushes and pulls really work is the lab's e2e tests' job.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HostSpec, ImageSpec, Inventory, Playbook } from '../../../src/config/model.js';
+import type { Cmd } from '../../../src/core/cmd.js';
+import { createRun } from '../../../src/engine/setup.js';
+import { imagesTask } from '../../../src/tasks/images.js';
+import type { Ctx, Shared } from '../../../src/tasks/shared.js';
+import type { Connection, ExecResult } from '../../../src/transport/types.js';
+
+function host(name: string, role: 'master' | 'worker'): HostSpec {
+  return { name, role, address: '127.0.0.1', port: 22, user: 'root' } as unknown as HostSpec;
+}
+
+const image = (name: string, pullOn: string[]): ImageSpec =>
+  ({
+    name,
+    repository: name.split(':')[0]!,
+    tag: name.split(':')[1]!,
+    state: 'present',
+    source: { host: 'master' },
+    pullOn,
+  }) as unknown as ImageSpec;
+
+function fixture() {
+  const hosts = [host('master', 'master'), host('worker1', 'worker'), host('worker2', 'worker')];
+  const inventory = { file: 'inv.yaml', master: hosts[0]!, workers: hosts.slice(1), hosts } as Inventory;
+  const playbook = {
+    file: 'site.yaml',
+    registry: { address: 'master:5000' },
+    images: [image('app:0.1', ['worker1', 'worker2']), image('app:0.2', ['worker1'])],
+  } as unknown as Playbook;
+  // Check mode: the stages plan and report, and no pull is run.
+  const run = createRun<Shared>(playbook, inventory, new Map(), { check: true, diff: false }, () => {}, {});
+  return { run, hosts };
+}
+
+/** A connection whose `docker images` lists `held` (ref → id) and records every command. */
+function conn(name: string, held: Record<string, string>, calls: string[]): Connection {
+  return {
+    hostName: name,
+    exec: async (c: Cmd): Promise<ExecResult> => {
+      calls.push(c.argv.slice(0, 2).join(' '));
+      if (c.argv[0] === 'docker' && c.argv[1] === 'images') {
+        const stdout = Object.entries(held)
+          .map(([ref, id]) => `${ref.replace(/:([^:]+)$/, ' $1')} <none> ${id}`)
+          .join('\n');
+        return { code: 0, stdout, stderr: '' };
+      }
+      return { code: 1, stdout: '', stderr: `unexpected ${c.argv.join(' ')}` };
+    },
+  } as unknown as Connection;
+}
+
+const ctx = (run: ReturnType<typeof fixture>['run'], h: HostSpec, c: Connection): Ctx => ({
+  host: h,
+  conn: c,
+  run,
+  notify: () => undefined,
+});
+
+describe('images task stages', () => {
+  const [pushStage, pullStage] = imagesTask.stages;
+
+  it('has the hosts that only pull take part in the push stage', () => {
+    const { run } = fixture();
+    assert.deepEqual(pushStage!.hosts(run).sort(), ['master', 'worker1', 'worker2']);
+    assert.deepEqual(pullStage!.hosts(run).sort(), ['worker1', 'worker2']);
+  });
+
+  it('reads a puller’s images in the push stage, and the pull stage plans from that read alone', async () => {
+    const { run, hosts } = fixture();
+    run.shared.images = {
+      sourceIds: new Map([
+        ['app:0.1', 'sha256:one'],
+        ['app:0.2', 'sha256:two'],
+      ]),
+      held: new Map(),
+      changed: false,
+    };
+    const calls: string[] = [];
+    const w1 = conn('worker1', { 'master:5000/app:0.1': 'sha256:one' }, calls);
+    const first = await pushStage!.run(ctx(run, hosts[1]!, w1));
+    assert.equal(first.status, 'ok');
+    assert.deepEqual(calls, ['docker images']);
+
+    const second = await pullStage!.run(ctx(run, hosts[1]!, w1));
+    assert.deepEqual(calls, ['docker images'], 'the pull stage read the images again');
+    assert.equal(second.status, 'changed');
+    assert.deepEqual(
+      second.changes.map((c) => [c.what, c.to]),
+      [['master:5000/app:0.2', 'sha256:two']],
+    );
+  });
+
+  it('reads the images in the pull stage when the push stage did not (a host that also pushes)', async () => {
+    const { run, hosts } = fixture();
+    run.shared.images = { sourceIds: new Map([['app:0.1', 'sha256:one']]), held: new Map(), changed: false };
+    const calls: string[] = [];
+    const w2 = conn('worker2', { 'master:5000/app:0.1': 'sha256:old' }, calls);
+    const r = await pullStage!.run(ctx(run, hosts[2]!, w2));
+    assert.deepEqual(calls, ['docker images']);
+    assert.deepEqual(
+      r.changes.map((c) => [c.what, c.from, c.to]),
+      [['master:5000/app:0.1', 'sha256:old', 'sha256:one']],
+    );
+  });
+});
