@@ -34,9 +34,11 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-// `regbook ... | head` closes our stdout early; that is the reader's choice, not an error.
+// `regbook ... | head` closes our stdout early; that is the reader's choice, not an error. The
+// command still runs to its end, unheard: an apply cut off here would leave its hosts half done
+// and its deploy lock held.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
   throw err;
 });
 

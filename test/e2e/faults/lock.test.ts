@@ -109,6 +109,18 @@ describe('the deploy lock and Ctrl-C', () => {
     assert.equal(parseTextRecap(next.stdout).worker1!.changed, 1, next.stdout);
   });
 
+  it('an apply whose reader goes away (| head) runs to its end and releases the lock', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    const run = start(['apply', pb, '-i', inv, '--output', 'json']);
+    await run.waitFor(/"type":"task"/);
+    run.child.stdout!.destroy(); // the reader is gone: the run's next write meets EPIPE
+    const r = await run.done;
+    assert.equal(r.code, 0, run.output());
+    assert.equal(await lockExists(), false, 'the lock outlived the run');
+    const fixed = await L.sh('worker1', 'test -f /etc/docker/certs.d/master:5000/ca.crt');
+    assert.equal(fixed.code, 0, 'the run stopped when its reader went away');
+  });
+
   it('Ctrl-C mid-run: exit 130, connections closed, no temporary files, lock released', async () => {
     await L.reset();
     const idle = await sessions();
