@@ -6,7 +6,7 @@ import type { EngineEvent } from '../engine/events.js';
 import { exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
-import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
+import { describeHolder, LOCK_DIR, makeHolder, type LockHolder } from '../lock/holder.js';
 import { acquireLock, lockStatus, releaseLock } from '../lock/remote.js';
 import type { Connection } from '../transport/types.js';
 import { makeRedact } from '../ui/format.js';
@@ -57,15 +57,19 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     finished = r.finished;
   } else emit = plainRenderer(process.stdout, { diff: a.diff, verbose: a.verbose, redact });
 
-  const run = createRun<Shared>(playbook, inventory, secrets, a, emit, {});
+  // Events wait here until the lock is taken (see `proceed` below), and are dropped if it is not.
+  const held: EngineEvent[] = [];
+  let open = false;
+  const gatedEmit = (e: EngineEvent) => (open ? emit(e) : held.push(e));
+
+  const run = createRun<Shared>(playbook, inventory, secrets, a, gatedEmit, {});
   const master = inventory.master;
 
   // The deploy lock lives on the master, on a connection of its own, so it can be released even
   // when the run's connection to the master fails. A master that cannot be reached takes no lock:
   // the run then reports it unreachable, and nothing that needs the master (everything after facts)
   // can change anything. Everything independent starts at once: the lock's connection, the run's
-  // connections (the engine picks them up) and the task modules, so the lock adds no round trips
-  // before the first task.
+  // connections (the engine picks them up) and the task modules.
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),
@@ -99,34 +103,66 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     void withTimeout(closing, SIGINT_CLOSE_MS).then(() => process.exit(130));
   };
   process.once('SIGINT', onSigint);
-  try {
-    if (lockConn && a.check) {
+
+  // Facts only read, so they run while the lock is taken (or, in check mode, while its holder is
+  // looked up): the lock adds no round trip before the first task. What they report is held back
+  // until then, and dropped if the lock is held. With --lock-timeout the lock comes first: facts
+  // gathered while another run restarts docker could be wrong by the time this one may go on.
+  const lockTimeout = a.lockTimeout ?? 0;
+  let lockFailure: unknown;
+  let holder: LockHolder | undefined;
+  const lockStep = async (): Promise<boolean> => {
+    if (!lockConn) return true;
+    if (a.check) {
       // Check mode changes nothing, so it takes no lock; it says when an apply is running.
       const st = await lockStatus(lockConn).catch(() => undefined);
       if (st?.held)
         process.stderr.write(
           `regbook: note: the deploy lock on ${master.name} is held by ${describeHolder(st.holder)}\n`,
         );
-    } else if (lockConn) {
+      return true;
+    }
+    try {
       const got = await acquireLock(lockConn, me, {
-        timeoutSeconds: a.lockTimeout ?? 0,
+        timeoutSeconds: lockTimeout,
         onWait: (h) =>
           process.stderr.write(
-            `regbook: waiting up to ${a.lockTimeout}s for the deploy lock on ${master.name}, held by ${describeHolder(h)}\n`,
+            `regbook: waiting up to ${lockTimeout}s for the deploy lock on ${master.name}, held by ${describeHolder(h)}\n`,
           ),
       });
-      if (!got.taken) {
-        process.stderr.write(
-          `regbook: the deploy lock on ${master.name} (${LOCK_DIR}) is held by ${describeHolder(got.holder)}; ` +
-            `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
-            `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
-        );
-        await closeEarly();
-        return EXIT.taskFailed;
-      }
-      locked = !interrupted;
+      if (got.taken) locked = !interrupted;
+      else holder = got.holder;
+      return got.taken;
+    } catch (err) {
+      lockFailure = err;
+      return false;
     }
+  };
+  const lockFirst = lockTimeout > 0 && !a.check;
+  const lockDone = lockFirst ? Promise.resolve(await lockStep()) : lockStep();
+  const proceed = async () => {
+    const ok = await lockDone;
+    if (ok) {
+      open = true;
+      for (const e of held.splice(0)) emit(e);
+    }
+    return ok;
+  };
 
+  // The lock was not taken: nothing was changed. A failure to even ask is thrown as it is.
+  const notLocked = async () => {
+    await closeEarly();
+    if (lockFailure) throw lockFailure;
+    process.stderr.write(
+      `regbook: the deploy lock on ${master.name} (${LOCK_DIR}) is held by ${describeHolder(holder)}; ` +
+        `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
+        `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
+    );
+    return EXIT.taskFailed;
+  };
+
+  try {
+    if (lockFirst && !(await lockDone)) return await notLocked();
     const { TASKS, HANDLERS } = await tasksModule;
     const outcome = await runTasks(
       run,
@@ -138,15 +174,18 @@ export async function runApply(a: ApplyArgs): Promise<number> {
         ...(a.skipTags ? { skipTags: a.skipTags } : {}),
         forks: a.forks,
         connect: (h) => early.get(h.name) ?? connect(h),
+        proceed,
       },
-      emit,
+      gatedEmit,
     );
+    if (outcome.stopped) return await notLocked();
     await finished();
     return exitCodeOf(outcome, { check: a.check, detailedExitcode: a.detailedExitcode });
   } finally {
     // On Ctrl-C the signal handler owns the clean-up (and the exit code).
     if (!interrupted) {
       process.removeListener('SIGINT', onSigint);
+      await lockDone; // an early failure must not leave a lock that is being taken
       if (lockConn) {
         if (locked) {
           await releaseLock(lockConn, me.id).catch((err: Error) =>

@@ -13,12 +13,20 @@ export interface RunOptions {
   skipTags?: TaskId[];
   forks: number;
   connect(host: HostSpec): Promise<Connection>;
+  /**
+   * Asked once, after the `always` tasks (facts, which only read) and before anything that may
+   * change a host; false ends the run there: connections closed, no further task, no recap. The
+   * deploy lock is taken meanwhile, so facts need not wait for it.
+   */
+  proceed?: () => Promise<boolean>;
 }
 
 export interface RunOutcome {
   recap: Record<string, HostCounts>;
   /** (host, task) pairs reported changed, for check-mode comparisons and tests. */
   changed: Array<{ host: string; task: TaskId }>;
+  /** `proceed` said no: the run ended after the `always` tasks. */
+  stopped?: boolean;
 }
 
 interface HostOutcome {
@@ -123,7 +131,15 @@ export async function runTasks<S>(
     await conn?.close().catch(() => undefined);
   };
 
+  let asked = false;
+  const mayProceed = async () => {
+    if (asked || !opts.proceed) return true;
+    asked = true;
+    return opts.proceed();
+  };
+
   for (const task of selected) {
+    if (!task.always && !(await mayProceed())) return stop();
     const outcomes = new Map<string, HostOutcome>();
     const notified = new Map<string, Set<HandlerId>>();
     const started = performance.now();
@@ -243,9 +259,15 @@ export async function runTasks<S>(
     emit({ type: 'task-end', task: task.id });
   }
 
+  if (!(await mayProceed())) return stop();
   for (const name of [...run.conns.keys()]) await drop(name);
   emit({ type: 'recap', hosts: recap });
   return { recap, changed };
+
+  async function stop(): Promise<RunOutcome> {
+    for (const name of [...run.conns.keys()]) await drop(name);
+    return { recap, changed, stopped: true };
+  }
 }
 
 function merge(a: HostOutcome, b: HostOutcome): HostOutcome {

@@ -299,4 +299,55 @@ describe('engine', () => {
     );
     assert.equal(peak, 2);
   });
+  it('asks whether to go on after the always tasks, and stops there when told no', async () => {
+    const seq: string[] = [];
+    const facts: TaskDef<object> = {
+      ...task('tls', ['m', 'w1'], async (ctx) => void seq.push(`facts:${ctx.host.name}`)),
+      id: 'facts',
+      always: true,
+    };
+    const later = task('trust', ['m', 'w1'], async (ctx) => void seq.push(`trust:${ctx.host.name}`));
+    for (const answer of [true, false]) {
+      seq.length = 0;
+      const f = fixture(['m', 'w1']);
+      const out = await runTasks(
+        f.run,
+        [facts, later],
+        [],
+        {
+          forks: 10,
+          connect: async (h) => f.conn(h.name),
+          proceed: async () => {
+            seq.push('proceed?');
+            return answer;
+          },
+        },
+        (e) => f.events.push(e),
+      );
+      assert.deepEqual(seq.slice(2), answer ? ['proceed?', 'trust:m', 'trust:w1'] : ['proceed?']);
+      assert.deepEqual(seq.slice(0, 2).sort(), ['facts:m', 'facts:w1']);
+      assert.equal(out.stopped, answer ? undefined : true);
+      assert.equal(
+        f.events.some((e) => e.type === 'recap'),
+        answer,
+        'a recap only for a run that went on',
+      );
+      assert.deepEqual(f.log.sort(), ['close m', 'close w1'], 'connections left open');
+    }
+  });
+
+  it('asks once, at the end, when only always tasks run', async () => {
+    const f = fixture(['m']);
+    let asked = 0;
+    const facts: TaskDef<object> = { ...task('tls', ['m'], async () => {}), id: 'facts', always: true };
+    const out = await runTasks(
+      f.run,
+      [facts],
+      [],
+      { forks: 10, connect: async (h) => f.conn(h.name), proceed: async () => (asked++, false) },
+      (e) => f.events.push(e),
+    );
+    assert.equal(asked, 1);
+    assert.equal(out.stopped, true);
+  });
 });
