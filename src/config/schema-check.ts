@@ -1,12 +1,14 @@
 // Validates parsed data against a schema in schemas/. The validator also fills in every `default`
 // the schema declares, so the schema is the single place where a default is written down
 // (normalisation reads the filled-in data).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../core/errors.js';
 import { diagnosticsFromAjv } from './ajv-diagnostics.js';
-import { readSchemaBytes, type SchemaKind } from './schema-files.js';
+import { readSchemaBytes, schemasDigest, type SchemaKind } from './schema-files.js';
 import type { PositionSource } from './positions.js';
 
 const require = createRequire(import.meta.url);
@@ -28,27 +30,38 @@ export const AJV_OPTIONS = {
   code: { optimize: false },
 } as const;
 
+type Validators = Record<SchemaKind, ValidateFunction>;
+
+/** The first line of the build's validators module: the digest of the schemas it was made from. */
+export const BUILT_HEADER = '// regbook validators for schemas sha256 ';
+const BUILT = fileURLToPath(new URL('./validators.cjs', import.meta.url));
+
 /**
  * The build compiles both schemas into validation code (scripts/build-validators.mjs), which loads
- * in ~5 ms where loading ajv and compiling takes ~90 ms on every start. Run from the sources (tsx),
- * there is no such file, and the schemas are compiled here with the same options.
+ * in ~5 ms where loading ajv and compiling takes ~90 ms on every start. It is used only when it was
+ * made from the schemas as they are now; otherwise (run from the sources with tsx, or a schema
+ * changed since the build) the schemas are compiled here with the same options.
  */
-let validators: Record<SchemaKind, ValidateFunction> | undefined;
+export function builtValidators(file = BUILT): Validators | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!text.startsWith(`${BUILT_HEADER}${schemasDigest()}\n`)) return undefined;
+  return require(file) as Validators;
+}
+
+let validators: Validators | undefined;
 
 function validatorFor(kind: SchemaKind): ValidateFunction {
-  if (!validators) {
-    try {
-      validators = require('./validators.cjs') as Record<SchemaKind, ValidateFunction>;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-      validators = compileSchemas();
-    }
-  }
+  validators ??= builtValidators() ?? compileSchemas();
   return validators[kind];
 }
 
 /** Both schemas compiled at run time, as the build compiles them. */
-export function compileSchemas(): Record<SchemaKind, ValidateFunction> {
+export function compileSchemas(): Validators {
   const Ajv = (require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 }).Ajv2020;
   const compile = (kind: SchemaKind) =>
     new Ajv(AJV_OPTIONS).compile(JSON.parse(readSchemaBytes(kind).toString('utf8')) as object);

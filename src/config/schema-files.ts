@@ -1,5 +1,6 @@
 // Where the JSON Schemas live. They sit in <package>/schemas, two levels above this module both in
 // src/config (run with tsx) and in dist/config (the built CLI), so one relative URL serves both.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -17,4 +18,11 @@ export function schemaPath(kind: SchemaKind): string {
 /** The schema file's exact bytes, as `regbook schema` prints them and the validator compiles them. */
 export function readSchemaBytes(kind: SchemaKind): Buffer {
   return readFileSync(schemaPath(kind));
+}
+
+/** SHA-256 of every schema file, in SCHEMA_KINDS order: what the build's validators were made from. */
+export function schemasDigest(): string {
+  const h = createHash('sha256');
+  for (const kind of SCHEMA_KINDS) h.update(readSchemaBytes(kind));
+  return h.digest('hex');
 }

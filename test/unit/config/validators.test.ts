@@ -1,13 +1,14 @@
 // The built CLI validates with code compiled from the schemas at build time; the sources compile
 // the schemas at run time. Both must say the same thing about every input.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ValidateFunction } from 'ajv';
 import YAML from 'yaml';
-import { compileSchemas } from '../../../src/config/schema-check.js';
+import { BUILT_HEADER, builtValidators, compileSchemas } from '../../../src/config/schema-check.js';
 import { GOOD_INVENTORY, GOOD_PLAYBOOK } from './helpers.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -44,6 +45,18 @@ describe('validators compiled by the build', () => {
       validatorsCode: () => string;
     };
     assert.equal(readFileSync(BUILT, 'utf8'), script.validatorsCode());
+  });
+
+  it('are used only when made from the schemas as they are now, and not at all when missing', (t) => {
+    if (!existsSync(BUILT)) return t.skip('dist/ is not built (npm run build)');
+    assert.equal(typeof builtValidators(BUILT)?.playbook, 'function');
+    const text = readFileSync(BUILT, 'utf8');
+    assert.ok(text.startsWith(BUILT_HEADER), text.slice(0, 80));
+    const dir = mkdtempSync(join(tmpdir(), 'regbook-validators-'));
+    const stale = join(dir, 'validators.cjs');
+    writeFileSync(stale, text.replace(/^(.*sha256 )[0-9a-f]{8}/, '$1deadbeef'));
+    assert.equal(builtValidators(stale), undefined, 'validators made from other schemas were used');
+    assert.equal(builtValidators(join(dir, 'missing.cjs')), undefined);
   });
 
   it('report the same errors and fill in the same defaults as the schemas compiled at run time', (t) => {
