@@ -86,16 +86,22 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
   let locked = false;
   let interrupted = false;
+  // Settles (never rejects) once the lock is taken or refused; set below, before any await.
+  let lockDone: Promise<boolean> = Promise.resolve(true);
 
   // Ctrl-C: close every connection (remote writers then clean up their temporary files), release
   // the lock, exit 130. A host that does not answer cannot hold the exit up for long.
+  const stopWaiting = new AbortController();
   const onSigint = () => {
     interrupted = true;
+    stopWaiting.abort();
     process.stderr.write('\ninterrupted: closing connections\n');
     const closing = (async () => {
       await Promise.allSettled([...run.conns.values()].map((c) => c.close()));
       await closeEarly();
       if (lockConn) {
+        // A lock being taken right now may still be granted: wait for the answer, then release.
+        await lockDone;
         if (locked) await releaseLock(lockConn, me.id).catch(() => undefined);
         await lockConn.close().catch(() => undefined);
       }
@@ -125,12 +131,13 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     try {
       const got = await acquireLock(lockConn, me, {
         timeoutSeconds: lockTimeout,
+        signal: stopWaiting.signal,
         onWait: (h) =>
           process.stderr.write(
             `regbook: waiting up to ${lockTimeout}s for the deploy lock on ${master.name}, held by ${describeHolder(h)}\n`,
           ),
       });
-      if (got.taken) locked = !interrupted;
+      if (got.taken) locked = true;
       else holder = got.holder;
       return got.taken;
     } catch (err) {
@@ -139,15 +146,16 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     }
   };
   const lockFirst = lockTimeout > 0 && !a.check;
-  const lockDone = lockFirst ? Promise.resolve(await lockStep()) : lockStep();
-  const proceed = async () => {
-    const ok = await lockDone;
-    if (ok) {
-      open = true;
-      for (const e of held.splice(0)) emit(e);
-    }
-    return ok;
-  };
+  lockDone = lockStep();
+  if (lockFirst) await lockDone;
+  // The held events go out as soon as the lock is held, not when facts end. This callback is
+  // registered before the engine's `proceed` awaits the same promise, so it runs first.
+  void lockDone.then((ok) => {
+    if (!ok) return;
+    open = true;
+    for (const e of held.splice(0)) emit(e);
+  });
+  const proceed = () => lockDone;
 
   // The lock was not taken: nothing was changed. A failure to even ask is thrown as it is.
   const notLocked = async () => {

@@ -1,5 +1,6 @@
 // The deploy lock on the master, through a Connection: take it (waiting up to a timeout), read it,
 // release it. Like Kamal's deploy lock, it keeps two applies from converging the cluster at once.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from '../transport/types.js';
 import { acquireCmd, HELD, LOCK_DIR, parseHolder, releaseCmd, statusCmd, type LockHolder } from './holder.js';
 
@@ -19,7 +20,8 @@ function failure(what: string, r: { code: number; stderr: string; stdout: string
 
 /**
  * Tries to take the lock; while someone else holds it, tries again every `pollMs` until
- * `timeoutSeconds` have passed (0: one try). Resolves with the holder when it stays held.
+ * `timeoutSeconds` have passed (0: one try) or `signal` aborts (Ctrl-C while waiting). Resolves
+ * with the holder when it stays held.
  */
 export async function acquireLock(
   conn: Connection,
@@ -29,6 +31,7 @@ export async function acquireLock(
     pollMs?: number;
     dir?: string;
     onWait?: (h: LockHolder | undefined) => void;
+    signal?: AbortSignal;
   },
 ): Promise<AcquireResult> {
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
@@ -38,12 +41,12 @@ export async function acquireLock(
     if (r.code === 0) return { taken: true };
     if (r.code !== HELD) throw failure(`taking the deploy lock ${opts.dir ?? LOCK_DIR}`, r);
     const holder = parseHolder(r.stdout);
-    if (Date.now() >= deadline) return { taken: false, holder };
+    if (Date.now() >= deadline || opts.signal?.aborted) return { taken: false, holder };
     if (!told) opts.onWait?.(holder);
     told = true;
-    await new Promise((res) =>
-      setTimeout(res, Math.min(opts.pollMs ?? 1000, Math.max(0, deadline - Date.now()))),
-    );
+    const wait = Math.min(opts.pollMs ?? 1000, Math.max(0, deadline - Date.now()));
+    await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
+    if (opts.signal?.aborted) return { taken: false, holder };
   }
 }
 
