@@ -34,13 +34,14 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-// `regbook ... | head` closes our stdout early; that is the reader's choice, not an error. The
-// command still runs to its end, unheard: an apply cut off here would leave its hosts half done
-// and its deploy lock held.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
-  throw err;
-});
+// `regbook ... | head` closes our stdout (or, with 2>&1, stderr) early; that is the reader's
+// choice, not an error. The command still runs to its end, unheard: an apply cut off here would
+// leave its hosts half done and its deploy lock held.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
 
 main(process.argv.slice(2)).then(
   (code) => {
