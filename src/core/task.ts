@@ -38,7 +38,8 @@ export interface HostFacts {
   osVersion: string;
   dockerPresent: boolean;
   dockerRunning: boolean;
-  dockerVersion: string;
+  /** `docker images` as the facts round trip listed them (IMAGE_LIST_FORMAT), '' when not running. */
+  images: string;
   /** Root already, or `sudo -n true` works on a become host. */
   privileged: boolean;
 }

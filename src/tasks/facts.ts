@@ -31,14 +31,14 @@ export const factsTask: TaskDef<Shared> = {
         if (!facts.dockerPresent) throw new TaskFailure(`docker is not installed on ${ctx.host.name}`);
         if (!facts.dockerRunning) {
           throw new TaskFailure(
-            `docker is installed but not running on ${ctx.host.name} (docker version cannot reach the daemon)`,
+            `docker is installed but not running on ${ctx.host.name} (docker images cannot reach the daemon)`,
           );
         }
         ctx.run.facts.set(ctx.host.name, facts);
         return {
           status: 'ok',
           changes: [],
-          message: `${facts.osId} ${facts.osVersion}, docker ${facts.dockerVersion}`,
+          message: `${facts.osId} ${facts.osVersion}, docker running`,
         };
       },
     },

@@ -3,8 +3,8 @@ import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { ImageSpec, Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import { archiveImageIds } from '../facts/archive.js';
+import { IMAGE_LIST_FORMAT } from '../facts/os.js';
 import { readFiles } from '../facts/files.js';
-import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
 import { applySteps, must, parallel, result } from './steps.js';
@@ -20,13 +20,7 @@ export function pusherOf(run: Run, i: ImageSpec): string {
 
 // One docker client call lists every local image: starting the client once per image (a loop of
 // `docker image inspect`) was the slowest part of a no-change run.
-const LIST_IMAGES = [
-  'docker',
-  'images',
-  '--no-trunc',
-  '--format',
-  '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}',
-];
+const LIST_IMAGES = ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FORMAT];
 
 /** A reference as `docker images` shows it: no docker.io/library/ prefix, `:latest` when untagged. */
 export function normaliseRef(ref: string): string {
@@ -49,14 +43,18 @@ export function parseImageList(stdout: string): Map<string, string> {
   return ids;
 }
 
-/** Local image ids of many references (names, name@digest or image ids), in one round trip. */
-export async function localIds(
-  conn: Connection,
-  refs: readonly string[],
-): Promise<Map<string, string | undefined>> {
+/**
+ * Local image ids of many references (names, name@digest or image ids). From the list the facts
+ * round trip took when this run has changed nothing on the host since; else read again.
+ */
+export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<string, string | undefined>> {
   if (refs.length === 0) return new Map();
-  const r = await must(conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images');
-  const list = parseImageList(r.stdout);
+  const facts = ctx.run.facts.get(ctx.host.name);
+  const stdout =
+    facts?.dockerRunning && !ctx.run.touched.has(ctx.host.name)
+      ? facts.images
+      : (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout;
+  const list = parseImageList(stdout);
   return new Map(refs.map((ref) => [ref, list.get(ref.startsWith('sha256:') ? ref : normaliseRef(ref))]));
 }
 
@@ -199,7 +197,7 @@ const pushStage = {
     ctx.run.shared.images ??= { sourceIds: new Map(), held: new Map(), changed: false };
     const shared = ctx.run.shared.images;
     if (!pushers(ctx.run).has(ctx.host.name)) {
-      shared.held.set(ctx.host.name, await localIds(ctx.conn, pullRefs(ctx.run, ctx.host.name)));
+      shared.held.set(ctx.host.name, await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
       return result([]);
     }
     const mine = pb.images.filter(
@@ -225,7 +223,7 @@ const pushStage = {
           ? i.source.pull
           : i.name;
     const [local, remote] = await Promise.all([
-      localIds(ctx.conn, present.map(localRef)),
+      localIds(ctx, present.map(localRef)),
       registryState(ctx, mine),
     ]);
 
@@ -325,7 +323,7 @@ const pullStage = {
     }
     const local =
       ctx.run.shared.images?.held.get(ctx.host.name) ??
-      (await localIds(ctx.conn, pullRefs(ctx.run, ctx.host.name)));
+      (await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
     const changes: Change[] = [];
     const pulls: Step[][] = [];
     for (const i of mine) {

@@ -106,4 +106,31 @@ describe('images task stages', () => {
       [['master:5000/app:0.1', 'sha256:old', 'sha256:one']],
     );
   });
+  it('takes the image list of the facts round trip on a host this run has not changed yet', async () => {
+    for (const touched of [false, true]) {
+      const { run, hosts } = fixture();
+      run.shared.images = {
+        sourceIds: new Map([['app:0.1', 'sha256:one']]),
+        held: new Map(),
+        changed: false,
+      };
+      run.facts.set('worker2', {
+        osFamily: 'debian',
+        osId: 'debian',
+        osVersion: '12',
+        dockerPresent: true,
+        dockerRunning: true,
+        privileged: true,
+        images: 'master:5000/app 0.1 <none> sha256:one\n',
+      });
+      if (touched) run.touched.add('worker2');
+      const calls: string[] = [];
+      // What the host holds now differs from the facts' list: only a new read can see it.
+      const w2 = conn('worker2', { 'master:5000/app:0.1': 'sha256:old' }, calls);
+      await pushStage!.run(ctx(run, hosts[2]!, w2));
+      const r = await pullStage!.run(ctx(run, hosts[2]!, w2));
+      assert.deepEqual(calls, touched ? ['docker images'] : []);
+      assert.equal(r.status, touched ? 'changed' : 'ok');
+    }
+  });
 });

@@ -119,17 +119,21 @@ describe('registry container plan', () => {
 });
 
 describe('facts', () => {
-  it('parses os-release families, docker state and privilege', () => {
-    const f = parseFacts('id=debian\nid_like=\nversion=12\ndocker=present\ndocker_running=20.10.24\nuid=0\n');
+  it('parses os-release families, docker state, privilege and the image list', () => {
+    const list = 'app 0.1 <none> sha256:aa\nmaster:5000/app 0.1 sha256:dd sha256:aa\n';
+    const f = parseFacts(
+      `id=debian\nid_like=\nversion=12\nuid=0\ndocker=present\ndocker_running=yes\n@@regbook-images@@\n${list}`,
+    );
     assert.deepEqual(f, {
       osFamily: 'debian',
       osId: 'debian',
       osVersion: '12',
       dockerPresent: true,
       dockerRunning: true,
-      dockerVersion: '20.10.24',
+      images: list,
       privileged: true,
     });
+    assert.equal(parseImageList(f.images).get('master:5000/app:0.1'), 'sha256:aa');
     const r = parseFacts('id=rocky\nid_like=rhel centos fedora\nversion=9\nuid=1000\n');
     assert.equal(r.osFamily, 'rhel');
     assert.equal(r.dockerPresent, false);
@@ -161,7 +165,7 @@ describe('trust files', () => {
     osVersion: '',
     dockerPresent: true,
     dockerRunning: true,
-    dockerVersion: '',
+    images: '',
     privileged: true,
   });
   it('uses certs.d and the family store', () => {
