@@ -65,7 +65,8 @@ measure() {
 CERT=/usr/local/share/ca-certificates/cpu-floor.crt
 REFRESH="cp /etc/docker/certs.d/$ADDRESS/ca.crt $CERT && update-ca-certificates"
 UNDO="rm -f $CERT && update-ca-certificates"
-RESTART='service docker restart; until docker version >/dev/null 2>&1; do sleep 0.2; done'
+# Waiting for the daemon the cheapest way: test for its socket, then one client call.
+RESTART='service docker restart; until [ -S /var/run/docker.sock ] && docker version >/dev/null 2>&1; do sleep 0.1; done'
 PULL="docker pull ${IMAGES[0]} >/dev/null & docker pull ${IMAGES[1]} >/dev/null; wait"
 UNPULL="docker rmi ${IMAGES[*]}"
 
