@@ -7,14 +7,14 @@ import { fileURLToPath, URL } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standalone from 'ajv/dist/standalone/index.js';
 import { AJV_OPTIONS, BUILT_HEADER } from '../dist/config/schema-check.js';
-import { readSchemaBytes, SCHEMA_KINDS, schemasDigest } from '../dist/config/schema-files.js';
+import { readSchema, SCHEMA_KINDS, schemasDigest } from '../dist/config/schema-files.js';
 
 export const VALIDATORS_FILE = fileURLToPath(new URL('../dist/config/validators.cjs', import.meta.url));
 
 /** A CommonJS module exporting one validation function per schema kind, headed by the schemas' digest. */
 export function validatorsCode() {
   const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source: true } });
-  for (const kind of SCHEMA_KINDS) ajv.addSchema(JSON.parse(readSchemaBytes(kind).toString('utf8')), kind);
+  for (const kind of SCHEMA_KINDS) ajv.addSchema(readSchema(kind), kind);
   const code = standalone.default(ajv, Object.fromEntries(SCHEMA_KINDS.map((k) => [k, k])));
   return `${BUILT_HEADER}${schemasDigest()}\n${code}`;
 }

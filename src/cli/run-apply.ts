@@ -157,9 +157,11 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   });
   const proceed = () => lockDone;
 
-  // The lock was not taken: nothing was changed. A failure to even ask is thrown as it is.
+  // The lock was not taken: nothing was changed. A failure to even ask is thrown as it is. After
+  // Ctrl-C (which stops a wait for the lock) the signal handler has said all there is to say.
   const notLocked = async () => {
     await closeEarly();
+    if (interrupted) return EXIT.taskFailed;
     if (lockFailure) throw lockFailure;
     process.stderr.write(
       `regbook: the deploy lock on ${master.name} (${LOCK_DIR}) is held by ${describeHolder(holder)}; ` +

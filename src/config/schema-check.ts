@@ -8,7 +8,7 @@ import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../core/errors.js';
 import { diagnosticsFromAjv } from './ajv-diagnostics.js';
-import { readSchemaBytes, schemasDigest, type SchemaKind } from './schema-files.js';
+import { readSchema, schemasDigest, type SchemaKind } from './schema-files.js';
 import type { PositionSource } from './positions.js';
 
 const require = createRequire(import.meta.url);
@@ -63,8 +63,7 @@ function validatorFor(kind: SchemaKind): ValidateFunction {
 /** Both schemas compiled at run time, as the build compiles them. */
 export function compileSchemas(): Validators {
   const Ajv = (require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 }).Ajv2020;
-  const compile = (kind: SchemaKind) =>
-    new Ajv(AJV_OPTIONS).compile(JSON.parse(readSchemaBytes(kind).toString('utf8')) as object);
+  const compile = (kind: SchemaKind) => new Ajv(AJV_OPTIONS).compile(readSchema(kind));
   return { playbook: compile('playbook'), inventory: compile('inventory') };
 }
 

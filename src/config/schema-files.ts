@@ -20,6 +20,11 @@ export function readSchemaBytes(kind: SchemaKind): Buffer {
   return readFileSync(schemaPath(kind));
 }
 
+/** A schema, parsed. */
+export function readSchema(kind: SchemaKind): object {
+  return JSON.parse(readSchemaBytes(kind).toString('utf8')) as object;
+}
+
 /** SHA-256 of every schema file, in SCHEMA_KINDS order: what the build's validators were made from. */
 export function schemasDigest(): string {
   const h = createHash('sha256');

@@ -1,7 +1,7 @@
 // The side of the reference that touches files: the schemas regbook validates with, and README.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readSchemaBytes } from '../config/schema-files.js';
+import { readSchema } from '../config/schema-files.js';
 import { extractBlock, renderReference, replaceBlock, type SchemaNode } from './reference.js';
 
 /** README.md at the package root (two levels above this module, in src/ and in dist/ alike). */
@@ -9,8 +9,7 @@ export const README_PATH = fileURLToPath(new URL('../../README.md', import.meta.
 
 /** The reference as the schemas in schemas/ describe it now. */
 export function generatedReference(): string {
-  const schema = (kind: 'playbook' | 'inventory') =>
-    JSON.parse(readSchemaBytes(kind).toString('utf8')) as SchemaNode;
+  const schema = (kind: 'playbook' | 'inventory') => readSchema(kind) as SchemaNode;
   return renderReference([
     {
       title: 'site.yaml (the playbook)',

@@ -181,11 +181,12 @@ function pullers(run: Run): string[] {
   return [...new Set(run.playbook.images.filter((i) => i.state === 'present').flatMap((i) => i.pullOn))];
 }
 
-/** The images a host pulls, as `<registry>/<repository>:<tag>`. */
-const pullRefs = (run: Run, host: string) =>
-  run.playbook.images
-    .filter((i) => i.state === 'present' && i.pullOn.includes(host))
-    .map((i) => targetRef(run.playbook, i));
+/** The images a host pulls. */
+const pulledBy = (run: Run, host: string) =>
+  run.playbook.images.filter((i) => i.state === 'present' && i.pullOn.includes(host));
+
+/** The same, as `<registry>/<repository>:<tag>`. */
+const pullRefs = (run: Run, host: string) => pulledBy(run, host).map((i) => targetRef(run.playbook, i));
 
 // The first stage pushes; meanwhile every host that only pulls reads what it holds, so the pull
 // stage starts with its pulls instead of one more round trip. A host that pushes reads again in
@@ -310,7 +311,7 @@ const pullStage = {
   hosts: pullers,
   async run(ctx: Ctx) {
     const pb = ctx.run.playbook;
-    const mine = pb.images.filter((i) => i.state === 'present' && i.pullOn.includes(ctx.host.name));
+    const mine = pulledBy(ctx.run, ctx.host.name);
     const expected = new Map(ctx.run.shared.images?.sourceIds ?? []);
     // Images the push stage did not handle in this run (--limit without their source host): what
     // the workers must hold is what the registry holds.

@@ -74,7 +74,7 @@ export const tlsTask: TaskDef<Shared> = {
 
         const changes: Change[] = [];
         // The CA pair and the server pair are written side by side, each key before its
-        // certificate; the files' directory is made by the first write that needs it.
+        // certificate; each key's write makes the files' directory if it is missing.
         const caSteps: Step[] = [];
         const serverSteps: Step[] = [];
         let caPem = ca?.certPem;
@@ -114,7 +114,6 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.caCrt,
                 data: made.certPem,
                 mode: CERT_MODE,
-                dirMode: 0o755,
               },
             );
           }
@@ -152,7 +151,6 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.serverCrt,
                 data: made.certPem,
                 mode: CERT_MODE,
-                dirMode: 0o755,
               },
             );
           }

@@ -159,7 +159,7 @@ const RESTART_DOCKER = [
   'i=0; until { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
 ].join('\n');
 
-/** Restarts docker once at the end of the trust phase; on the master, waits for the registry too. */
+/** Restarts docker once, as soon as the host is done with trust; on the master, waits for the registry too. */
 export const restartDockerHandler: HandlerDef<Shared> = {
   id: 'restart-docker',
   async run(ctx) {
