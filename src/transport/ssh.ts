@@ -122,6 +122,11 @@ function openClient(
       authHandler,
       ...(opts.debug ? { debug: opts.debug } : {}),
     });
+    // Every remote operation is a few small packets each way (channel open, exec, exit status,
+    // close). With Nagle's algorithm on, each of them can wait for the server's delayed ACK: ~40 ms
+    // per operation instead of ~5 ms, measured against the lab's sshd. Jump hosts' channels have
+    // no socket of their own; their hop's connection is set here too.
+    client.setNoDelay(true);
   });
 }
 

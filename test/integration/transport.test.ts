@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { Socket } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +137,29 @@ test('exec basics over SSH: exit codes, stdout/stderr, stdin, timeout, signal', 
     // The connection is still good after all that.
     assert.equal((await conn.exec({ argv: ['echo', 'ok'] })).stdout, 'ok\n');
   });
+});
+
+test('the SSH socket has Nagle off, so a small request does not wait for the delayed ACK', async () => {
+  // Recorded on net.Socket itself: regbook's TCP socket to the host must be told noDelay(true).
+  const calls: Array<{ socket: Socket; on: boolean }> = [];
+  const original = Socket.prototype.setNoDelay;
+  Socket.prototype.setNoDelay = function (this: Socket, on?: boolean) {
+    calls.push({ socket: this, on: on ?? true });
+    return original.call(this, on);
+  };
+  try {
+    await withConn(spec(L.master), async (conn) => {
+      assert.equal((await conn.exec({ argv: ['echo', 'ok'] })).stdout, 'ok\n');
+      // Asked while connected: a closed socket no longer knows its peer.
+      const ports = calls.map((c) => [c.on, c.socket.remotePort]);
+      assert.ok(
+        calls.some((c) => c.on && c.socket.remotePort === L.master.port),
+        `noDelay(true) on the socket to port ${L.master.port}; calls: ${JSON.stringify(ports)}`,
+      );
+    });
+  } finally {
+    Socket.prototype.setNoDelay = original;
+  }
 });
 
 test('50 commands started at once on one host all succeed (queued under MaxSessions)', async () => {
