@@ -13,11 +13,6 @@ export interface RunContext<S> {
   conns: Map<string, Connection>;
   /** Facts per host, filled in by the facts task. */
   facts: Map<string, HostFacts>;
-  /**
-   * Hosts this run has changed something on so far (never in check mode): there, what the facts
-   * round trip read may be out of date, and a task must read again.
-   */
-  touched: Set<string>;
   /** `${env:VAR}` values, resolved before any connection is opened. */
   secrets: Map<string, Secret>;
   /** What earlier tasks found or did, for later tasks (e.g. the certificate fingerprint). */

@@ -246,7 +246,6 @@ export async function runTasks<S>(
           outcome = failureOf(err);
         }
         outcomes.set(name, prev ? merge(prev, outcome) : outcome);
-        if (outcome.status === 'changed' && !run.check) run.touched.add(name);
         // Handlers: once per host, only where notified and the host is still healthy; check mode
         // runs none.
         if (lastStage.get(name) === index) await runHandlers(name);

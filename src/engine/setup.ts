@@ -32,7 +32,6 @@ export function createRun<S>(
     diff: opts.diff,
     conns: new Map(),
     facts: new Map(),
-    touched: new Set(),
     secrets,
     shared,
     log: (message, host) => emit({ type: 'log', level: 'info', message, ...(host ? { host } : {}) }),

@@ -45,13 +45,13 @@ export function parseImageList(stdout: string): Map<string, string> {
 
 /**
  * Local image ids of many references (names, name@digest or image ids). From the list the facts
- * round trip took when this run has changed nothing on the host since; else read again.
+ * round trip took, unless this run has added an image on the host since; then read again.
  */
 export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<string, string | undefined>> {
   if (refs.length === 0) return new Map();
   const facts = ctx.run.facts.get(ctx.host.name);
   const stdout =
-    facts?.dockerRunning && !ctx.run.touched.has(ctx.host.name)
+    facts?.dockerRunning && !ctx.run.shared.imagesAdded?.has(ctx.host.name)
       ? facts.images
       : (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout;
   const list = parseImageList(stdout);

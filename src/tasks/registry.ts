@@ -63,6 +63,7 @@ export const registryTask: TaskDef<Shared> = {
         const changes: Change[] = [];
         const steps: Step[] = [];
         if (!imageId) {
+          if (!ctx.run.check) (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
           if (registry.imageArchive) {
             changes.push({ what: `image ${registry.image}`, to: `loaded from ${registry.imageArchive}` });
             steps.push({

@@ -25,6 +25,13 @@ export interface Shared {
     /** It is (or would be) created or recreated in this run. */
     changed: boolean;
   };
+  /**
+   * Hosts where this run has added an image before the images task (the registry task loading or
+   * pulling its own image; never in check mode): the image list the facts round trip took is out
+   * of date there. Nothing else before images changes a host's images: files, the container and a
+   * docker restart leave the list as it was.
+   */
+  imagesAdded?: Set<string>;
   images?: {
     /** Image id (config digest) of each present image's source, by `repository:tag`, when known. */
     sourceIds: Map<string, string | undefined>;

@@ -350,22 +350,4 @@ describe('engine', () => {
     assert.equal(asked, 1);
     assert.equal(out.stopped, true);
   });
-  it('marks the hosts a task changed something on as touched, never in check mode', async () => {
-    for (const check of [false, true]) {
-      const f = fixture(['m', 'w1']);
-      f.run.check = check;
-      const ok: TaskDef<object> = {
-        id: 'tls',
-        stages: [{ hosts: () => ['m', 'w1'], run: async () => ({ status: 'ok', changes: [] }) }],
-      };
-      await runTasks(
-        f.run,
-        [ok, task('trust', ['w1'], async () => {})],
-        [],
-        { forks: 10, connect: async (h) => f.conn(h.name) },
-        () => undefined,
-      );
-      assert.deepEqual([...f.run.touched], check ? [] : ['w1']);
-    }
-  });
 });
