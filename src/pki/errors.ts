@@ -14,7 +14,7 @@ export class CertificateParseError extends PkiError {
   }
 }
 
-/** A private key PEM that cannot be parsed, is encrypted, or is not RSA (node-forge signs with RSA only). */
+/** A private key PEM that cannot be parsed, is encrypted, or is not RSA (node-forge builds RSA certificates only). */
 export class KeyParseError extends PkiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
