@@ -101,9 +101,17 @@ export async function runTasks<S>(
   // --limit leaves it out: connect to it too, but run nothing on it and keep it out of the recap.
   const master = run.inventory.master;
   const helper = byName.has(master.name) ? undefined : opts.connect(master).catch(() => undefined);
+  // Read-aheads, by the host they read on: only tasks that will run there.
+  const ahead = new Map<string, TaskDef<S>[]>();
+  for (const t of selected) {
+    const only = t.readAhead ? t.stages[0]?.hosts(run) : undefined;
+    if (only?.length === 1 && byName.has(only[0]!)) ahead.set(only[0]!, [...(ahead.get(only[0]!) ?? []), t]);
+  }
   await mapLimit(hosts, opts.forks, async (host) => {
     try {
-      run.conns.set(host.name, await opts.connect(host));
+      const conn = await opts.connect(host);
+      run.conns.set(host.name, conn);
+      for (const t of ahead.get(host.name) ?? []) t.readAhead!(run, conn);
       emit({ type: 'connect', host: host.name, status: 'ok' });
     } catch (err) {
       recap[host.name]!.unreachable++;

@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import type { Change, Step } from '../core/task.js';
+import type { Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
+import type { Connection } from '../transport/types.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Ctx, type Shared } from './shared.js';
@@ -44,33 +46,64 @@ export function modeFixes(files: Array<[string, RemoteFile | undefined, number]>
   return { changes, steps };
 }
 
+/** What the master holds in tls.dir, what must be made again, and the new keys that needs. */
+async function readTls(pb: Playbook, conn: Connection, check: boolean) {
+  const { tls } = pb;
+  const p = tlsPaths(tls.dir);
+  const [files, pki] = await Promise.all([
+    readFiles(conn, [p.caCrt, p.caKey, p.serverCrt, p.serverKey]),
+    import('../pki/index.js'),
+  ]);
+  const ca =
+    tls.mode === 'ca' ? { keyPem: text(files.get(p.caKey)), certPem: text(files.get(p.caCrt)) } : undefined;
+  const server = { keyPem: text(files.get(p.serverKey)), certPem: text(files.get(p.serverCrt)) };
+  const verdict = pki.certificateVerdict({
+    desired: {
+      commonName: tls.commonName,
+      subjectAltNames: tls.subjectAltNames,
+      days: tls.days,
+      renewBeforeDays: tls.renewBeforeDays,
+      mode: tls.mode,
+    },
+    now: new Date(),
+    ...(ca ? { ca } : {}),
+    server,
+  });
+  const caRegen = tls.mode === 'ca' && verdict.ca.regenerate;
+  const serverRegen = verdict.server.regenerate || caRegen;
+  // New keys are made at the same time (OpenSSL's thread pool), not one after the other.
+  const [newCaKey, newServerKey] = check
+    ? []
+    : await Promise.all([
+        caRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
+        serverRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
+      ]);
+  return { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey };
+}
+
+/**
+ * The master's read, started with the run's first task: facts change no file, so what tls.dir
+ * holds is the same then as when tls starts, and on a first apply the two RSA keys (the longest
+ * part of the task) are made while the hosts run their facts.
+ */
+const readAhead = new WeakMap<object, ReturnType<typeof readTls>>();
+
 export const tlsTask: TaskDef<Shared> = {
   id: 'tls',
+  readAhead(run, conn) {
+    const read = readTls(run.playbook, conn, run.check);
+    read.catch(() => undefined); // the task's own await reports it
+    readAhead.set(run, read);
+  },
   stages: [
     {
       hosts: (run) => [masterName(run)],
       async run(ctx: Ctx) {
-        const pki = await import('../pki/index.js');
         const { tls } = ctx.run.playbook;
-        const p = tlsPaths(tls.dir);
-        const files = await readFiles(ctx.conn, [p.caCrt, p.caKey, p.serverCrt, p.serverKey]);
-        const ca =
-          tls.mode === 'ca'
-            ? { keyPem: text(files.get(p.caKey)), certPem: text(files.get(p.caCrt)) }
-            : undefined;
-        const server = { keyPem: text(files.get(p.serverKey)), certPem: text(files.get(p.serverCrt)) };
-        const verdict = pki.certificateVerdict({
-          desired: {
-            commonName: tls.commonName,
-            subjectAltNames: tls.subjectAltNames,
-            days: tls.days,
-            renewBeforeDays: tls.renewBeforeDays,
-            mode: tls.mode,
-          },
-          now: new Date(),
-          ...(ca ? { ca } : {}),
-          server,
-        });
+        const ahead = readAhead.get(ctx.run);
+        readAhead.delete(ctx.run);
+        const { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =
+          await (ahead ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
 
         const changes: Change[] = [];
         // The CA pair and the server pair are written side by side, each key before its
@@ -79,15 +112,6 @@ export const tlsTask: TaskDef<Shared> = {
         const serverSteps: Step[] = [];
         let caPem = ca?.certPem;
         let caKeyPem = ca?.keyPem;
-        const caRegen = tls.mode === 'ca' && verdict.ca.regenerate;
-        const serverRegen = verdict.server.regenerate || caRegen;
-        // New keys are made at the same time (OpenSSL's thread pool), not one after the other.
-        const [newCaKey, newServerKey] = ctx.run.check
-          ? []
-          : await Promise.all([
-              caRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
-              serverRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
-            ]);
         if (caRegen) {
           changes.push({ what: p.caCrt, why: verdict.ca.reasons.join('; ') });
           if (!ctx.run.check) {

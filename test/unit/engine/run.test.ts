@@ -350,4 +350,47 @@ describe('engine', () => {
     assert.equal(asked, 1);
     assert.equal(out.stopped, true);
   });
+  it('starts a read-ahead once its host is connected, before facts, only where the task will run', async () => {
+    for (const [limit, tags, expect] of [
+      [undefined, undefined, ['read-ahead m', 'facts m', 'facts w1', 'tls m']],
+      [['w1'], undefined, ['facts w1']],
+      [undefined, ['trust'], ['facts m', 'facts w1']],
+    ] as Array<[string[] | undefined, Array<'trust'> | undefined, string[]]>) {
+      const f = fixture(['m', 'w1']);
+      const order: string[] = [];
+      const facts: TaskDef<object> = {
+        id: 'facts',
+        always: true,
+        stages: [
+          {
+            hosts: () => ['m', 'w1'],
+            run: async (ctx) => (order.push(`facts ${ctx.host.name}`), { status: 'ok', changes: [] }),
+          },
+        ],
+      };
+      const tls: TaskDef<object> = {
+        ...task('tls', ['m'], async (ctx) => void order.push(`tls ${ctx.host.name}`)),
+        readAhead: (run, conn) => {
+          assert.equal(run.conns.get(conn.hostName), conn, 'the connection is up');
+          order.push(`read-ahead ${conn.hostName}`);
+        },
+      };
+      await runTasks(
+        f.run,
+        [facts, tls, task('trust', [], async () => {})],
+        [],
+        {
+          forks: 10,
+          connect: async (h) => f.conn(h.name),
+          ...(limit ? { limit } : {}),
+          ...(tags ? { tags } : {}),
+        },
+        () => undefined,
+      );
+      assert.deepEqual(
+        order.filter((o) => !o.startsWith('facts w1') || expect.includes(o)),
+        expect,
+      );
+    }
+  });
 });
