@@ -106,8 +106,9 @@ export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<str
     } finally {
       client.close();
     }
-    // A registry that was just (re)started listens within a few hundred ms: ask again soon.
-    await new Promise((r) => setTimeout(r, 100));
+    // A registry that was just (re)started listens within a few hundred ms: ask again soon. A
+    // refused attempt costs a channel open and a closed socket, so 50 ms apart is cheap.
+    await new Promise((r) => setTimeout(r, 50));
   }
   return last;
 }
