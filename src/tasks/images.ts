@@ -289,6 +289,8 @@ const pushStage = {
     shared.changed ||= changes.length > 0;
     if (changes.length > 0 && !ctx.run.check) {
       if (lanes.length > 0) {
+        // Loads, pulls and tags change what this host holds: a pull stage here must read again.
+        (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
         await applyLoggedIn(ctx, parallel('push', lanes));
         // docker may rewrite the config when pushing an image built by an old builder; what
         // workers must end up with is what the registry now holds.

@@ -26,10 +26,10 @@ export interface Shared {
     changed: boolean;
   };
   /**
-   * Hosts where this run has added an image before the images task (the registry task loading or
-   * pulling its own image; never in check mode): the image list the facts round trip took is out
-   * of date there. Nothing else before images changes a host's images: files, the container and a
-   * docker restart leave the list as it was.
+   * Hosts where this run has added or tagged images (never in check mode): the registry task
+   * loading or pulling its own image, the images task's push stage loading, pulling and tagging.
+   * The image list the facts round trip took is out of date there. Nothing else changes a host's
+   * images: files, the container and a docker restart leave the list as it was.
    */
   imagesAdded?: Set<string>;
   images?: {

@@ -133,4 +133,58 @@ describe('images task stages', () => {
       assert.equal(r.status, added ? 'changed' : 'ok');
     }
   });
+  it('has a host that pushes and also pulls read its images again after tagging them', async () => {
+    const { hosts } = fixture();
+    const playbook = {
+      file: 'site.yaml',
+      registry: { address: 'master:5000', dataDir: '/var/lib/regbook/registry' },
+      images: [image('app:0.1', ['master', 'worker1'])],
+    } as unknown as Playbook;
+    const inventory = { file: 'inv.yaml', master: hosts[0]!, workers: hosts.slice(1), hosts } as Inventory;
+    // An apply this time: the push stage tags and pushes for real (on the in-memory master).
+    const run = createRun<Shared>(
+      playbook,
+      inventory,
+      new Map(),
+      { check: false, diff: false },
+      () => {},
+      {},
+    );
+    const held = new Map([['app:0.1', 'sha256:one']]);
+    const calls: string[] = [];
+    const master = {
+      hostName: 'master',
+      exec: async (c: Cmd): Promise<ExecResult> => {
+        const [cmd, sub] = c.argv;
+        if (cmd === 'sh') {
+          // The registry's storage, read while the registry is not known to serve: empty.
+          const paths = c.argv.length - 4;
+          return { code: 0, stdout: 'M\n'.repeat(paths), stderr: '' };
+        }
+        calls.push(`${cmd} ${sub}`);
+        if (sub === 'images') {
+          const stdout = [...held].map(([ref, id]) => `${ref.replace(/:([^:]+)$/, ' $1')} <none> ${id}`);
+          return { code: 0, stdout: stdout.join('\n'), stderr: '' };
+        }
+        if (sub === 'tag') held.set(c.argv[3]!, held.get(c.argv[2]!)!);
+        return { code: 0, stdout: '', stderr: '' };
+      },
+    } as unknown as Connection;
+    run.conns.set('master', master);
+    run.facts.set('master', {
+      osFamily: 'debian',
+      osId: 'debian',
+      osVersion: '12',
+      dockerPresent: true,
+      dockerRunning: true,
+      privileged: true,
+      images: 'app 0.1 <none> sha256:one\n',
+    });
+    const pushed = await pushStage!.run(ctx(run, hosts[0]!, master));
+    assert.equal(pushed.status, 'changed');
+    assert.deepEqual(calls, ['docker tag', 'docker push'], 'the facts list served the push stage');
+    const pulled = await pullStage!.run(ctx(run, hosts[0]!, master));
+    assert.deepEqual(calls, ['docker tag', 'docker push', 'docker images'], 'read again, and no pull');
+    assert.equal(pulled.status, 'ok');
+  });
 });
