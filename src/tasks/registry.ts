@@ -1,6 +1,7 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
+import type { Connection } from '../transport/types.js';
 import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from './api.js';
 import {
   desiredContainer,
@@ -11,7 +12,8 @@ import {
   type Inspected,
 } from './container.js';
 import { applySteps, must, result } from './steps.js';
-import { masterName, type Ctx, type Shared } from './shared.js';
+import { aheadSlot } from './ahead.js';
+import { masterName, type Ctx, type Run, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments.
 const PROBE =
@@ -37,6 +39,18 @@ export function parseProbe(stdout: string): { container?: Inspected; imageId?: s
   return { ...(list[0] ? { container: list[0] } : {}), ...(imageId ? { imageId } : {}) };
 }
 
+function probe(run: Run, conn: Connection) {
+  const { registry } = run.playbook;
+  return must(
+    conn,
+    { argv: ['sh', '-c', PROBE, 'sh', registry.name, registry.image], privileged: true },
+    'inspecting the registry container',
+  );
+}
+
+// Read as soon as the master is connected: tls and auth write files, never the container.
+const ahead = aheadSlot<Awaited<ReturnType<typeof probe>>>();
+
 async function lastLogs(ctx: Ctx, name: string): Promise<string> {
   const r = await ctx.conn.exec({ argv: ['docker', 'logs', '--tail', '20', name], privileged: true });
   return (r.stdout + r.stderr).trim();
@@ -44,6 +58,7 @@ async function lastLogs(ctx: Ctx, name: string): Promise<string> {
 
 export const registryTask: TaskDef<Shared> = {
   id: 'registry',
+  readAhead: (run, conn) => ahead.start(run, probe(run, conn)),
   stages: [
     {
       hosts: (run) => [masterName(run)],
@@ -53,12 +68,9 @@ export const registryTask: TaskDef<Shared> = {
         await ensureAuthKnown(ctx.run);
         const tls = ctx.run.shared.tls;
         const auth = ctx.run.shared.auth;
-        const probe = await must(
-          ctx.conn,
-          { argv: ['sh', '-c', PROBE, 'sh', registry.name, registry.image], privileged: true },
-          'inspecting the registry container',
+        const { container, imageId } = parseProbe(
+          (await (ahead.take(ctx.run) ?? probe(ctx.run, ctx.conn))).stdout,
         );
-        const { container, imageId } = parseProbe(probe.stdout);
 
         const changes: Change[] = [];
         const steps: Step[] = [];

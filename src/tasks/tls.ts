@@ -4,6 +4,7 @@ import type { Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Connection } from '../transport/types.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
+import { aheadSlot } from './ahead.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Ctx, type Shared } from './shared.js';
 
@@ -86,24 +87,18 @@ async function readTls(pb: Playbook, conn: Connection, check: boolean) {
  * holds is the same then as when tls starts, and on a first apply the two RSA keys (the longest
  * part of the task) are made while the hosts run their facts.
  */
-const readAhead = new WeakMap<object, ReturnType<typeof readTls>>();
+const ahead = aheadSlot<Awaited<ReturnType<typeof readTls>>>();
 
 export const tlsTask: TaskDef<Shared> = {
   id: 'tls',
-  readAhead(run, conn) {
-    const read = readTls(run.playbook, conn, run.check);
-    read.catch(() => undefined); // the task's own await reports it
-    readAhead.set(run, read);
-  },
+  readAhead: (run, conn) => ahead.start(run, readTls(run.playbook, conn, run.check)),
   stages: [
     {
       hosts: (run) => [masterName(run)],
       async run(ctx: Ctx) {
         const { tls } = ctx.run.playbook;
-        const ahead = readAhead.get(ctx.run);
-        readAhead.delete(ctx.run);
         const { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =
-          await (ahead ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
+          await (ahead.take(ctx.run) ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
 
         const changes: Change[] = [];
         // The CA pair and the server pair are written side by side, each key before its

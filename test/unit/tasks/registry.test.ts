@@ -47,12 +47,16 @@ function masterConn(hasImage: boolean, calls: string[]): Connection {
   } as unknown as Connection;
 }
 
-async function runOn(hasImage: boolean, check: boolean) {
+async function runOn(hasImage: boolean, check: boolean, readAhead = false) {
   const run = createRun<Shared>(playbook, inventory, new Map(), { check, diff: false }, () => {}, {});
   run.shared.tls = { serverFingerprint: 'F', anchorChanged: false, serverChanged: false };
   const calls: string[] = [];
   const conn = masterConn(hasImage, calls);
   run.conns.set('master', conn);
+  if (readAhead) {
+    registryTask.readAhead!(run, conn);
+    assert.deepEqual(calls, ['probe'], 'the read-ahead probes at once');
+  }
   const outcome = await registryTask.stages[0]!.run({
     host: master,
     conn,
@@ -81,5 +85,10 @@ describe('registry task: images it adds', () => {
     assert.deepEqual(check.calls, ['probe']);
     assert.equal(check.outcome, 'changed');
     assert.deepEqual(check.added, []);
+  });
+  it('takes the probe its read-ahead made instead of probing again', async () => {
+    const r = await runOn(false, true, true);
+    assert.deepEqual(r.calls, ['probe']);
+    assert.equal(r.outcome, 'changed');
   });
 });
