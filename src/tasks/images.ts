@@ -45,7 +45,8 @@ export function parseImageList(stdout: string): Map<string, string> {
 
 /**
  * Local image ids of many references (names, name@digest or image ids). From the list the facts
- * round trip took, unless this run has added an image on the host since; then read again.
+ * round trip took, unless this run has loaded, pulled or tagged images on the host since (see
+ * Shared.imagesAdded); then read again.
  */
 export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<string, string | undefined>> {
   if (refs.length === 0) return new Map();
