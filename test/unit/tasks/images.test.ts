@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, ImageSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { Cmd } from '../../../src/core/cmd.js';
+import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
 import { imagesTask } from '../../../src/tasks/images.js';
 import type { Ctx, Shared } from '../../../src/tasks/shared.js';
@@ -52,6 +53,17 @@ function conn(name: string, held: Record<string, string>, calls: string[]): Conn
     },
   } as unknown as Connection;
 }
+
+/** Facts of a Debian host whose docker runs and lists `images` (`docker images` lines). */
+const dockerFacts = (images: string): HostFacts => ({
+  osFamily: 'debian',
+  osId: 'debian',
+  osVersion: '12',
+  dockerPresent: true,
+  dockerRunning: true,
+  privileged: true,
+  images,
+});
 
 const ctx = (run: ReturnType<typeof fixture>['run'], h: HostSpec, c: Connection): Ctx => ({
   host: h,
@@ -114,15 +126,7 @@ describe('images task stages', () => {
         held: new Map(),
         changed: false,
       };
-      run.facts.set('worker2', {
-        osFamily: 'debian',
-        osId: 'debian',
-        osVersion: '12',
-        dockerPresent: true,
-        dockerRunning: true,
-        privileged: true,
-        images: 'master:5000/app 0.1 <none> sha256:one\n',
-      });
+      run.facts.set('worker2', dockerFacts('master:5000/app 0.1 <none> sha256:one\n'));
       if (added) run.shared.imagesAdded = new Set(['worker2']);
       const calls: string[] = [];
       // What the host holds now differs from the facts' list: only a new read can see it.
@@ -171,15 +175,7 @@ describe('images task stages', () => {
       },
     } as unknown as Connection;
     run.conns.set('master', master);
-    run.facts.set('master', {
-      osFamily: 'debian',
-      osId: 'debian',
-      osVersion: '12',
-      dockerPresent: true,
-      dockerRunning: true,
-      privileged: true,
-      images: 'app 0.1 <none> sha256:one\n',
-    });
+    run.facts.set('master', dockerFacts('app 0.1 <none> sha256:one\n'));
     const pushed = await pushStage!.run(ctx(run, hosts[0]!, master));
     assert.equal(pushed.status, 'changed');
     assert.deepEqual(calls, ['docker tag', 'docker push'], 'the facts list served the push stage');

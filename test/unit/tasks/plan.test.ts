@@ -9,20 +9,10 @@ import { parseProbe } from '../../../src/tasks/registry.js';
 import { trustFiles } from '../../../src/tasks/trust.js';
 import { normaliseRef, parseImageList } from '../../../src/tasks/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
+import { registrySettings } from './registry-settings.js';
 
 const pb = {
-  registry: {
-    address: 'master:5000',
-    addressHost: 'master',
-    addressPort: 5000,
-    image: 'registry:2',
-    name: 'registry',
-    port: 5000,
-    restart: 'always',
-    dataDir: '/var/lib/regbook/registry',
-    deleteEnabled: true,
-    env: { REGISTRY_LOG_LEVEL: 'info' },
-  },
+  registry: { ...registrySettings, env: { REGISTRY_LOG_LEVEL: 'info' } },
   tls: { dir: '/etc/regbook/certs' },
   trust: { dockerCertsD: true, system: true },
 } as unknown as Playbook;

@@ -8,22 +8,12 @@ import { createRun } from '../../../src/engine/setup.js';
 import { registryTask } from '../../../src/tasks/registry.js';
 import type { Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
+import { registrySettings } from './registry-settings.js';
 
 const master = { name: 'master', role: 'master', address: '127.0.0.1', port: 22, user: 'root' } as HostSpec;
 const playbook = {
   file: 'site.yaml',
-  registry: {
-    address: 'master:5000',
-    addressHost: 'master',
-    addressPort: 5000,
-    image: 'registry:2',
-    name: 'registry',
-    port: 5000,
-    restart: 'always',
-    dataDir: '/var/lib/regbook/registry',
-    deleteEnabled: true,
-    env: {},
-  },
+  registry: registrySettings,
   tls: { dir: '/etc/regbook/certs', mode: 'ca' },
   images: [],
 } as unknown as Playbook;
