@@ -189,9 +189,9 @@ const pulledBy = (run: Run, host: string) =>
 /** The same, as `<registry>/<repository>:<tag>`. */
 const pullRefs = (run: Run, host: string) => pulledBy(run, host).map((i) => targetRef(run.playbook, i));
 
-// The first stage pushes; meanwhile every host that only pulls reads what it holds, so the pull
-// stage starts with its pulls instead of one more round trip. A host that pushes reads again in
-// the pull stage: its own tagging has changed what it holds.
+// The first stage pushes; meanwhile every host that only pulls takes what it holds (the facts'
+// list, or a new read where the run added an image there), so the pull stage starts with its
+// pulls. A host that pushes reads again in the pull stage: its own tagging changed what it holds.
 const pushStage = {
   hosts: (run: Run) => [...new Set([...pushers(run), ...pullers(run)])],
   async run(ctx: Ctx) {
