@@ -1,6 +1,6 @@
 // Starts Debian's docker-registry (distribution 2.8) as a child process with TLS, for tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,9 @@ export async function startRegistry(opts: {
   keyPem: string;
   htpasswd?: string;
 }): Promise<RunningRegistry> {
+  if (!existsSync(REGISTRY_BIN)) {
+    throw new Error(`${REGISTRY_BIN} is missing: \`npm run lab:tools\` installs Debian's docker-registry`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'regbook-registry-'));
   const port = await freePort();
   writeFileSync(join(dir, 'server.crt'), opts.certPem);
