@@ -31,6 +31,23 @@ function bundleHoldsCmd(bundle: string, anchorPem: string): Cmd {
   return { argv: ['grep', '-qF', '--', line, bundle], privileged: true };
 }
 
+// dockerd writes its pid here when it starts (its default --pidfile, under systemd and SysV init
+// alike), so the file's mtime is when the running daemon started.
+export const DOCKER_PIDFILE = '/var/run/docker.pid';
+
+/**
+ * The command that tells whether the running docker daemon started before the store file was
+ * written, and so has not loaded the anchor: a run cut off between the store refresh and the
+ * restart leaves the file and the bundle right, and only this shows that the restart is still
+ * owed. Without a pidfile there is no telling, and no restart is asked for.
+ */
+function dockerOlderCmd(path: string): Cmd {
+  return {
+    argv: ['sh', '-c', '[ -f "$2" ] && [ "$1" -nt "$2" ]', 'sh', path, DOCKER_PIDFILE],
+    privileged: true,
+  };
+}
+
 /** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
 export function trustFiles(pb: Playbook, facts: HostFacts): TrustFile[] {
   const files: TrustFile[] = [];
@@ -74,17 +91,22 @@ export const trustTask: TaskDef<Shared> = {
         const anchor = ctx.run.shared.tls?.anchorPem;
         if (!anchor && !ctx.run.check)
           throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
-        // One round trip: the trust files, and whether each OS bundle already holds the anchor.
+        const restart = pb.trust.restartDocker;
+        // One round trip: the trust files, whether each OS bundle already holds the anchor, and
+        // (where a restart would be owed) whether docker started before each store file was written.
         const paths = files.map((f) => f.path);
         const bundles = anchor ? files.filter((f) => f.bundle) : [];
-        const [read, ...held] = await execBatch(ctx.conn, [
+        const stores = restart === 'on-change' ? files.filter((f) => f.system) : [];
+        const [read, ...probes] = await execBatch(ctx.conn, [
           readFilesCmd(paths),
           ...bundles.map((f) => bundleHoldsCmd(f.bundle!, anchor!)),
+          ...stores.map((f) => dockerOlderCmd(f.path)),
         ]);
         if (read!.code !== 0)
           throw new TaskFailure(`reading ${paths.join(', ')} failed: ${read!.stderr.trim()}`);
         const current = parseReadFiles(paths, read!.stdout);
-        const bundleHolds = new Map(bundles.map((f, i) => [f.bundle!, held[i]!.code === 0]));
+        const bundleHolds = new Map(bundles.map((f, i) => [f.bundle!, probes[i]!.code === 0]));
+        const dockerOlder = new Map(stores.map((f, i) => [f.path, probes[bundles.length + i]!.code === 0]));
         const changes: Change[] = [];
         // One lane per file, run side by side: a file's write and then its store refresh.
         const lanes: Step[][] = [];
@@ -112,6 +134,12 @@ export const trustTask: TaskDef<Shared> = {
                 describe: f.refresh.join(' '),
                 cmd: { argv: f.refresh, privileged: true },
               });
+            } else if (dockerOlder.get(f.path)) {
+              systemChanged = true;
+              changes.push({
+                what: 'docker',
+                why: `running since before ${f.path} was written: the restart is still owed`,
+              });
             }
             continue;
           }
@@ -137,7 +165,6 @@ export const trustTask: TaskDef<Shared> = {
             });
           }
         }
-        const restart = pb.trust.restartDocker;
         if (restart === 'always' || (restart === 'on-change' && systemChanged)) {
           if (restart === 'always') changes.push({ what: 'docker', why: 'restartDocker: always' });
           ctx.notify('restart-docker');

@@ -125,6 +125,51 @@ describe('faults on the hosts', () => {
     await assertConverged('after the interrupted trust');
   });
 
+  it('a run cut off after the store refresh, before the docker restart: the next apply restarts docker there', async () => {
+    // The store refresh really runs, then hangs, so Ctrl-C lands after the store holds the CA and
+    // before the handler restarts docker: file and bundle right, the daemon still the old one.
+    await L.shOk(
+      'worker2',
+      `rm -f ${SYSTEM_CA} && update-ca-certificates --fresh >/dev/null 2>&1
+       mv /usr/sbin/update-ca-certificates /usr/sbin/update-ca-certificates.real
+       printf '#!/bin/sh\\n/usr/sbin/update-ca-certificates.real "$@"\\ntouch /tmp/uca-done\\nexec sleep 60\\n' > /usr/sbin/update-ca-certificates
+       chmod 755 /usr/sbin/update-ca-certificates; rm -f /tmp/uca-done`,
+    );
+    const dockerPid = async () => (await L.shOk('worker2', 'cat /var/run/docker.pid')).trim();
+    const before = await dockerPid();
+    const run = start(['apply', pb, '-i', inv, '--output', 'json']);
+    try {
+      for (let i = 0; ; i++) {
+        if ((await L.sh('worker2', 'test -e /tmp/uca-done')).code === 0) break;
+        assert.ok(i < 600, `the store refresh never finished on worker2\n${run.output()}`);
+        await sleep(100);
+      }
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      assert.equal(r.code, 130, explain(r));
+    } finally {
+      await L.shOk(
+        'worker2',
+        `mv -f /usr/sbin/update-ca-certificates.real /usr/sbin/update-ca-certificates; pkill -xf 'sleep 60' || true`,
+      );
+    }
+    // The cut-off state: the store trusts the CA, the daemon was not restarted.
+    await L.shOk('worker2', `grep -qF -- "$(sed -n 2p ${SYSTEM_CA})" /etc/ssl/certs/ca-certificates.crt`);
+    assert.equal(await dockerPid(), before, 'docker was restarted before the cut');
+
+    const check = await applyJson(pb, inv, ['--check']);
+    assert.equal(check.code, 0, explain(check));
+    assert.deepEqual(check.changed, ['worker2/trust'], 'check mode sees the owed restart');
+    const owed = check.tasks.find((t) => t.host === 'worker2' && t.task === 'trust');
+    assert.match(JSON.stringify(owed?.changes), /restart is still owed/);
+
+    const next = await applyJson(pb, inv);
+    assert.equal(next.code, 0, explain(next));
+    assert.deepEqual(next.changed, ['worker2/trust'], 'only the owed restart is done');
+    assert.notEqual(await dockerPid(), before, 'docker was not restarted');
+    await assertConverged('after the owed docker restart');
+  });
+
   it('docker stopped on a worker: exit 2 with a clear message; the others converge', async () => {
     await L.shOk('worker1', 'service docker stop >/dev/null');
     await L.shOk('worker2', `rm ${CERTS_D}/ca.crt`);
