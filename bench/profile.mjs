@@ -4,6 +4,8 @@
 // TCP channels to the registry, and which heavy modules were loaded at all.
 //   node bench/profile.mjs playbooks/site.yaml -i .lab-bench/inventory.yaml [--check] [--forks 16]
 //   PROFILE_HOSTS=master,worker3 node bench/profile.mjs …   (every operation of these hosts)
+//   PROFILE_JSON=ops.json node bench/profile.mjs …          (all operations and events, as JSON)
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
@@ -123,6 +125,9 @@ process.on('exit', () => {
     for (const o of ops.filter((x) => x.host === name).sort((a, b) => a.start - b.start))
       out(`  #${o.conn} ${ms(o.start).padStart(8)} +${ms(o.ms).padStart(7)}  ${o.what}`);
   }
+
+  // PROFILE_JSON=FILE keeps every operation and event, for timelines of all hosts.
+  if (process.env.PROFILE_JSON) writeFileSync(process.env.PROFILE_JSON, JSON.stringify({ ops, events }));
 
   const require = createRequire(import.meta.url);
   const loaded = (name) => Object.keys(require.cache).some((p) => p.includes(`/node_modules/${name}/`));
