@@ -1,13 +1,14 @@
 // Turns bench/run.sh's raw figures (size, phase, tool, run, wall ms, peak RSS kB; tab-separated)
 // into bench/RESULTS.md: the machine, the table, regbook/Ansible ratios and the issue's targets.
 // Usage: node bench/report.mjs results.tsv "LOAD_AT_START" "LOAD_AT_END" FORKS [cpu-floor.txt]
+//          [cpu-start cpu-end]   (the first line of /proc/stat at the start and at the end)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import process from 'node:process';
 import { URL } from 'node:url';
 
-const [file, loadStart, loadEnd, forks, floorFile] = process.argv.slice(2);
+const [file, loadStart, loadEnd, forks, floorFile, cpuStartFile, cpuEndFile] = process.argv.slice(2);
 const ansibleForks =
   readFileSync(new URL('ansible/ansible.cfg', import.meta.url), 'utf8').match(/^forks\s*=\s*(\d+)/m)?.[1] ??
   '?';
@@ -55,6 +56,22 @@ out.push('## Machine', '');
 out.push(`- CPU: ${cpus()[0]?.model ?? 'unknown'}, nproc ${sh('nproc', [])}`);
 out.push(`- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
 out.push(`- load average (1/5/15 min): ${loadStart} at the start, ${loadEnd} at the end`);
+// /proc/stat's cpu line: user nice system idle iowait irq softirq steal ...; steal is the time
+// the hypervisor gave this VM's CPUs to someone else.
+const cpuLine = (f) => readFileSync(f, 'utf8').trim().split(/\s+/).slice(1).map(Number);
+if (cpuStartFile && cpuEndFile) {
+  const [a, b] = [cpuLine(cpuStartFile), cpuLine(cpuEndFile)];
+  const total = b.reduce((x, y) => x + y, 0) - a.reduce((x, y) => x + y, 0);
+  const steal = (b[7] ?? 0) - (a[7] ?? 0);
+  if (total > 0)
+    out.push(
+      `- CPU time taken by the hypervisor (steal) during the benchmark: ${((100 * steal) / total).toFixed(1)} %`,
+    );
+}
+if (process.env.NODE_EXTRA_CA_CERTS)
+  out.push(
+    `- \`NODE_EXTRA_CA_CERTS\` is set (${process.env.NODE_EXTRA_CA_CERTS}): every node start parses that file`,
+  );
 out.push(
   `- node ${process.version}; ${sh('ansible', ['--version']).split('\n')[0]}; ${sh('docker', ['--version'])}`,
 );
@@ -81,8 +98,12 @@ out.push('');
 for (const size of sizes)
   out.push(`regbook peak RSS at 1+${size}: ${(peakRss(size) / 1024).toFixed(0)} MB (max over all its runs).`);
 const version = stats(0, 'version', 'regbook');
-if (version)
-  out.push(`\`regbook --version\`: ${version.median} ms (${version.min}–${version.max}, n=${version.n}).`);
+const spread = (s) => `${s.median} ms (${s.min}–${s.max}, n=${s.n})`;
+if (version) out.push(`\`regbook --version\`: ${spread(version)}.`);
+const clean = stats(0, 'version-clean', 'regbook');
+if (clean) out.push(`\`regbook --version\` without \`NODE_EXTRA_CA_CERTS\`: ${spread(clean)}.`);
+const nodeStart = stats(0, 'node', 'node');
+if (nodeStart) out.push(`\`node -e 0\` (node's own start, for scale): ${spread(nodeStart)}.`);
 out.push('');
 
 const big = sizes.includes(10) ? 10 : sizes.at(-1);
@@ -104,7 +125,7 @@ out.push(
   `| no-change 1+${big} within 1.5x of 1+${small} | ${scale?.toFixed(2) ?? '—'}x | ${mark(scale && scale <= 1.5)} |`,
 );
 out.push(
-  `| \`regbook --version\` < 150 ms | ${version ? `${version.median} ms` : '—'} | ${mark(version && version.median < 150)} |`,
+  `| \`regbook --version\` < 150 ms | ${version ? `${version.median} ms` : '—'}${clean ? ` (${clean.median} ms without \`NODE_EXTRA_CA_CERTS\`)` : ''} | ${mark(version && version.median < 150)} |`,
 );
 const rss = peakRss(big) / 1024;
 out.push(`| peak memory < 150 MB at 1+${big} | ${rss.toFixed(0)} MB | ${mark(rss > 0 && rss < 150)} |`);
