@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,6 +161,47 @@ test('the SSH socket has Nagle off, so a small request does not wait for the del
   } finally {
     Socket.prototype.setNoDelay = original;
   }
+});
+
+test("OpenSSH's host key announcement is not answered with a request for proofs", async () => {
+  // The request for proofs goes out through this method of ssh2's protocol layer.
+  const { Client } = createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
+  const Protocol = createRequire(import.meta.url)('ssh2/lib/protocol/Protocol.js') as {
+    prototype: { openssh_hostKeysProve(keys: unknown[]): void };
+  };
+  const asked: string[] = [];
+  let current = 'regbook';
+  const original = Protocol.prototype.openssh_hostKeysProve;
+  Protocol.prototype.openssh_hostKeysProve = function (this: unknown, keys: unknown[]) {
+    asked.push(current);
+    return original.call(this, keys);
+  };
+  // The announcement comes right after login; a command and a pause give it time to arrive.
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  try {
+    await withConn(spec(L.master), async (conn) => {
+      assert.equal((await conn.exec({ argv: ['echo', 'ok'] })).stdout, 'ok\n');
+      await settle();
+    });
+    // The control: a plain ssh2 client to the same server asks, so the server does announce.
+    current = 'plain ssh2';
+    const plain = new Client();
+    await new Promise<void>((resolve, reject) => {
+      plain.once('ready', () => resolve()).once('error', reject);
+      plain.connect({
+        host: L.master.address,
+        port: L.master.port,
+        username: L.master.user,
+        privateKey: readFileSync(L.keyPath),
+        hostVerifier: () => true,
+      });
+    });
+    await settle();
+    plain.end();
+  } finally {
+    Protocol.prototype.openssh_hostKeysProve = original;
+  }
+  assert.deepEqual(asked, ['plain ssh2']);
 });
 
 test('50 commands started at once on one host all succeed (queued under MaxSessions)', async () => {
