@@ -38,8 +38,8 @@ export interface HostFacts {
   osVersion: string;
   dockerPresent: boolean;
   dockerRunning: boolean;
-  /** `docker images` as the facts round trip listed them (IMAGE_LIST_FORMAT), '' when not running. */
-  images: string;
+  /** The host's images as the facts round trip listed them (facts/images.ts); empty when not running. */
+  images: ReadonlyMap<string, string>;
   /** Root already, or `sudo -n true` works on a become host. */
   privileged: boolean;
 }

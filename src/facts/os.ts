@@ -1,21 +1,30 @@
 import type { Cmd } from '../core/cmd.js';
 import type { HostFacts } from '../core/task.js';
+import { IMAGE_LIST_FORMAT, parseImageJson, parseImageList } from './images.js';
 
 const IMAGES_MARKER = '@@regbook-images@@';
 
-/** What `docker images` prints for each image: the images task reads it (images.ts). */
-export const IMAGE_LIST_FORMAT = '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}';
-
 // One round trip: OS identity, docker presence and state, who we are once privileged, and the
-// local images. Listing the images is what tells that the daemon answers: each docker client
-// start costs ~35 ms of CPU on a host, so one call serves both, and the images task need not ask
-// again on a host nothing has changed since. The list comes last, after a marker line.
+// local images. Listing the images is what tells that the daemon answers, and the images task
+// need not ask again on a host nothing has changed since. The list comes last, after a marker line.
+//
+// The list is asked of the engine API through curl where that reaches the same daemon the docker
+// client would (the default socket, no DOCKER_HOST, DOCKER_CONTEXT or context in the client's
+// config): ~12 ms of a host's CPU, against ~40 ms for starting the docker client, on every host
+// of every run. Anywhere else, and whenever curl fails, `docker images` answers as before.
 const FACTS_SCRIPT = [
   'if [ -r /etc/os-release ]; then . /etc/os-release; fi',
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
   'printf "uid=%s\\n" "$(id -u)"',
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
-  `if l=$(docker images --no-trunc --format '${IMAGE_LIST_FORMAT}' 2>/dev/null); then printf "docker_running=yes\\n${IMAGES_MARKER}\\n%s\\n" "$l"; fi`,
+  's=/var/run/docker.sock c=${DOCKER_CONFIG:-${HOME:-/}/.docker}/config.json',
+  'if [ -z "${DOCKER_HOST:-}${DOCKER_CONTEXT:-}" ] && [ -S "$s" ] && command -v curl >/dev/null 2>&1 &&',
+  '  ! { [ -f "$c" ] && grep -q currentContext "$c"; } &&',
+  '  l=$(curl -sf --max-time 30 --unix-socket "$s" http://docker/images/json 2>/dev/null); then',
+  `  printf "docker_running=yes\\nimages=json\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
+  `elif l=$(docker images --no-trunc --format '${IMAGE_LIST_FORMAT}' 2>/dev/null); then`,
+  `  printf "docker_running=yes\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
+  'fi',
 ].join('\n');
 
 export function factsCmd(): Cmd {
@@ -43,7 +52,11 @@ export function parseFacts(stdout: string): HostFacts {
     osVersion: kv.get('version') ?? '',
     dockerPresent: kv.has('docker'),
     dockerRunning: kv.has('docker_running'),
-    images: at < 0 ? '' : stdout.slice(at + IMAGES_MARKER.length + 2),
+    images: images(kv.get('images'), at < 0 ? '' : stdout.slice(at + IMAGES_MARKER.length + 2)),
     privileged: kv.get('uid') === '0',
   };
+}
+
+function images(format: string | undefined, list: string): Map<string, string> {
+  return format === 'json' ? parseImageJson(list) : parseImageList(list);
 }

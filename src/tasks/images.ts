@@ -3,7 +3,7 @@ import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { ImageSpec, Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import { archiveImageIds } from '../facts/archive.js';
-import { IMAGE_LIST_FORMAT } from '../facts/os.js';
+import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
@@ -30,19 +30,6 @@ export function normaliseRef(ref: string): string {
   return last.includes(':') ? short : `${short}:latest`;
 }
 
-/** Maps `repo:tag`, `repo@digest` and image ids to image ids, from `docker images` output. */
-export function parseImageList(stdout: string): Map<string, string> {
-  const ids = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const [repo, tag, digest, id] = line.trim().split(' ');
-    if (!repo || !id) continue;
-    ids.set(id, id);
-    if (tag && tag !== '<none>' && repo !== '<none>') ids.set(`${repo}:${tag}`, id);
-    if (digest && digest !== '<none>' && repo !== '<none>') ids.set(`${repo}@${digest}`, id);
-  }
-  return ids;
-}
-
 /**
  * Local image ids of many references (names, name@digest or image ids). From the list the facts
  * round trip took, unless this run has loaded, pulled or tagged images on the host since (see
@@ -51,11 +38,12 @@ export function parseImageList(stdout: string): Map<string, string> {
 export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<string, string | undefined>> {
   if (refs.length === 0) return new Map();
   const facts = ctx.run.facts.get(ctx.host.name);
-  const stdout =
+  const list =
     facts?.dockerRunning && !ctx.run.shared.imagesAdded?.has(ctx.host.name)
       ? facts.images
-      : (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout;
-  const list = parseImageList(stdout);
+      : parseImageList(
+          (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout,
+        );
   return new Map(refs.map((ref) => [ref, list.get(ref.startsWith('sha256:') ? ref : normaliseRef(ref))]));
 }
 

@@ -7,6 +7,7 @@ import type { Cmd } from '../../../src/core/cmd.js';
 import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
 import { imagesTask } from '../../../src/tasks/images.js';
+import { parseImageList } from '../../../src/facts/images.js';
 import type { Ctx, Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 
@@ -62,7 +63,7 @@ const dockerFacts = (images: string): HostFacts => ({
   dockerPresent: true,
   dockerRunning: true,
   privileged: true,
-  images,
+  images: parseImageList(images),
 });
 
 const ctx = (run: ReturnType<typeof fixture>['run'], h: HostSpec, c: Connection): Ctx => ({

@@ -7,7 +7,8 @@ import { parseManifest } from '../../../src/facts/archive.js';
 import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
 import { parseProbe } from '../../../src/tasks/registry.js';
 import { trustFiles } from '../../../src/tasks/trust.js';
-import { normaliseRef, parseImageList } from '../../../src/tasks/images.js';
+import { normaliseRef } from '../../../src/tasks/images.js';
+import { parseImageJson, parseImageList } from '../../../src/facts/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
 import { registrySettings } from './registry-settings.js';
 
@@ -120,10 +121,22 @@ describe('facts', () => {
       osVersion: '12',
       dockerPresent: true,
       dockerRunning: true,
-      images: list,
+      images: parseImageList(list),
       privileged: true,
     });
-    assert.equal(parseImageList(f.images).get('master:5000/app:0.1'), 'sha256:aa');
+    assert.equal(f.images.get('master:5000/app:0.1'), 'sha256:aa');
+    // The same list through the engine API (curl), marked images=json.
+    const json = JSON.stringify([
+      {
+        Id: 'sha256:aa',
+        RepoTags: ['app:0.1', 'master:5000/app:0.1'],
+        RepoDigests: ['master:5000/app@sha256:dd'],
+      },
+    ]);
+    const viaApi = parseFacts(
+      `id=debian\nuid=0\ndocker=present\ndocker_running=yes\nimages=json\n@@regbook-images@@\n${json}\n`,
+    );
+    assert.deepEqual(viaApi.images, f.images);
     const r = parseFacts('id=rocky\nid_like=rhel centos fedora\nversion=9\nuid=1000\n');
     assert.equal(r.osFamily, 'rhel');
     assert.equal(r.dockerPresent, false);
@@ -155,7 +168,7 @@ describe('trust files', () => {
     osVersion: '',
     dockerPresent: true,
     dockerRunning: true,
-    images: '',
+    images: new Map<string, string>(),
     privileged: true,
   });
   it('uses certs.d and the family store', () => {
@@ -198,5 +211,25 @@ describe('local image list', () => {
     assert.equal(list.get('app:0.1'), 'sha256:i1');
     assert.equal(list.get('sha256:i2'), 'sha256:i2');
     assert.equal(list.get('<none>:<none>'), undefined);
+  });
+  it('reads the engine API list the same way; untagged and dangling entries only by id', () => {
+    const list = parseImageJson(
+      JSON.stringify([
+        {
+          Id: 'sha256:i1',
+          RepoTags: ['master:5000/app:0.1', 'app:0.1'],
+          RepoDigests: ['master:5000/app@sha256:dd'],
+        },
+        { Id: 'sha256:i2', RepoTags: null, RepoDigests: null },
+        { Id: 'sha256:i3', RepoTags: ['<none>:<none>'], RepoDigests: ['<none>@<none>'] },
+      ]),
+    );
+    assert.equal(list.get('master:5000/app:0.1'), 'sha256:i1');
+    assert.equal(list.get('master:5000/app@sha256:dd'), 'sha256:i1');
+    assert.equal(list.get('app:0.1'), 'sha256:i1');
+    assert.equal(list.get('sha256:i2'), 'sha256:i2');
+    assert.equal(list.get('sha256:i3'), 'sha256:i3');
+    assert.equal(list.get('<none>:<none>'), undefined);
+    assert.throws(() => parseImageJson('{"message":"page not found"}'), /did not answer with a list/);
   });
 });

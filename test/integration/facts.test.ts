@@ -1,0 +1,90 @@
+// The facts round trip against the lab's real hosts and docker daemons: the image list asked of
+// the engine API through curl must be the list `docker images` gives, and every setting that could
+// point the docker client at another daemon must send facts back to the client.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadInventory } from '../../src/config/index.js';
+import { factsCmd, parseFacts } from '../../src/facts/os.js';
+import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
+import { connect, type Connection } from '../../src/transport/index.js';
+import { lab, type Lab } from '../helpers/lab.js';
+
+describe('facts against the lab', () => {
+  let L: Lab;
+  const conns = new Map<string, Connection>();
+  before(async () => {
+    L = await lab();
+    const inv = loadInventory(L.inventoryPath);
+    for (const h of inv.hosts) conns.set(h.name, await connect(h));
+  });
+  after(async () => {
+    for (const c of conns.values()) await c.close();
+  });
+
+  /** What `docker images` says on the host, through the same connection (and sudo where set). */
+  async function viaClient(conn: Connection) {
+    const r = await conn.exec({
+      argv: ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FORMAT],
+      privileged: true,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return parseImageList(r.stdout);
+  }
+
+  it('lists every host through the engine API, with what docker images shows', async () => {
+    for (const [name, conn] of conns) {
+      const r = await conn.exec(factsCmd());
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.match(r.stdout, /^images=json$/m, `${name} did not use the API`);
+      const facts = parseFacts(r.stdout);
+      assert.equal(facts.dockerRunning, true, name);
+      assert.deepEqual(facts.images, await viaClient(conn), name);
+    }
+    // The master holds the images an operator has, by tag.
+    assert.ok(parseFacts((await conns.get('master')!.exec(factsCmd())).stdout).images.has('registry:2'));
+  });
+
+  it('asks the docker client instead where DOCKER_HOST, DOCKER_CONTEXT or a context is set', async () => {
+    const master = conns.get('master')!;
+    const dir = (await master.exec({ argv: ['mktemp', '-d'], privileged: true })).stdout.trim();
+    try {
+      const w = await master.exec({
+        argv: ['sh', '-c', 'printf \'{"currentContext": "default"}\' > "$1/config.json"', 'sh', dir],
+        privileged: true,
+      });
+      assert.equal(w.code, 0, w.stderr);
+      const expected = await viaClient(master);
+      const settings: Array<Record<string, string>> = [
+        { DOCKER_HOST: 'unix:///var/run/docker.sock' },
+        { DOCKER_CONTEXT: 'default' },
+        { DOCKER_CONFIG: dir },
+      ];
+      for (const env of settings) {
+        const r = await master.exec({ ...factsCmd(), env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.doesNotMatch(r.stdout, /^images=json$/m, `${JSON.stringify(env)} still used the API`);
+        const facts = parseFacts(r.stdout);
+        assert.equal(facts.dockerRunning, true);
+        assert.deepEqual(facts.images, expected, JSON.stringify(env));
+      }
+    } finally {
+      await master.exec({ argv: ['rm', '-rf', '--', dir], privileged: true });
+    }
+  });
+
+  it('says docker is not running when the daemon is stopped', async () => {
+    const w = conns.get('worker3')!;
+    await L.shOk('worker3', 'service docker stop >/dev/null');
+    try {
+      const facts = parseFacts((await w.exec(factsCmd())).stdout);
+      assert.equal(facts.dockerPresent, true);
+      assert.equal(facts.dockerRunning, false);
+      assert.equal(facts.images.size, 0);
+    } finally {
+      await L.shOk(
+        'worker3',
+        'service docker start >/dev/null; until docker info >/dev/null 2>&1; do sleep 0.2; done',
+      );
+    }
+  });
+});
