@@ -143,10 +143,11 @@ type GlobalRequestHandler = (
  * and ssh2 answers, whether anyone listens or not, by asking the server to prove each of them: a
  * signature with every host key, RSA among them, then one check per key here. That is ~12 ms of
  * the host's CPU and ~3 ms of ours on every connection, for keys regbook does not record
- * (accept-new records only the key the handshake proved). ssh2 has no option for it, so its handler of server requests is
- * wrapped; if ssh2's internals ever change shape, nothing is wrapped and the proofs just run.
+ * (accept-new records only the key the handshake proved). ssh2 has no option for it, so its
+ * handler of server requests is wrapped; if ssh2's internals ever change shape, nothing is
+ * wrapped and the proofs just run.
  */
-export function declineHostKeyProofs(client: Client): void {
+function declineHostKeyProofs(client: Client): void {
   const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, unknown> } })._protocol
     ?._handlers;
   const original = handlers?.GLOBAL_REQUEST;
