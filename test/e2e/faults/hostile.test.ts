@@ -272,7 +272,7 @@ describe('hostile values on the lab', () => {
       psSamples += await L.shOk(h.name, 'cat /tmp/ps-samples; rm -f /tmp/ps-samples');
       const found = await L.shOk(
         h.name,
-        `find / -xdev \\( -path /proc -o -path /sys -o -path /var/lib/docker -o -path /run -o -path /tmp \\) -prune ` +
+        `find / -xdev \\( -path /proc -o -path /sys -o -path /var/lib/docker -o -path /var/lib/containerd -o -path /run -o -path /tmp \\) -prune ` +
           `-o -newer /tmp/regbook-marker -type f -print | sort`,
       );
       changedFiles[h.name] = found.split('\n').filter(Boolean);
@@ -304,7 +304,7 @@ describe('hostile values on the lab', () => {
       /^\/usr\/local\/share\/ca-certificates\/regbook-master_5000\.crt$/,
       /^\/etc\/ssl\/certs\//, // written by update-ca-certificates
       /^\/root\/\.docker\/config\.json$/, // written by docker login
-      /^\/var\/log\/(wtmp|lastlog|btmp|auth\.log|docker\.log)$/, // the SSH logins, dockerd's own log
+      /^\/var\/log\/(wtmp|lastlog|btmp|auth\.log|docker\.log|containerd\.log)$/, // SSH logins, the daemons' logs
       /^\/var\/lib\/regbook\/lock\//, // the deploy lock (removed at the end)
     ];
     const stray: string[] = [];
