@@ -14,6 +14,7 @@ ROOT=$PWD
 export REGBOOK_LAB="${BENCH_LAB:-bench}" REGBOOK_LAB_PORT="${BENCH_LAB_PORT:-2320}"
 RUNS="${RUNS:-5}"
 FIRST_RUNS="${FIRST_RUNS:-$RUNS}"
+PAIRS="${PAIRS:-10}"
 SIZES="${SIZES:-3 10}"
 # Hosts worked on at once; Ansible's forks are in bench/ansible/ansible.cfg (16). Both are above
 # the largest host count (11), so neither tool runs a task in two waves.
@@ -127,6 +128,44 @@ for size in $SIZES; do
     done
   done
 done
+
+# (d) The scaling figure: regbook's no-change apply on the smallest and the largest lab, in
+# alternating pairs with both labs up at once. The sections above measure the two sizes some
+# twenty minutes apart, and the hypervisor's steal comes in bursts of seconds; a ratio of medians
+# taken that far apart measures the machine as much as regbook. Pairs see the same machine.
+small=$(tr ' ' '\n' <<<"$SIZES" | sort -n | head -1)
+big=$(tr ' ' '\n' <<<"$SIZES" | sort -n | tail -1)
+if ((small < big)); then
+  SMALL_LAB="${BENCH_SMALL_LAB:-benchsmall}" SMALL_PORT="${BENCH_SMALL_LAB_PORT:-2360}"
+  log "scaling pairs: a second lab (master + $small workers) beside the 1+$big one"
+  REGBOOK_LAB="$SMALL_LAB" REGBOOK_LAB_PORT="$SMALL_PORT" bash lab/up.sh --workers "$small" \
+    2>"$WORK/logs/lab-up-pairs.log" || {
+    cat "$WORK/logs/lab-up-pairs.log" >&2
+    die "the second bench lab did not come up"
+  }
+  cat >"$WORK/regbook-small" <<SH
+#!/usr/bin/env bash
+exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$ROOT/.lab-$SMALL_LAB/inventory.yaml" --forks "$FORKS" "\$@"
+SH
+  chmod +x "$WORK/regbook-small"
+  # The large lab was last converged by Ansible: regbook converges it again from a reset.
+  reset_lab
+  timed "$big" pair-converge regbook 0 "$WORK/regbook"
+  timed "$small" pair-converge regbook 0 "$WORK/regbook-small"
+  timed "$big" pair-settle regbook 0 "$WORK/regbook"
+  assert_unchanged
+  timed "$small" pair-settle regbook 0 "$WORK/regbook-small"
+  assert_unchanged
+  for ((i = 1; i <= PAIRS; i++)); do
+    log "scaling pair $i/$PAIRS"
+    for size in $( ((i % 2)) && echo "$small $big" || echo "$big $small"); do
+      if ((size == small)); then wrapper="$WORK/regbook-small"; else wrapper="$WORK/regbook"; fi
+      timed "$size" pair-nochange regbook "$i" "$wrapper"
+      assert_unchanged
+    done
+  done
+  REGBOOK_LAB="$SMALL_LAB" REGBOOK_LAB_PORT="$SMALL_PORT" bash lab/down.sh >/dev/null 2>&1
+fi
 
 # What the remote work of a first apply costs on its own, on the last (largest) lab, which the
 # last converge left with the images the pulls need.
