@@ -62,10 +62,14 @@ timed() {
 
 # The two tools as commands /usr/bin/time can run (it cannot run shell functions). regbook's
 # wrapper execs node, so the peak RSS is node's own.
-cat >"$WORK/regbook" <<SH
+regbook_wrapper() { # FILE INVENTORY
+  cat >"$1" <<SH
 #!/usr/bin/env bash
-exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$LAB_DIR/inventory.yaml" --forks "$FORKS" "\$@"
+exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$2" --forks "$FORKS" "\$@"
 SH
+  chmod +x "$1"
+}
+regbook_wrapper "$WORK/regbook" "$LAB_DIR/inventory.yaml"
 # Each Ansible run gets fresh SSH control sockets: no run reuses connections the previous one left
 # open (ControlPersist=60s), so both tools start every run cold. The masters it leaves are closed.
 cat >"$WORK/ansible" <<SH
@@ -77,7 +81,7 @@ for s in "\$cp"/*; do [[ -S "\$s" ]] && ssh -o ControlPath="\$s" -O exit x >/dev
 rm -rf "\$cp"
 exit \$rc
 SH
-chmod +x "$WORK/regbook" "$WORK/ansible"
+chmod +x "$WORK/ansible"
 
 # No-change runs must really change nothing: regbook's recap and Ansible's PLAY RECAP say changed=0.
 assert_unchanged() {
@@ -143,11 +147,7 @@ if ((small < big)); then
     cat "$WORK/logs/lab-up-pairs.log" >&2
     die "the second bench lab did not come up"
   }
-  cat >"$WORK/regbook-small" <<SH
-#!/usr/bin/env bash
-exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$ROOT/.lab-$SMALL_LAB/inventory.yaml" --forks "$FORKS" "\$@"
-SH
-  chmod +x "$WORK/regbook-small"
+  regbook_wrapper "$WORK/regbook-small" "$ROOT/.lab-$SMALL_LAB/inventory.yaml"
   # The large lab was last converged by Ansible: regbook converges it again from a reset.
   reset_lab
   timed "$big" pair-converge regbook 0 "$WORK/regbook"

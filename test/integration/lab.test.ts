@@ -86,6 +86,7 @@ describe('the lab', { skip: unavailable ?? false }, () => {
       assert.match(info.stdout, /^\d+\.\d+\.\d+\S* overlay2$/m);
 
       const pidBefore = (await lab.shOk(h.name, 'pidof dockerd')).trim();
+      const containerdBefore = (await lab.shOk(h.name, 'pidof containerd')).trim();
       const restart = await ssh(h, priv(h, 'service docker restart'));
       assert.equal(restart.code, 0, restart.stderr + restart.stdout);
       await eventually(`docker on ${name} answering again`, async () => {
@@ -93,6 +94,9 @@ describe('the lab', { skip: unavailable ?? false }, () => {
       });
       const pidAfter = (await lab.shOk(h.name, 'pidof dockerd')).trim();
       assert.notEqual(pidAfter, pidBefore, 'dockerd was really restarted');
+      // As under Debian's systemd units: containerd is its own daemon and outlives a docker restart.
+      const containerdAfter = (await lab.shOk(h.name, 'pidof containerd')).trim();
+      assert.equal(containerdAfter, containerdBefore, 'containerd was restarted with docker');
     });
   }
 
