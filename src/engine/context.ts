@@ -46,10 +46,10 @@ export interface TaskDef<S> {
   /** Runs even when --tags does not name it (facts: later tasks need them). */
   always?: boolean;
   /**
-   * For a task whose first stage runs on one host: started as soon as that host's connection is
-   * up, before facts, when the task is selected and the host is in --limit. Reads that no earlier
+   * Started on each host of the task's first stage as soon as that host's connection is up,
+   * before facts, when the task is selected and the host is in --limit. Reads that no earlier
    * task can change, so the task need not wait for them. It must change nothing anywhere; the task
-   * awaits what it started.
+   * awaits what it started on each host.
    */
   readAhead?(run: RunContext<S>, conn: Connection): void;
 }

@@ -104,8 +104,10 @@ export async function runTasks<S>(
   // Read-aheads, by the host they read on: only tasks that will run there.
   const ahead = new Map<string, TaskDef<S>[]>();
   for (const t of selected) {
-    const only = t.readAhead ? t.stages[0]?.hosts(run) : undefined;
-    if (only?.length === 1 && byName.has(only[0]!)) ahead.set(only[0]!, [...(ahead.get(only[0]!) ?? []), t]);
+    if (!t.readAhead) continue;
+    for (const h of t.stages[0]?.hosts(run) ?? []) {
+      if (byName.has(h)) ahead.set(h, [...(ahead.get(h) ?? []), t]);
+    }
   }
   await mapLimit(hosts, opts.forks, async (host) => {
     try {

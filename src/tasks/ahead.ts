@@ -1,17 +1,21 @@
 /**
- * Holds what a task read ahead of its turn (TaskDef.readAhead), per run, until the task takes it.
- * A failed read is reported by the task that awaits it, not as an unhandled rejection.
+ * Holds what a task read ahead of its turn (TaskDef.readAhead), per run and host, until the task
+ * takes it there. A failed read is reported by the task that awaits it, not as an unhandled
+ * rejection.
  */
 export function aheadSlot<T>() {
-  const reads = new WeakMap<object, Promise<T>>();
+  const reads = new WeakMap<object, Map<string, Promise<T>>>();
   return {
-    start(run: object, read: Promise<T>): void {
+    start(run: object, host: string, read: Promise<T>): void {
       read.catch(() => undefined);
-      reads.set(run, read);
+      let byHost = reads.get(run);
+      if (!byHost) reads.set(run, (byHost = new Map()));
+      byHost.set(host, read);
     },
-    take(run: object): Promise<T> | undefined {
-      const read = reads.get(run);
-      reads.delete(run);
+    take(run: object, host: string): Promise<T> | undefined {
+      const byHost = reads.get(run);
+      const read = byHost?.get(host);
+      byHost?.delete(host);
       return read;
     },
   };

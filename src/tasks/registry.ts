@@ -58,7 +58,7 @@ async function lastLogs(ctx: Ctx, name: string): Promise<string> {
 
 export const registryTask: TaskDef<Shared> = {
   id: 'registry',
-  readAhead: (run, conn) => ahead.start(run, probe(run, conn)),
+  readAhead: (run, conn) => ahead.start(run, conn.hostName, probe(run, conn)),
   stages: [
     {
       hosts: (run) => [masterName(run)],
@@ -69,7 +69,7 @@ export const registryTask: TaskDef<Shared> = {
         const tls = ctx.run.shared.tls;
         const auth = ctx.run.shared.auth;
         const { container, imageId } = parseProbe(
-          (await (ahead.take(ctx.run) ?? probe(ctx.run, ctx.conn))).stdout,
+          (await (ahead.take(ctx.run, ctx.host.name) ?? probe(ctx.run, ctx.conn))).stdout,
         );
 
         const changes: Change[] = [];

@@ -91,14 +91,14 @@ const ahead = aheadSlot<Awaited<ReturnType<typeof readTls>>>();
 
 export const tlsTask: TaskDef<Shared> = {
   id: 'tls',
-  readAhead: (run, conn) => ahead.start(run, readTls(run.playbook, conn, run.check)),
+  readAhead: (run, conn) => ahead.start(run, conn.hostName, readTls(run.playbook, conn, run.check)),
   stages: [
     {
       hosts: (run) => [masterName(run)],
       async run(ctx: Ctx) {
         const { tls } = ctx.run.playbook;
         const { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =
-          await (ahead.take(ctx.run) ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
+          await (ahead.take(ctx.run, ctx.host.name) ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
 
         const changes: Change[] = [];
         // The CA pair and the server pair are written side by side, each key before its

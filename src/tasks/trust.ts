@@ -5,8 +5,10 @@ import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { execBatch } from '../facts/batch.js';
-import { parseReadFiles, readFilesCmd, sha256 } from '../facts/files.js';
+import { parseReadFiles, readFilesCmd, sha256, type RemoteFile } from '../facts/files.js';
+import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
+import { aheadSlot } from './ahead.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
@@ -21,14 +23,20 @@ export interface TrustFile {
 }
 
 /**
- * The command that tells whether the OS bundle holds the anchor. A run cut off after writing the
- * store file and before the refresh leaves the file right and the bundle stale; without this
- * check, no later run would ever refresh it. One base64 line of the PEM body finds the certificate.
+ * The command that tells whether the OS bundle holds the certificate in `path`: a run cut off after
+ * writing the store file and before the refresh leaves the file right and the bundle stale; without
+ * this check, no later run would ever refresh it. One base64 line of the PEM body, the middle one,
+ * finds the certificate. It reads the file on the host rather than taking the anchor, so the probe
+ * can run before the tls task has said what the anchor is; its answer counts only where the file
+ * already holds the anchor (elsewhere the file is written and the store refreshed anyway).
  */
-function bundleHoldsCmd(bundle: string, anchorPem: string): Cmd {
-  const body = anchorPem.split('\n').filter((l) => l && !l.startsWith('-----'));
-  const line = body[Math.floor(body.length / 2)] ?? '-----';
-  return { argv: ['grep', '-qF', '--', line, bundle], privileged: true };
+export function bundleHoldsCmd(path: string, bundle: string): Cmd {
+  const script = [
+    '[ -f "$1" ] && [ -f "$2" ] || exit 1',
+    `l=$(awk '$0 != "" && !/^-----/ { a[++n] = $0 } END { if (n) print a[int(n / 2) + 1] }' "$1")`,
+    '[ -n "$l" ] && grep -qxF -- "$l" "$2"',
+  ].join('\n');
+  return { argv: ['sh', '-c', script, 'sh', path, bundle], privileged: true };
 }
 
 // dockerd writes its pid here when it starts (its default --pidfile, under systemd and SysV init
@@ -49,7 +57,7 @@ function dockerOlderCmd(path: string): Cmd {
 }
 
 /** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
-export function trustFiles(pb: Playbook, facts: HostFacts): TrustFile[] {
+export function trustFiles(pb: Playbook, facts: Pick<HostFacts, 'osFamily' | 'osId'>): TrustFile[] {
   const files: TrustFile[] = [];
   const safeName = `regbook-${pb.registry.address.replace(/[^A-Za-z0-9.-]/g, '_')}.crt`;
   if (pb.trust.dockerCertsD) {
@@ -79,8 +87,48 @@ export function trustFiles(pb: Playbook, facts: HostFacts): TrustFile[] {
   return files;
 }
 
+/** What trust reads on a host before it decides: the files, and per store file its two probes. */
+interface TrustProbe {
+  files: Map<string, RemoteFile | undefined>;
+  /** By store file: the OS bundle holds the certificate that file holds. */
+  bundleHolds: Map<string, boolean>;
+  /** By store file: the running docker daemon started before the file was written. */
+  dockerOlder: Map<string, boolean>;
+}
+
+/** Every file trust keeps on a host of either OS family: a read-ahead runs before facts tell which. */
+function candidateFiles(pb: Playbook): TrustFile[] {
+  const byPath = new Map<string, TrustFile>();
+  for (const osFamily of ['debian', 'rhel'] as const) {
+    for (const f of trustFiles(pb, { osFamily, osId: osFamily })) byPath.set(f.path, f);
+  }
+  return [...byPath.values()];
+}
+
+/** One round trip: the files, whether each OS bundle holds its store file, and docker's age against it. */
+async function probeTrust(conn: Connection, files: readonly TrustFile[]): Promise<TrustProbe> {
+  const paths = files.map((f) => f.path);
+  const stores = files.filter((f) => f.system && f.bundle);
+  const [read, ...probes] = await execBatch(conn, [
+    readFilesCmd(paths),
+    ...stores.flatMap((f) => [bundleHoldsCmd(f.path, f.bundle!), dockerOlderCmd(f.path)]),
+  ]);
+  if (read!.code !== 0) throw new TaskFailure(`reading ${paths.join(', ')} failed: ${read!.stderr.trim()}`);
+  return {
+    files: parseReadFiles(paths, read!.stdout),
+    bundleHolds: new Map(stores.map((f, i) => [f.path, probes[2 * i]!.code === 0])),
+    dockerOlder: new Map(stores.map((f, i) => [f.path, probes[2 * i + 1]!.code === 0])),
+  };
+}
+
+// Nothing before trust writes what it reads on a worker, so each host's probe starts with its
+// facts. On the master, tls may just have written a file trust reads (a tls.dir of
+// /etc/docker/certs.d/<address>), so there a read-ahead counts only when tls wrote nothing.
+const ahead = aheadSlot<TrustProbe>();
+
 export const trustTask: TaskDef<Shared> = {
   id: 'trust',
+  readAhead: (run, conn) => ahead.start(run, conn.hostName, probeTrust(conn, candidateFiles(run.playbook))),
   stages: [
     {
       hosts: (run) => run.playbook.trust.hosts,
@@ -92,21 +140,14 @@ export const trustTask: TaskDef<Shared> = {
         if (!anchor && !ctx.run.check)
           throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
         const restart = pb.trust.restartDocker;
-        // One round trip: the trust files, whether each OS bundle already holds the anchor, and
-        // (where a restart would be owed) whether docker started before each store file was written.
-        const paths = files.map((f) => f.path);
-        const bundles = anchor ? files.filter((f) => f.bundle) : [];
-        const stores = restart === 'on-change' ? files.filter((f) => f.system) : [];
-        const [read, ...probes] = await execBatch(ctx.conn, [
-          readFilesCmd(paths),
-          ...bundles.map((f) => bundleHoldsCmd(f.bundle!, anchor!)),
-          ...stores.map((f) => dockerOlderCmd(f.path)),
-        ]);
-        if (read!.code !== 0)
-          throw new TaskFailure(`reading ${paths.join(', ')} failed: ${read!.stderr.trim()}`);
-        const current = parseReadFiles(paths, read!.stdout);
-        const bundleHolds = new Map(bundles.map((f, i) => [f.bundle!, probes[i]!.code === 0]));
-        const dockerOlder = new Map(stores.map((f, i) => [f.path, probes[bundles.length + i]!.code === 0]));
+        const early = ahead.take(ctx.run, ctx.host.name);
+        const tls = ctx.run.shared.tls;
+        const tlsWrote =
+          !ctx.run.check &&
+          ctx.host.name === masterName(ctx.run) &&
+          (tls?.anchorChanged || tls?.serverChanged);
+        const probe = await ((!tlsWrote && early) || probeTrust(ctx.conn, files));
+        const current = probe.files;
         const changes: Change[] = [];
         // One lane per file, run side by side: a file's write and then its store refresh.
         const lanes: Step[][] = [];
@@ -126,7 +167,7 @@ export const trustTask: TaskDef<Shared> = {
                 cmd: { argv: ['chmod', '444', '--', f.path], privileged: true },
               });
             }
-            if (f.refresh && f.bundle && !bundleHolds.get(f.bundle)) {
+            if (f.refresh && f.bundle && !probe.bundleHolds.get(f.path)) {
               systemChanged = true;
               changes.push({ what: f.bundle, why: `does not hold the registry's certificate yet` });
               steps.push({
@@ -134,7 +175,7 @@ export const trustTask: TaskDef<Shared> = {
                 describe: f.refresh.join(' '),
                 cmd: { argv: f.refresh, privileged: true },
               });
-            } else if (dockerOlder.get(f.path)) {
+            } else if (restart === 'on-change' && probe.dockerOlder.get(f.path)) {
               systemChanged = true;
               changes.push({
                 what: 'docker',

@@ -393,4 +393,28 @@ describe('engine', () => {
       );
     }
   });
+  it('starts a read-ahead on every host of a task that runs on several, each with its own connection', async () => {
+    for (const [limit, expect] of [
+      [undefined, ['m', 'w1', 'w2']],
+      [['w2'], ['w2']],
+    ] as Array<[string[] | undefined, string[]]>) {
+      const f = fixture(['m', 'w1', 'w2']);
+      const read: string[] = [];
+      const trust: TaskDef<object> = {
+        ...task('trust', ['m', 'w1', 'w2'], async () => {}),
+        readAhead: (run, conn) => {
+          assert.equal(run.conns.get(conn.hostName), conn, 'the connection is up');
+          read.push(conn.hostName);
+        },
+      };
+      await runTasks(
+        f.run,
+        [trust],
+        [],
+        { forks: 10, connect: async (h) => f.conn(h.name), ...(limit ? { limit } : {}) },
+        () => undefined,
+      );
+      assert.deepEqual(read.sort(), expect);
+    }
+  });
 });
