@@ -66,10 +66,11 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   const master = inventory.master;
 
   // The deploy lock lives on the master, on a connection of its own, so it can be released even
-  // when the run's connection to the master fails. A master that cannot be reached takes no lock:
-  // the run then reports it unreachable, and nothing that needs the master (everything after facts)
-  // can change anything. Everything independent starts at once: the lock's connection, the run's
-  // connections (the engine picks them up) and the task modules.
+  // when the run's connection to the master fails; check mode only reads it, on the run's own
+  // connection. A master that cannot be reached takes no lock: the run then reports it
+  // unreachable, and nothing that needs the master (everything after facts) can change anything.
+  // Everything independent starts at once: the lock's connection, the run's connections (the
+  // engine picks them up) and the task modules.
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),
@@ -82,7 +83,9 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   );
   const closeEarly = () => Promise.allSettled([...early.values()].map((p) => p.then((c) => c.close())));
   const tasksModule = import('../tasks/index.js');
-  const lockConn: Connection | undefined = await connect(master).catch(() => undefined);
+  const lockConn: Connection | undefined = await (a.check ? early.get(master.name)! : connect(master)).catch(
+    () => undefined,
+  );
   const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
   let locked = false;
   let interrupted = false;

@@ -105,6 +105,27 @@ describe('regbook apply on the lab (mode ca)', () => {
     assert.deepEqual(await dockerdPids(L), pids);
   });
 
+  it('one SSH login per host: check mode adds none for the lock, an apply one on the master', async () => {
+    // worker3 is not in this inventory: it must see no login at all.
+    const logins = async () => {
+      const out = await Promise.all(
+        L.hosts.map((h) => L.sh(h.name, "grep -c 'Accepted publickey' /var/log/sshd.log || true")),
+      );
+      return new Map(L.hosts.map((h, i) => [h.name, Number(out[i]!.stdout.trim())]));
+    };
+    const added = (before: Map<string, number>, after: Map<string, number>) =>
+      Object.fromEntries([...after].map(([name, n]) => [name, n - before.get(name)!]));
+    const t0 = await logins();
+    const check = await applyJson(pb, inv, ['--check']);
+    assert.equal(check.code, 0, explain(check));
+    const t1 = await logins();
+    const one = { master: 1, worker1: 1, worker2: 1, worker3: 0 };
+    assert.deepEqual(added(t0, t1), one, 'check mode: one connection per host');
+    const apply = await applyJson(pb, inv);
+    assert.equal(apply.code, 0, explain(apply));
+    assert.deepEqual(added(t1, await logins()), { ...one, master: 2 }, 'apply: and the lock on the master');
+  });
+
   it('text output shows the recap; --check --detailed-exitcode exits 0 when nothing is pending', async () => {
     const r = await regbook(['apply', pb, '-i', inv, '--check', '--detailed-exitcode']);
     assert.equal(r.code, 0, explain(r));

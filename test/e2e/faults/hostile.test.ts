@@ -304,7 +304,7 @@ describe('hostile values on the lab', () => {
       /^\/usr\/local\/share\/ca-certificates\/regbook-master_5000\.crt$/,
       /^\/etc\/ssl\/certs\//, // written by update-ca-certificates
       /^\/root\/\.docker\/config\.json$/, // written by docker login
-      /^\/var\/log\/(wtmp|lastlog|btmp|auth\.log|docker\.log|containerd\.log)$/, // SSH logins, the daemons' logs
+      /^\/var\/log\/(wtmp|lastlog|btmp|auth\.log|sshd\.log|docker\.log|containerd\.log)$/, // SSH logins, the daemons' logs
       /^\/var\/lib\/regbook\/lock\//, // the deploy lock (removed at the end)
     ];
     const stray: string[] = [];
