@@ -4,8 +4,7 @@ import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
-import { execBatch } from '../facts/batch.js';
-import { parseReadFiles, readFilesCmd, sha256, type RemoteFile } from '../facts/files.js';
+import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
 import { aheadSlot } from './ahead.js';
@@ -22,38 +21,58 @@ export interface TrustFile {
   system: boolean;
 }
 
-/**
- * The command that tells whether the OS bundle holds the certificate in `path`: a run cut off after
- * writing the store file and before the refresh leaves the file right and the bundle stale; without
- * this check, no later run would ever refresh it. One base64 line of the PEM body, the middle one,
- * finds the certificate. It reads the file on the host rather than taking the anchor, so the probe
- * can run before the tls task has said what the anchor is; its answer counts only where the file
- * already holds the anchor (elsewhere the file is written and the store refreshed anyway).
- */
-export function bundleHoldsCmd(path: string, bundle: string): Cmd {
-  const script = [
-    '[ -f "$1" ] && [ -f "$2" ] || exit 1',
-    `l=$(awk '$0 != "" && !/^-----/ { a[++n] = $0 } END { if (n) print a[int(n / 2) + 1] }' "$1")`,
-    '[ -n "$l" ] && grep -qxF -- "$l" "$2"',
-  ].join('\n');
-  return { argv: ['sh', '-c', script, 'sh', path, bundle], privileged: true };
-}
-
 // dockerd writes its pid here when it starts (its default --pidfile, under systemd and SysV init
 // alike), so the file's mtime is when the running daemon started.
 export const DOCKER_PIDFILE = '/var/run/docker.pid';
 
-/**
- * The command that tells whether the running docker daemon started before the store file was
- * written, and so has not loaded the anchor: a run cut off between the store refresh and the
- * restart leaves the file and the bundle right, and only this shows that the restart is still
- * owed. Without a pidfile there is no telling, and no restart is asked for.
- */
-function dockerOlderCmd(path: string): Cmd {
-  return {
-    argv: ['sh', '-c', '[ -f "$2" ] && [ "$1" -nt "$2" ]', 'sh', path, DOCKER_PIDFILE],
-    privileged: true,
-  };
+// One line per file: "M" when it is missing, else "F <mode> <base64>", and for a store file two
+// flags more.
+// - Whether the OS bundle holds the certificate the file holds: a run cut off after writing the
+//   store file and before the refresh leaves the file right and the bundle stale, and without
+//   this no later run would refresh it. The middle line of the PEM body, as a whole line of the
+//   bundle, finds the certificate. The file on the host is read rather than the anchor, so the
+//   probe needs nothing from tls and can run with the facts; its answer counts only where the
+//   file holds the anchor (elsewhere the file is written and the store refreshed anyway).
+// - Whether the running docker daemon started before the file was written, and so has not loaded
+//   it: a run cut off between the refresh and the restart leaves file and bundle right, and only
+//   this shows the restart is still owed. Without a pidfile there is no telling: no restart.
+// Paths are positional arguments ($1 the pidfile, then path and bundle pairs, "-" for none).
+const TRUST_PROBE = [
+  'pid=$1; shift',
+  'while [ $# -ge 2 ]; do',
+  '  f=$1 b=$2; shift 2',
+  '  if [ ! -f "$f" ]; then echo M; continue; fi',
+  '  printf "F %s %s" "$(stat -c %a "$f")" "$(base64 -w0 < "$f")"',
+  '  if [ "$b" != - ]; then',
+  `    h=0; l=$(awk '$0 != "" && !/^-----/ { a[++n] = $0 } END { if (n) print a[int(n / 2) + 1] }' "$f")`,
+  '    [ -n "$l" ] && [ -f "$b" ] && grep -qxF -- "$l" "$b" && h=1',
+  '    o=0; [ -f "$pid" ] && [ "$f" -nt "$pid" ] && o=1',
+  '    printf " %s %s" "$h" "$o"',
+  '  fi',
+  '  echo',
+  'done',
+].join('\n');
+
+export function trustProbeCmd(files: readonly TrustFile[], pidfile = DOCKER_PIDFILE): Cmd {
+  const args = files.flatMap((f) => [f.path, f.system && f.bundle ? f.bundle : '-']);
+  return { argv: ['sh', '-c', TRUST_PROBE, 'sh', pidfile, ...args], privileged: true };
+}
+
+export function parseTrustProbe(files: readonly TrustFile[], stdout: string): TrustProbe {
+  const lines = stdout.split('\n').filter((l) => l.length > 0);
+  if (lines.length !== files.length)
+    throw new Error(`expected ${files.length} trust file reports, got ${lines.length}`);
+  const probe: TrustProbe = { files: new Map(), bundleHolds: new Map(), dockerOlder: new Map() };
+  files.forEach((f, i) => {
+    const [kind, mode, b64, holds, older] = lines[i]!.split(' ');
+    probe.files.set(
+      f.path,
+      kind === 'F' ? { mode: mode ?? '', content: Buffer.from(b64 ?? '', 'base64') } : undefined,
+    );
+    probe.bundleHolds.set(f.path, holds === '1');
+    probe.dockerOlder.set(f.path, older === '1');
+  });
+  return probe;
 }
 
 /** Where a host keeps the registry's trust anchor, by what the playbook asks and the OS family. */
@@ -88,7 +107,7 @@ export function trustFiles(pb: Playbook, facts: Pick<HostFacts, 'osFamily' | 'os
 }
 
 /** What trust reads on a host before it decides: the files, and per store file its two probes. */
-interface TrustProbe {
+export interface TrustProbe {
   files: Map<string, RemoteFile | undefined>;
   /** By store file: the OS bundle holds the certificate that file holds. */
   bundleHolds: Map<string, boolean>;
@@ -107,18 +126,10 @@ function candidateFiles(pb: Playbook): TrustFile[] {
 
 /** One round trip: the files, whether each OS bundle holds its store file, and docker's age against it. */
 async function probeTrust(conn: Connection, files: readonly TrustFile[]): Promise<TrustProbe> {
-  const paths = files.map((f) => f.path);
-  const stores = files.filter((f) => f.system && f.bundle);
-  const [read, ...probes] = await execBatch(conn, [
-    readFilesCmd(paths),
-    ...stores.flatMap((f) => [bundleHoldsCmd(f.path, f.bundle!), dockerOlderCmd(f.path)]),
-  ]);
-  if (read!.code !== 0) throw new TaskFailure(`reading ${paths.join(', ')} failed: ${read!.stderr.trim()}`);
-  return {
-    files: parseReadFiles(paths, read!.stdout),
-    bundleHolds: new Map(stores.map((f, i) => [f.path, probes[2 * i]!.code === 0])),
-    dockerOlder: new Map(stores.map((f, i) => [f.path, probes[2 * i + 1]!.code === 0])),
-  };
+  const r = await conn.exec(trustProbeCmd(files));
+  if (r.code !== 0)
+    throw new TaskFailure(`reading ${files.map((f) => f.path).join(', ')} failed: ${r.stderr.trim()}`);
+  return parseTrustProbe(files, r.stdout);
 }
 
 // Nothing before trust writes what it reads on a worker, so each host's probe starts with its

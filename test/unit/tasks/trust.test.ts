@@ -2,7 +2,7 @@
 // which probe the task takes (its read-ahead's, or a new one). That trust really converges is the
 // lab's job (test/e2e).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import type { Cmd } from '../../../src/core/cmd.js';
 import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
-import { bundleHoldsCmd, trustTask } from '../../../src/tasks/trust.js';
+import { parseTrustProbe, trustProbeCmd, trustTask, type TrustFile } from '../../../src/tasks/trust.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
@@ -26,35 +26,65 @@ const PEM = [
 ].join('\n');
 const MIDDLE = PEM.split('\n')[2]!;
 
-describe('trust: does the OS bundle hold the store file?', () => {
+describe('trust: the probe, run by sh on temporary files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'regbook-trust-'));
   const file = (name: string, text: string) => {
     const p = join(dir, name);
     writeFileSync(p, text);
     return p;
   };
-  const holds = async (path: string, bundle: string) =>
-    (await new LocalConnection({ name: 'local' }).exec(bundleHoldsCmd(path, bundle))).code === 0;
   const other = '-----BEGIN CERTIFICATE-----\nT3RoZXIgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
-
-  it('yes when the bundle has the file’s middle body line as a line of its own', async () => {
-    const cert = file('a.crt', PEM);
-    assert.equal(await holds(cert, file('bundle1', other + PEM)), true);
+  const pidfile = file('docker.pid', '1\n');
+  const probe = async (files: TrustFile[]) => {
+    const r = await new LocalConnection({ name: 'local' }).exec(trustProbeCmd(files, pidfile));
+    assert.equal(r.code, 0, r.stderr);
+    return parseTrustProbe(files, r.stdout);
+  };
+  const store = (path: string, bundle: string): TrustFile => ({
+    path,
+    bundle,
+    refresh: ['true'],
+    system: true,
   });
-  it('no when the bundle lacks it, holds it only inside a longer line, or either file is missing', async () => {
+  const holds = async (path: string, bundle: string) =>
+    (await probe([store(path, bundle)])).bundleHolds.get(path);
+
+  it('reads each file with its mode, and a missing one as missing', async () => {
+    const certsD = file('ca.crt', PEM);
+    chmodSync(certsD, 0o444);
+    const missing = join(dir, 'missing.crt');
+    const got = await probe([{ path: certsD, system: false }, store(missing, file('b0', PEM))]);
+    assert.equal(got.files.get(certsD)?.mode, '444');
+    assert.equal(got.files.get(certsD)?.content.toString(), PEM);
+    assert.equal(got.files.get(missing), undefined);
+    assert.equal(got.bundleHolds.get(missing), false);
+  });
+  it('the bundle holds the file when it has the middle body line as a line of its own', async () => {
+    assert.equal(await holds(file('a.crt', PEM), file('bundle1', other + PEM)), true);
+  });
+  it('not when the bundle lacks it, has it only inside a longer line, or is missing', async () => {
     const cert = file('b.crt', PEM);
     assert.equal(await holds(cert, file('bundle2', other)), false);
     assert.equal(await holds(cert, file('bundle3', `${other}x${MIDDLE}x\n`)), false);
-    assert.equal(await holds(join(dir, 'none.crt'), file('bundle4', PEM)), false);
     assert.equal(await holds(cert, join(dir, 'no-bundle')), false);
   });
-  it('no for a file with no body line at all (nothing to look for)', async () => {
+  it('not for a file with no body line at all (nothing to look for)', async () => {
     const empty = file('c.crt', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
     assert.equal(await holds(empty, file('bundle5', PEM)), false);
   });
   it('a CRLF file is found in the bundle update-ca-certificates copies it into', async () => {
     const crlf = PEM.replace(/\n/g, '\r\n');
     assert.equal(await holds(file('d.crt', crlf), file('bundle6', other + crlf)), true);
+  });
+  it('docker is older than a store file written after its pidfile, and not than one written before', async () => {
+    const before = file('before.crt', PEM);
+    utimesSync(before, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const after = file('after.crt', PEM);
+    utimesSync(after, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+    const bundle = file('bundle7', PEM);
+    const got = await probe([store(before, bundle), store(after, bundle)]);
+    assert.equal(got.dockerOlder.get(before), false);
+    assert.equal(got.dockerOlder.get(after), true);
   });
 });
 
@@ -84,25 +114,23 @@ const debian: HostFacts = {
 };
 
 /**
- * A host whose trust files all hold the anchor and whose store holds it too: the probe is a batch
- * (files, then per store file its bundle and docker-age probes), answered here with every file
- * present and every probe true, so the task finds nothing to do.
+ * A host whose trust files all hold the anchor, whose store holds it too and whose docker started
+ * after them: the probe's answer says so for every file it is asked about.
  */
 function convergedHost(name: string, probes: string[]): Connection {
   return {
     hostName: name,
     exec: async (c: Cmd): Promise<ExecResult> => {
-      const script = c.argv[2] ?? '';
-      const nonce = /@@%s %s@@\\n' ([0-9a-f]+)/.exec(script)?.[1];
-      if (!nonce) throw new Error(`unexpected command on ${name}: ${c.argv.join(' ')}`);
-      const [read, ...rest] = script.split(`printf '\\n@@%s %s@@\\n' ${nonce} "$?"`).slice(0, -1);
-      const paths = [...read!.matchAll(/ '?(\/(?:etc|usr)\/[^'\s]+)/g)].map((m) => m[1]!);
+      // sh -c SCRIPT sh PIDFILE (PATH BUNDLE)...
+      if (c.argv[0] !== 'sh' || !c.argv[2]?.includes('base64'))
+        throw new Error(`unexpected command on ${name}: ${c.argv.join(' ')}`);
+      const pairs = c.argv.slice(5);
+      const paths = pairs.filter((_, i) => i % 2 === 0);
       probes.push(paths.join(' '));
-      const files = paths.map(() => `F 444 ${Buffer.from(PEM).toString('base64')}`).join('\n');
-      let out = `${files}\n\n@@${nonce} 0@@\n`;
-      // The bundle holds every file; docker started after every file was written.
-      for (const cmd of rest) out += `\n@@${nonce} ${cmd.includes('-nt') ? 1 : 0}@@\n`;
-      return { code: 0, stdout: out, stderr: '' };
+      const lines = paths.map(
+        (_, i) => `F 444 ${Buffer.from(PEM).toString('base64')}${pairs[2 * i + 1] === '-' ? '' : ' 1 0'}`,
+      );
+      return { code: 0, stdout: lines.join('\n') + '\n', stderr: '' };
     },
   } as unknown as Connection;
 }
