@@ -14,7 +14,7 @@ import {
   type ContainerSpec,
   type Inspected,
 } from '../tasks/container.js';
-import { parseProbe } from '../tasks/registry.js';
+import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
@@ -157,22 +157,7 @@ async function inspectRegistry(run: Run, conn: Connection) {
   const { registry } = run.playbook;
   await ensureTlsKnown(run);
   await ensureAuthKnown(run);
-  const probe = await must(
-    conn,
-    {
-      argv: [
-        'sh',
-        '-c',
-        'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
-          'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true',
-        'sh',
-        registry.name,
-        registry.image,
-      ],
-      privileged: true,
-    },
-    'inspecting the registry container',
-  );
+  const probe = await must(conn, registryProbeCmd(registry), 'inspecting the registry container');
   const { container, imageId } = parseProbe(probe);
   if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
   if (!container.State?.Running)

@@ -9,7 +9,7 @@ import { factsCmd, parseFacts } from '../facts/os.js';
 import { inspectCert, sameSans } from '../pki/index.js';
 import { ensureAuthKnown, registryClient } from '../tasks/api.js';
 import { desiredContainer, diffContainer, type Inspected } from '../tasks/container.js';
-import { parseProbe } from '../tasks/registry.js';
+import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
@@ -193,17 +193,10 @@ async function hostStatus(
 
 type InspectedWithState = Inspected & { State?: Inspected['State'] & { StartedAt?: string } };
 
-const PROBE =
-  'docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"; ' +
-  'docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true';
-
 /** The registry container and its image id, as `docker inspect` shows them. */
 export async function probeRegistry(conn: Connection, run: Run) {
   const { registry } = run.playbook;
-  const r = await conn.exec({
-    argv: ['sh', '-c', PROBE, 'sh', registry.name, registry.image],
-    privileged: true,
-  });
+  const r = await conn.exec(registryProbeCmd(registry));
   if (r.code !== 0) throw new Error(`inspecting the registry container failed: ${r.stderr.trim()}`);
   const { container, imageId } = parseProbe(r.stdout);
   return { container: container as InspectedWithState | undefined, imageId };

@@ -1,11 +1,13 @@
 // The facts round trip against the lab's real hosts and docker daemons: the image list asked of
 // the engine API through curl must be the list `docker images` gives, and every setting that could
-// point the docker client at another daemon must send facts back to the client.
+// point the docker client at another daemon must send facts back to the client. The registry
+// task's probe of its container and image, asked the same way, must read as `docker inspect` does.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadInventory } from '../../src/config/index.js';
 import { factsCmd, parseFacts } from '../../src/facts/os.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
+import { parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
 import { connect, type Connection } from '../../src/transport/index.js';
 import { lab, type Lab } from '../helpers/lab.js';
 
@@ -85,6 +87,42 @@ describe('facts against the lab', () => {
         'worker3',
         'service docker start >/dev/null; until docker info >/dev/null 2>&1; do sleep 0.2; done',
       );
+    }
+  });
+
+  it('reads the registry container and image through the engine API as docker inspect does', async () => {
+    const master = conns.get('master')!;
+    const name = 'regbook-probe-test';
+    const made = await master.exec({
+      argv: ['docker', 'create', '--name', name, '--label', 'x=y z', '-e', 'A=1', 'registry:2'],
+      privileged: true,
+    });
+    assert.equal(made.code, 0, made.stderr);
+    try {
+      const cases = [
+        { name, image: 'registry:2' },
+        { name, image: 'docker.io/library/registry:2' },
+        { name: 'regbook-no-such-container', image: 'no-such-image:1' },
+        { name, image: '[::1]:5000/not-a-reference-docker-reads:1' },
+      ];
+      for (const c of cases) {
+        const api = await master.exec(registryProbeCmd(c));
+        assert.equal(api.code, 0, api.stderr);
+        assert.match(api.stdout, /^@@regbook-api@@\n/, `${JSON.stringify(c)} did not use the API`);
+        const client = await master.exec({
+          ...registryProbeCmd(c),
+          env: { DOCKER_HOST: 'unix:///var/run/docker.sock' },
+        });
+        assert.equal(client.code, 0, client.stderr);
+        assert.doesNotMatch(client.stdout, /@@regbook-api@@/);
+        assert.deepEqual(parseProbe(api.stdout), parseProbe(client.stdout), JSON.stringify(c));
+      }
+      const found = parseProbe((await master.exec(registryProbeCmd(cases[0]!))).stdout);
+      assert.equal(found.container?.Config?.Labels?.x, 'y z');
+      assert.match(found.imageId ?? '', /^sha256:[0-9a-f]{64}$/);
+      assert.deepEqual(parseProbe((await master.exec(registryProbeCmd(cases[2]!))).stdout), {});
+    } finally {
+      await master.exec({ argv: ['docker', 'rm', '-f', name], privileged: true });
     }
   });
 });

@@ -107,6 +107,16 @@ describe('registry container plan', () => {
     assert.equal(p.container?.Image, 'sha256:x');
     assert.equal(p.imageId, 'sha256:y');
   });
+  it('parses the engine API form: each body and its status; what is not found is absent', () => {
+    const api = (c: [string, number], i: [string, number]) =>
+      `@@regbook-api@@\n${c[0]}\n@@${c[1]}@@\n${i[0]}\n@@${i[1]}@@\n\n`;
+    const p = parseProbe(api(['{"Image":"sha256:x"}', 200], ['{"Id":"sha256:y"}', 200]));
+    assert.equal(p.container?.Image, 'sha256:x');
+    assert.equal(p.imageId, 'sha256:y');
+    const missing = '{"message":"No such container: registry"}';
+    assert.deepEqual(parseProbe(api([missing, 404], ['{"message":"invalid reference format"}', 400])), {});
+    assert.throws(() => parseProbe('@@regbook-api@@\n'), /unreadable answer from the engine API/);
+  });
 });
 
 describe('facts', () => {
