@@ -2,6 +2,7 @@
 // it is shown, and the argv that take, read and break the lock on the master.
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
+import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
 
 /** A directory: `mkdir` is atomic on every POSIX file system, so two runs cannot both create it. */
@@ -76,12 +77,16 @@ function ageText(ms: number): string {
 // Exit codes of the scripts below, so the caller can tell "held" from "could not even try".
 export const HELD = 10;
 
-// $1 lock dir. The holder record arrives on stdin and is written only by the run that made the dir.
+// $1 lock dir, $2 its parent. The holder record, one JSON line, arrives on stdin and is written
+// only by the run that made the dir. The master runs this while it also answers the facts, the
+// tls read-ahead and more, so it starts as few processes as it can: shell builtins write the
+// record, and the parent is made only the first time.
 const ACQUIRE = `set -u
-lock=$1
-mkdir -p -m 755 -- "$(dirname -- "$lock")" || exit 3
+lock=$1 parent=$2
+[ -d "$parent" ] || mkdir -p -m 755 -- "$parent" || exit 3
 if mkdir -m 755 -- "$lock" 2>/dev/null; then
-  cat > "$lock/${HOLDER_FILE}.tmp" && mv -f -- "$lock/${HOLDER_FILE}.tmp" "$lock/${HOLDER_FILE}" && exit 0
+  IFS= read -r rec && printf '%s\\n' "$rec" > "$lock/${HOLDER_FILE}.tmp" &&
+    mv -f -- "$lock/${HOLDER_FILE}.tmp" "$lock/${HOLDER_FILE}" && exit 0
   rm -rf -- "$lock"; exit 3
 fi
 [ -d "$lock" ] || exit 3
@@ -106,7 +111,7 @@ rm -rf -- "$lock"
 
 export function acquireCmd(h: LockHolder, dir = LOCK_DIR): Cmd {
   return {
-    argv: ['sh', '-c', ACQUIRE, 'regbook-lock', dir],
+    argv: ['sh', '-c', ACQUIRE, 'regbook-lock', dir, posix.dirname(dir)],
     stdin: JSON.stringify(h) + '\n',
     privileged: true,
   };

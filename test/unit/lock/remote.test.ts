@@ -1,9 +1,9 @@
 // The deploy lock's take / wait / release logic, on this machine's own shell (LocalConnection) and
 // a lock directory in a temporary directory. The lab's e2e tests cover it on a real master.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { HostSpec } from '../../../src/config/model.js';
 import { makeHolder } from '../../../src/lock/holder.js';
@@ -23,6 +23,15 @@ describe('deploy lock', () => {
     assert.equal(second.taken === false && second.holder?.id, a.id);
     await releaseLock(conn, a.id, dir);
     assert.deepEqual(await lockStatus(conn, dir), { held: false });
+  });
+
+  it('makes a missing parent 0755 and keeps the holder record byte for byte', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'regbook-lock-')), 'var', 'lib', 'lock');
+    const odd = makeHolder(['regbook', 'apply', 'a b\\c "d" $e %s'], (x) => x);
+    assert.deepEqual(await acquireLock(conn, odd, { timeoutSeconds: 0, dir }), { taken: true });
+    assert.equal((statSync(dirname(dir)).mode & 0o777).toString(8), '755');
+    const st = await lockStatus(conn, dir);
+    assert.deepEqual(st.held && st.holder, odd);
   });
 
   it('a waiting taker gets the lock once it is released', async () => {
