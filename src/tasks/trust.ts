@@ -4,6 +4,7 @@ import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { HandlerDef, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
+import { ENGINE_API_GATE } from '../facts/engine-api.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown, waitForRegistry } from './api.js';
@@ -229,13 +230,20 @@ export const trustTask: TaskDef<Shared> = {
 };
 
 // `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
-// `docker version` answers once the daemon serves its API. Each try starts the docker client
-// (~35 ms of CPU), so while the daemon's socket is not there yet (a stopped daemon removes it) the
-// loop only tests for it. A host that had no socket at the default path is polled with the client.
-const RESTART_DOCKER = [
-  's=/var/run/docker.sock; [ -S "$s" ] || s=',
+// The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
+// daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
+// socket is there), else with `docker version`, which starts the client (~35 ms of CPU) at each
+// try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
+// a host that had no socket at the default path is polled with the client.
+export const RESTART_DOCKER = [
+  `if ${ENGINE_API_GATE}; then`,
+  '  up() { [ -S "$s" ] && curl -sf --max-time 5 --unix-socket "$s" -o /dev/null http://docker/_ping; }',
+  'else',
+  '  s=/var/run/docker.sock; [ -S "$s" ] || s=',
+  '  up() { { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; }',
+  'fi',
   'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
-  'i=0; until { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
+  'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
 ].join('\n');
 
 /** Restarts docker once, as soon as the host is done with trust; on the master, waits for the registry too. */

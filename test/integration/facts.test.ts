@@ -8,6 +8,7 @@ import { loadInventory } from '../../src/config/index.js';
 import { factsCmd, parseFacts } from '../../src/facts/os.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
 import { parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
+import { RESTART_DOCKER } from '../../src/tasks/trust.js';
 import { connect, type Connection } from '../../src/transport/index.js';
 import { lab, type Lab } from '../helpers/lab.js';
 
@@ -123,6 +124,24 @@ describe('facts against the lab', () => {
       assert.deepEqual(parseProbe((await master.exec(registryProbeCmd(cases[2]!))).stdout), {});
     } finally {
       await master.exec({ argv: ['docker', 'rm', '-f', name], privileged: true });
+    }
+  });
+
+  it('the docker restart returns once the daemon answers, polled through the API or with the client', async () => {
+    const w = conns.get('worker2')!;
+    const pid = async () => (await L.shOk('worker2', 'cat /var/run/docker.pid')).trim();
+    const settings: Array<Record<string, string>> = [{}, { DOCKER_HOST: 'unix:///var/run/docker.sock' }];
+    for (const env of settings) {
+      const before = await pid();
+      // Asked right after, on the host, with no retry: the daemon must already serve.
+      const ping = 'curl -s --max-time 2 --unix-socket /var/run/docker.sock http://docker/_ping';
+      const r = await w.exec(
+        { argv: ['sh', '-c', `${RESTART_DOCKER}\n${ping}`], privileged: true, env },
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /OK$/, `${JSON.stringify(env)}: ${r.stdout}`);
+      assert.notEqual(await pid(), before, `${JSON.stringify(env)}: docker was not restarted`);
     }
   });
 });
