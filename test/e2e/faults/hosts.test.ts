@@ -189,6 +189,38 @@ describe('faults on the hosts', () => {
     await assertConverged('after docker came back');
   });
 
+  it('a pull the registry cannot finish (a layer lost from its storage): exit 2 with the daemon’s words, no image', async () => {
+    // The manifest still answers, so the engine API starts its 200 stream, and the failure comes
+    // inside it: the pull must still fail, not pass as done.
+    const layer = (
+      await L.shOk(
+        'master',
+        `cd /var/lib/regbook/registry/docker/registry/v2
+         d=$(cat repositories/app/_manifests/tags/0.1/current/link)
+         grep -o 'sha256:[0-9a-f]\\{64\\}' blobs/sha256/$(echo $d | cut -c8-9)/$(echo $d | cut -c8-)/data | tail -n 1 | cut -c8-`,
+      )
+    ).trim();
+    assert.match(layer, /^[0-9a-f]{64}$/, 'the last layer of app:0.1 (the manifest lists the config first)');
+    const blob = `/var/lib/regbook/registry/docker/registry/v2/blobs/sha256/${layer.slice(0, 2)}/${layer}/data`;
+    await L.shOk('worker1', 'docker rmi master:5000/app:0.1 >/dev/null && docker image prune -f >/dev/null');
+    await L.shOk('master', `mv ${blob} ${blob}.away`);
+    try {
+      const r = await applyJson(pb, inv);
+      assert.equal(r.code, 2, explain(r));
+      const ev = r.tasks.find((t) => t.host === 'worker1' && t.task === 'images');
+      assert.equal(ev?.status, 'failed', explain(r));
+      assert.match(ev?.message ?? '', /docker pull master:5000\/app:0\.1 failed \(exit 1\): \S/);
+      assert.doesNotMatch(ev?.message ?? '', /@@|errorDetail/, 'the daemon’s message, not the raw stream');
+      assert.equal((await L.sh('worker1', 'docker image inspect master:5000/app:0.1')).code, 1);
+    } finally {
+      await L.shOk('master', `mv ${blob}.away ${blob}`);
+    }
+    const next = await applyJson(pb, inv);
+    assert.equal(next.code, 0, explain(next));
+    assert.deepEqual(next.changed, ['worker1/images'], 'only the failed pull is redone');
+    await assertConverged('after the layer came back');
+  });
+
   it('a full disk on a worker: exit 2 naming the file and the cause; the old file is intact', async () => {
     // A tiny tmpfs over certs.d holding an old ca.crt, then filled to the last byte.
     await L.shOk(
