@@ -10,6 +10,7 @@ import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
 import { parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
 import { RESTART_DOCKER } from '../../src/tasks/trust.js';
 import { connect, type Connection } from '../../src/transport/index.js';
+import { dockerClientStarts } from '../helpers/docker-client.js';
 import { lab, type Lab } from '../helpers/lab.js';
 
 describe('facts against the lab', () => {
@@ -135,12 +136,17 @@ describe('facts against the lab', () => {
       const before = await pid();
       // Asked right after, on the host, with no retry: the daemon must already serve.
       const ping = 'curl -s --max-time 2 --unix-socket /var/run/docker.sock http://docker/_ping';
-      const r = await w.exec(
-        { argv: ['sh', '-c', `${RESTART_DOCKER}\n${ping}`], privileged: true, env },
-        { timeoutMs: 120_000 },
-      );
+      let r = { code: -1, stdout: '', stderr: '' };
+      const starts = await dockerClientStarts(L, 'worker2', async () => {
+        r = await w.exec(
+          { argv: ['sh', '-c', `${RESTART_DOCKER}\n${ping}`], privileged: true, env },
+          { timeoutMs: 120_000 },
+        );
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /OK$/, `${JSON.stringify(env)}: ${r.stdout}`);
+      if (env.DOCKER_HOST) assert.ok(starts > 0, 'with DOCKER_HOST the client polls');
+      else assert.equal(starts, 0, 'polled through the engine API, without the docker client');
       assert.notEqual(await pid(), before, `${JSON.stringify(env)}: docker was not restarted`);
     }
   });

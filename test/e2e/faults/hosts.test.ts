@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
+import { dockerClientStarts } from '../../helpers/docker-client.js';
 import { lab, type Lab } from '../../helpers/lab.js';
 import { parseNdjson, tempDir } from '../../helpers/cli.js';
 import { connect } from '../../../src/transport/index.js';
@@ -215,9 +216,15 @@ describe('faults on the hosts', () => {
     } finally {
       await L.shOk('master', `mv ${blob}.away ${blob}`);
     }
-    const next = await applyJson(pb, inv);
+    // The pull goes through the engine API: worker1 starts no docker client at all in this run.
+    let next: Awaited<ReturnType<typeof applyJson>> | undefined;
+    const starts = await dockerClientStarts(L, 'worker1', async () => {
+      next = await applyJson(pb, inv);
+    });
+    assert.ok(next);
     assert.equal(next.code, 0, explain(next));
     assert.deepEqual(next.changed, ['worker1/images'], 'only the failed pull is redone');
+    assert.equal(starts, 0, 'worker1 started the docker client');
     await assertConverged('after the layer came back');
   });
 

@@ -1,0 +1,21 @@
+// Counts how often the docker client starts on a lab host while a test runs: a wrapper in
+// /usr/local/bin (ahead of the real client in every PATH, sshd's too) notes each start and runs
+// the real one. It proves a path asks the engine API instead, not only that its result is right.
+import type { Lab } from './lab.js';
+
+export async function dockerClientStarts(L: Lab, host: string, body: () => Promise<void>): Promise<number> {
+  const real = (await L.shOk(host, 'command -v docker')).trim();
+  if (real === '/usr/local/bin/docker') throw new Error(`${host}: a docker wrapper is already installed`);
+  await L.shOk(
+    host,
+    `rm -f /tmp/docker-client-starts
+     printf '#!/bin/sh\\necho x >> /tmp/docker-client-starts\\nexec ${real} "$@"\\n' > /usr/local/bin/docker
+     chmod 755 /usr/local/bin/docker`,
+  );
+  try {
+    await body();
+    return Number((await L.shOk(host, 'cat /tmp/docker-client-starts 2>/dev/null | wc -l')).trim());
+  } finally {
+    await L.shOk(host, 'rm -f /usr/local/bin/docker /tmp/docker-client-starts');
+  }
+}
