@@ -5,7 +5,7 @@ import type { TaskDef } from '../engine/context.js';
 import { archiveImageIds } from '../facts/archive.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
-import { ENGINE_API_GATE } from '../facts/engine-api.js';
+import { API_FAIL, API_STREAM_END, ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import type { Cmd } from '../core/cmd.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
@@ -26,26 +26,64 @@ const LIST_IMAGES = ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FO
 
 // A pull from the registry through the engine API with curl, where that reaches the daemon the
 // docker client would (facts/engine-api.ts): the POST /images/create the client makes, without
-// starting the client, ~40 ms of a host's CPU per image pulled. The API answers 200 and then
-// reports a failure inside its stream, so both are checked; the daemon's message goes to stderr.
-// Elsewhere, and for a registry with auth (its pulls log in through the client's private config),
-// `docker pull`. $1 the reference, $2 and $3 its repository and tag as URL query values.
+// starting the client, ~40 ms of a host's CPU per image pulled. Elsewhere, `docker pull`.
+// $1 the reference, $2 and $3 its repository and tag as URL query values.
 const PULL = [
+  API_FAIL,
   `if ${ENGINE_API_GATE}; then`,
   `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/create?fromImage=$2&tag=$3") || exit 1`,
-  `  case "$r" in *'"error"'*) ;; *' @@200') exit 0 ;; esac`,
-  `  m=$(printf '%s\\n' "\${r% @@*}" | sed -n -e 's/.*"error":"\\(.*\\)".*/\\1/p' -e 's/^{"message":"\\(.*\\)"}.*/\\1/p')`,
-  `  printf '%s\\n' "\${m:-\${r% @@*}}" >&2; exit 1`,
+  API_STREAM_END,
   'fi',
   'exec docker pull "$1"',
 ].join('\n');
 
-/** `docker pull` of an image the registry holds, through the engine API where it can. */
+/**
+ * `docker pull` of an image the registry holds, through the engine API where it can. Not for a
+ * registry with auth: its pulls log in through the client's private config (applyLoggedIn).
+ */
 export function pullCmd(pb: Playbook, i: ImageSpec): Cmd {
   const ref = targetRef(pb, i);
   const repository = `${pb.registry.address}/${i.repository}`;
   return {
-    argv: ['sh', '-c', PULL, 'sh', ref, encodeURIComponent(repository), encodeURIComponent(i.tag)],
+    argv: ['sh', '-c', PULL, 'regbook-pull', ref, encodeURIComponent(repository), encodeURIComponent(i.tag)],
+    privileged: true,
+  };
+}
+
+// `docker tag` and `docker push` in one round trip, through the engine API where it can, as the
+// pull is: the master otherwise starts the client twice per image pushed, on the first apply's
+// path between the last docker restart and the workers' pulls. A registry without auth takes any
+// credentials, and the daemon wants the X-Registry-Auth header present: `e30=` is `{}`.
+// $1 the source (a reference or an image id), $2 the target reference; then, for the URLs, $3 the
+// source and $4 the target repository as path segments, $5 that repository and $6 its tag as
+// query values.
+const PUSH = [
+  API_FAIL,
+  `if ${ENGINE_API_GATE}; then`,
+  `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$3/tag?repo=$5&tag=$6") || exit 1`,
+  `  case "$r" in *' @@201') ;; *) api_fail "\${r% @@*}" "docker tag $1 $2: " ;; esac`,
+  `  r=$(curl -sSg -X POST -H 'X-Registry-Auth: e30=' --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$4/push?tag=$6") || exit 1`,
+  API_STREAM_END,
+  'fi',
+  'docker tag "$1" "$2" && exec docker push "$2"',
+].join('\n');
+
+/** Tags `source` as the image's reference in the registry and pushes it (a registry without auth). */
+export function pushCmd(pb: Playbook, i: ImageSpec, source: string): Cmd {
+  const repository = `${pb.registry.address}/${i.repository}`;
+  return {
+    argv: [
+      'sh',
+      '-c',
+      PUSH,
+      'regbook-push',
+      source,
+      targetRef(pb, i),
+      apiPathSegment(source),
+      apiPathSegment(repository),
+      encodeURIComponent(repository),
+      encodeURIComponent(i.tag),
+    ],
     privileged: true,
   };
 }
@@ -246,6 +284,7 @@ const pushStage = {
     ]);
 
     const changes: Change[] = [];
+    const loggedIn = authUsers(ctx.run).length > 0;
     // One lane per image (load or pull, tag, push), several images at once.
     const lanes: Step[][] = [];
     for (const i of present) {
@@ -283,18 +322,26 @@ const pushStage = {
         });
       }
       const src = i.source && 'archive' in i.source ? archiveIds.get(key(i))! : localRef(i);
-      steps.push(
-        {
+      if (loggedIn) {
+        steps.push(
+          {
+            kind: 'exec',
+            describe: `docker tag ${src} ${targetRef(pb, i)}`,
+            cmd: { argv: ['docker', 'tag', src, targetRef(pb, i)], privileged: true },
+          },
+          {
+            kind: 'exec',
+            describe: `docker push ${targetRef(pb, i)}`,
+            cmd: { argv: ['docker', 'push', targetRef(pb, i)], privileged: true },
+          },
+        );
+      } else {
+        steps.push({
           kind: 'exec',
-          describe: `docker tag ${src} ${targetRef(pb, i)}`,
-          cmd: { argv: ['docker', 'tag', src, targetRef(pb, i)], privileged: true },
-        },
-        {
-          kind: 'exec',
-          describe: `docker push ${targetRef(pb, i)}`,
-          cmd: { argv: ['docker', 'push', targetRef(pb, i)], privileged: true },
-        },
-      );
+          describe: `docker tag ${src} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
+          cmd: pushCmd(pb, i, src),
+        });
+      }
     }
     const deletes: Array<{ repo: string; digest: string }> = [];
     for (const i of absent) {

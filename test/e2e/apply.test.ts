@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { dockerClientStarts } from '../helpers/docker-client.js';
 import { lab, type Lab } from '../helpers/lab.js';
 import { regbook, tempDir } from '../helpers/cli.js';
 import {
@@ -184,6 +185,29 @@ describe('regbook apply on the lab (mode ca)', () => {
     const { apply } = await checkThenApply(pb, inv, L);
     assert.deepEqual(apply.pairs, ['master/images', 'worker2/images']);
     await L.shOk('worker2', 'docker image inspect master:5000/tool:1.0 >/dev/null');
+  });
+
+  it('drift: a tag lost from the registry is pushed again, without starting the docker client', async () => {
+    const manifest = 'https://master:5000/v2/tool/manifests';
+    const accept = "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json'";
+    const held = async () =>
+      (
+        await L.shOk(
+          'master',
+          `curl -sSfI ${accept} ${manifest}/1.0 | sed -n 's/^docker-content-digest: *//Ip' | tr -d '\\r'`,
+        )
+      ).trim();
+    const digest = await held();
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    await L.shOk('master', `curl -sSf -X DELETE ${manifest}/${digest}`);
+    let r: Awaited<ReturnType<typeof applyJson>> | undefined;
+    const starts = await dockerClientStarts(L, 'master', async () => {
+      r = await applyJson(pb, inv);
+    });
+    assert.equal(r?.code, 0, r && explain(r));
+    assert.deepEqual(r?.pairs, ['master/images']);
+    assert.equal(starts, 0, 'the master started the docker client: the tag and push went through it');
+    assert.equal(await held(), digest, 'the registry holds the same manifest again');
   });
 
   it('drift: an image set absent is deleted from the registry', async () => {
