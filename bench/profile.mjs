@@ -37,7 +37,13 @@ let nextConn = 0;
 function label(method, args) {
   if (method === 'exec' || method === 'execWithFile') {
     const argv = args[0]?.argv ?? [];
-    const text = argv[0] === 'sh' && argv[1] === '-c' ? `sh -c '${argv[2]}'` : argv.join(' ');
+    // A script that names itself ($0 = regbook-push, regbook-pull, …) is shown by that name and its arguments.
+    const named = argv[0] === 'sh' && argv[1] === '-c' && /^regbook-/.test(argv[3] ?? '');
+    const text = named
+      ? argv.slice(3).join(' ')
+      : argv[0] === 'sh' && argv[1] === '-c'
+        ? `sh -c '${argv[2]}'`
+        : argv.join(' ');
     return text.replace(/\s+/g, ' ').slice(0, 70);
   }
   if (method === 'openTcp') return `tcp ${args[0]}:${args[1]}`;
