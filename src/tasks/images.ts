@@ -24,23 +24,25 @@ export function pusherOf(run: Run, i: ImageSpec): string {
 // `docker image inspect`) was the slowest part of a no-change run.
 const LIST_IMAGES = ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FORMAT];
 
-// A pull from the registry through the engine API with curl, where that reaches the daemon the
-// docker client would (facts/engine-api.ts): the POST /images/create the client makes, without
-// starting the client, ~40 ms of a host's CPU per image pulled. Elsewhere, `docker pull`.
+// Pulls and pushes go through the engine API with curl where that reaches the daemon the docker
+// client would (facts/engine-api.ts), and where the client has been given no config of its own.
+// The API requests carry no credentials: with auth, applyLoggedIn logs the client in to a private
+// DOCKER_CONFIG, and every pull and push it runs then goes through the client, with that login.
+const VIA_API = `[ -z "\${DOCKER_CONFIG:-}" ] && ${ENGINE_API_GATE}`;
+
+// A pull from the registry: the POST /images/create the client makes, without starting the
+// client, ~40 ms of a host's CPU per image pulled. Elsewhere, `docker pull`.
 // $1 the reference, $2 and $3 its repository and tag as URL query values.
 const PULL = [
   API_FAIL,
-  `if ${ENGINE_API_GATE}; then`,
+  `if ${VIA_API}; then`,
   `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/create?fromImage=$2&tag=$3") || exit 1`,
   API_STREAM_END,
   'fi',
   'exec docker pull "$1"',
 ].join('\n');
 
-/**
- * `docker pull` of an image the registry holds, through the engine API where it can. Not for a
- * registry with auth: its pulls log in through the client's private config (applyLoggedIn).
- */
+/** `docker pull` of an image the registry holds, through the engine API where it can. */
 export function pullCmd(pb: Playbook, i: ImageSpec): Cmd {
   const ref = targetRef(pb, i);
   const repository = `${pb.registry.address}/${i.repository}`;
@@ -52,14 +54,14 @@ export function pullCmd(pb: Playbook, i: ImageSpec): Cmd {
 
 // `docker tag` and `docker push` in one round trip, through the engine API where it can, as the
 // pull is: the master otherwise starts the client twice per image pushed, on the first apply's
-// path between the last docker restart and the workers' pulls. A registry without auth takes any
-// credentials, and the daemon wants the X-Registry-Auth header present: `e30=` is `{}`.
+// path between the last docker restart and the workers' pulls. The daemon wants the
+// X-Registry-Auth header present even where no credentials are needed: `e30=` is `{}`.
 // $1 the source (a reference or an image id), $2 the target reference; then, for the URLs, $3 the
 // source and $4 the target repository as path segments, $5 that repository and $6 its tag as
 // query values.
 const PUSH = [
   API_FAIL,
-  `if ${ENGINE_API_GATE}; then`,
+  `if ${VIA_API}; then`,
   `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$3/tag?repo=$5&tag=$6") || exit 1`,
   `  case "$r" in *' @@201') ;; *) api_fail "\${r% @@*}" "docker tag $1 $2: " ;; esac`,
   `  r=$(curl -sSg -X POST -H 'X-Registry-Auth: e30=' --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$4/push?tag=$6") || exit 1`,
@@ -68,7 +70,7 @@ const PUSH = [
   'docker tag "$1" "$2" && exec docker push "$2"',
 ].join('\n');
 
-/** Tags `source` as the image's reference in the registry and pushes it (a registry without auth). */
+/** Tags `source` as the image's reference in the registry and pushes it, through the engine API where it can. */
 export function pushCmd(pb: Playbook, i: ImageSpec, source: string): Cmd {
   const repository = `${pb.registry.address}/${i.repository}`;
   return {
@@ -284,7 +286,6 @@ const pushStage = {
     ]);
 
     const changes: Change[] = [];
-    const loggedIn = authUsers(ctx.run).length > 0;
     // One lane per image (load or pull, tag, push), several images at once.
     const lanes: Step[][] = [];
     for (const i of present) {
@@ -322,26 +323,11 @@ const pushStage = {
         });
       }
       const src = i.source && 'archive' in i.source ? archiveIds.get(key(i))! : localRef(i);
-      if (loggedIn) {
-        steps.push(
-          {
-            kind: 'exec',
-            describe: `docker tag ${src} ${targetRef(pb, i)}`,
-            cmd: { argv: ['docker', 'tag', src, targetRef(pb, i)], privileged: true },
-          },
-          {
-            kind: 'exec',
-            describe: `docker push ${targetRef(pb, i)}`,
-            cmd: { argv: ['docker', 'push', targetRef(pb, i)], privileged: true },
-          },
-        );
-      } else {
-        steps.push({
-          kind: 'exec',
-          describe: `docker tag ${src} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
-          cmd: pushCmd(pb, i, src),
-        });
-      }
+      steps.push({
+        kind: 'exec',
+        describe: `docker tag ${src} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
+        cmd: pushCmd(pb, i, src),
+      });
     }
     const deletes: Array<{ repo: string; digest: string }> = [];
     for (const i of absent) {
@@ -393,7 +379,6 @@ const pullStage = {
       (await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
     const changes: Change[] = [];
     const pulls: Step[][] = [];
-    const loggedIn = authUsers(ctx.run).length > 0;
     for (const i of mine) {
       const want = expected.get(key(i));
       const have = local.get(targetRef(pb, i));
@@ -413,7 +398,7 @@ const pullStage = {
         {
           kind: 'exec',
           describe: `docker pull ${targetRef(pb, i)}`,
-          cmd: loggedIn ? { argv: ['docker', 'pull', targetRef(pb, i)], privileged: true } : pullCmd(pb, i),
+          cmd: pullCmd(pb, i),
         },
       ]);
     }

@@ -91,18 +91,23 @@ describe('pull and push commands', () => {
   });
 
   it('fall back to the docker client where the engine API gate fails', async () => {
-    // No daemon socket here: the script runs the client, which a stub on PATH records.
+    // DOCKER_HOST fails the gate on any machine: the scripts run the client, which a stub on PATH
+    // records. (That a private DOCKER_CONFIG, the login's, sends them to the client too is shown
+    // against a real daemon by the lab's auth test: through the API they get no credentials.)
     const dir = (await new LocalConnection({ name: 'local' }).exec({ argv: ['mktemp', '-d'] })).stdout.trim();
     const stub = `printf '#!/bin/sh\\necho "docker $*" >> ${dir}/calls\\n' > ${dir}/docker; chmod 755 ${dir}/docker`;
     const local = new LocalConnection({ name: 'local' });
     assert.equal((await local.exec({ argv: ['sh', '-c', stub] })).code, 0);
     const env = { PATH: `${dir}:/usr/bin:/bin`, DOCKER_HOST: 'unix:///nowhere.sock' };
-    const r = await local.exec({ ...pushCmd(pb, image, 'sha256:abc'), privileged: false, env });
-    assert.equal(r.code, 0, r.stderr);
+    for (const cmd of [pushCmd(pb, image, 'sha256:abc'), pullCmd(pb, image)]) {
+      const r = await local.exec({ ...cmd, privileged: false, env });
+      assert.equal(r.code, 0, r.stderr);
+    }
     const calls = (await local.exec({ argv: ['cat', `${dir}/calls`] })).stdout;
     assert.equal(
       calls,
-      'docker tag sha256:abc master:5000/team/app:1.0-rc\ndocker push master:5000/team/app:1.0-rc\n',
+      'docker tag sha256:abc master:5000/team/app:1.0-rc\ndocker push master:5000/team/app:1.0-rc\n' +
+        'docker pull master:5000/team/app:1.0-rc\n',
     );
     await local.exec({ argv: ['rm', '-rf', dir] });
   });
