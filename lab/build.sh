@@ -9,8 +9,9 @@ declare -A LAB_TOOL_PACKAGES=(
   [ssh-keygen]=openssh-client
   [flock]=util-linux
 )
-# Packages of the host image: sshd and docker, plus what Ansible's docker modules need.
-LAB_HOST_PACKAGES=openssh-server,docker.io,iptables,mount,ca-certificates,curl,openssl,sudo,procps,iproute2,python3,python3-docker,python3-cryptography
+# Packages of the host image: sshd and docker, plus what Ansible's docker modules need, plus podman and
+# skopeo (the containers/image clients whose trust lives in /etc/containers/certs.d).
+LAB_HOST_PACKAGES=openssh-server,docker.io,iptables,mount,ca-certificates,curl,openssl,sudo,procps,iproute2,python3,python3-docker,python3-cryptography,podman,skopeo
 LAB_SUITE=bookworm
 
 ensure_tools() {
