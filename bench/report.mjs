@@ -92,8 +92,20 @@ for (const size of sizes) {
     const r = stats(size, phase, 'regbook');
     const a = stats(size, phase, 'ansible');
     out.push(`| 1+${size} | ${label} | ${cell(r)} | ${cell(a)} | ${fmtRatio(ratio(r, a))} |`);
+    // regbook's default trust settings (no OS store, no restart) beside Ansible's seed-parity job.
+    const d = phase === 'first' ? stats(size, 'first-default', 'regbook') : undefined;
+    if (d)
+      out.push(
+        `| 1+${size} | first apply, regbook's default trust | ${cell(d)} | ${cell(a)} | ${fmtRatio(ratio(d, a))} |`,
+      );
   }
 }
+out.push('');
+out.push(
+  'First applies use bench/playbooks/parity.yaml for both tools (the CA in the OS store, docker restarted where ' +
+    "it changed, as the runbook does) unless the row says regbook's default trust (bench/playbooks/defaults.yaml: " +
+    'docker reads certs.d at each pull, no daemon restarts).',
+);
 out.push('');
 for (const size of sizes)
   out.push(`regbook peak RSS at 1+${size}: ${(peakRss(size) / 1024).toFixed(0)} MB (max over all its runs).`);
@@ -183,6 +195,59 @@ if (pieces && floor && firstR && firstA) {
   out.push(`| --- | --- | --- |`);
   out.push(`| regbook | ${secs(firstR.median)} s | ${secs(firstR.median - f)} s |`);
   out.push(`| Ansible | ${secs(firstA.median)} s | ${secs(firstA.median - f)} s |`);
+  out.push('');
+}
+// bench/workload.sh's figures: per first apply and host, the milliseconds each workload container
+// was not running (size phase tool run host plain always; tab-separated).
+const downFile = process.env.DOWNTIME_FILE;
+const downRows = downFile
+  ? readFileSync(downFile, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'))
+      .map(([size, phase, tool, run, host, plain, always]) => ({
+        size: +size,
+        phase,
+        tool,
+        run: +run,
+        host,
+        plain: +plain,
+        always: +always,
+      }))
+  : [];
+if (downRows.length > 0) {
+  out.push('## The workload during a first apply', '');
+  out.push(
+    'Every host runs two containers while the first apply runs (bench/workload.sh): one with no restart ' +
+      'policy, which a docker restart ends for good, and one with `--restart always`, which a docker restart ' +
+      'stops until the daemon is back. Seconds not running during the apply, per host: median over runs of the ' +
+      'sum over hosts, and the worst host of any run.',
+    '',
+  );
+  out.push(
+    '| cluster | job | no restart policy: hosts whose container ended | `--restart always`: seconds down (sum over hosts; worst host) |',
+  );
+  out.push('| --- | --- | --- | --- |');
+  const jobs = [
+    ['first-default', 'regbook', 'regbook, default trust'],
+    ['first', 'regbook', 'regbook, seed parity'],
+    ['first', 'ansible', 'Ansible, seed parity'],
+  ];
+  for (const size of sizes) {
+    for (const [phase, tool, label] of jobs) {
+      const rs = downRows.filter((r) => r.size === size && r.phase === phase && r.tool === tool);
+      if (rs.length === 0) continue;
+      const runs = [...new Set(rs.map((r) => r.run))];
+      const hostsPerRun = rs.length / runs.length;
+      const ended = runs.map((run) => rs.filter((r) => r.run === run && r.plain > 0).length);
+      const sums = runs.map((run) => rs.filter((r) => r.run === run).reduce((a, r) => a + r.always, 0));
+      const worst = Math.max(...rs.map((r) => r.always));
+      out.push(
+        `| 1+${size} | ${label} | ${median(ended)} of ${hostsPerRun} (median of ${runs.length} runs) | ${secs(median(sums))} s; ${secs(worst)} s |`,
+      );
+    }
+  }
   out.push('');
 }
 out.push('Where the first apply and the no-change apply spend their time: [PROFILE.md](PROFILE.md).');

@@ -12,6 +12,8 @@ source "$ROOT/lab/lib.sh"
 [[ -n "${REGBOOK_LAB:-}" ]] || die "set REGBOOK_LAB so the default lab is left alone"
 
 KEEP_MASTER="registry:2 app:0.1 app:0.2 tool:1.0"
+# The workers keep the workload's image (bench/workload.sh load puts it there).
+KEEP_WORKER="tool:1.0"
 # shellcheck disable=SC2016 # expanded on the host
 SCRIPT='
 set -u
@@ -34,7 +36,7 @@ docker info >/dev/null
 
 pids=()
 for c in $(lab_containers); do
-  keep=""
+  keep="$KEEP_WORKER"
   [[ "$c" == "$(container_of master)" ]] && keep="$KEEP_MASTER"
   dk exec -e "KEEP=$keep" "$c" bash -c "$SCRIPT" >"$LAB_DIR/reset-$c.log" 2>&1 &
   pids+=("$!:$c")

@@ -39,6 +39,8 @@ fi
 
 mkdir -p "$WORK/logs"
 : >"$DATA"
+DOWNTIME="$WORK/downtime.tsv"
+: >"$DOWNTIME"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # The CPU counters at the start and the end: the report says how much time the hypervisor took.
 head -1 /proc/stat >"$WORK/cpu-start"
@@ -62,14 +64,17 @@ timed() {
 
 # The two tools as commands /usr/bin/time can run (it cannot run shell functions). regbook's
 # wrapper execs node, so the peak RSS is node's own.
-regbook_wrapper() { # FILE INVENTORY
+# Two jobs (bench/playbooks/): parity.yaml does what the runbook and the Ansible side do (the CA in
+# the OS store, docker restarted where it changed); defaults.yaml leaves trust at regbook's defaults.
+regbook_wrapper() { # FILE INVENTORY PLAYBOOK
   cat >"$1" <<SH
 #!/usr/bin/env bash
-exec node "$ROOT/dist/cli/main.js" apply "$ROOT/playbooks/site.yaml" -i "$2" --forks "$FORKS" "\$@"
+exec node "$ROOT/dist/cli/main.js" apply "$3" -i "$2" --forks "$FORKS" "\$@"
 SH
   chmod +x "$1"
 }
-regbook_wrapper "$WORK/regbook" "$LAB_DIR/inventory.yaml"
+regbook_wrapper "$WORK/regbook" "$LAB_DIR/inventory.yaml" "$ROOT/bench/playbooks/parity.yaml"
+regbook_wrapper "$WORK/regbook-default" "$LAB_DIR/inventory.yaml" "$ROOT/bench/playbooks/defaults.yaml"
 # Each Ansible run gets fresh SSH control sockets: no run reuses connections the previous one left
 # open (ControlPersist=60s), so both tools start every run cold. The masters it leaves are closed.
 cat >"$WORK/ansible" <<SH
@@ -100,13 +105,23 @@ for size in $SIZES; do
     die "bench lab did not come up"
   }
   bash bench/ansible/inventory.sh "$LAB_DIR" >"$LAB_DIR/ansible-hosts.ini"
+  bash bench/workload.sh load
 
-  # (a) first apply on fresh hosts; the tools alternate which goes first, to spread the noise.
+  # (a) first apply on fresh hosts, with a workload running on every host (bench/workload.sh): the
+  # seed-parity job for both tools, and regbook's job with its default trust settings. The order
+  # rotates from round to round, to spread the noise.
+  jobs=(regbook ansible regbook-default)
   for ((i = 1; i <= FIRST_RUNS; i++)); do
-    for tool in $( ((i % 2)) && echo "regbook ansible" || echo "ansible regbook"); do
-      log "1+$size first apply, $tool, run $i/$FIRST_RUNS"
+    for ((j = 0; j < ${#jobs[@]}; j++)); do
+      job=${jobs[$(((i + j) % ${#jobs[@]}))]}
+      if [[ $job == regbook-default ]]; then tool=regbook phase=first-default; else tool=$job phase=first; fi
+      log "1+$size first apply, $job, run $i/$FIRST_RUNS"
       reset_lab
-      timed "$size" first "$tool" "$i" "$WORK/$tool"
+      bash bench/workload.sh start
+      t0=$(date +%s%N)
+      timed "$size" "$phase" "$tool" "$i" "$WORK/$job"
+      t1=$(date +%s%N)
+      bash bench/workload.sh measure "$t0" "$t1" | sed "s/^/$size\t$phase\t$tool\t$i\t/; s/ /\t/g" >>"$DOWNTIME"
     done
   done
 
@@ -186,7 +201,7 @@ fi
 head -1 /proc/stat >"$WORK/cpu-end"
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" "$WORK/cpu-floor.txt" "$WORK/cpu-start" "$WORK/cpu-end" >bench/RESULTS.md
+DOWNTIME_FILE="$DOWNTIME" node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" "$WORK/cpu-floor.txt" "$WORK/cpu-start" "$WORK/cpu-end" >bench/RESULTS.md
 # The repository's lint runs prettier --check on every file.
 npx prettier --write bench/RESULTS.md >/dev/null
 cat bench/RESULTS.md
