@@ -1,25 +1,23 @@
-// Regenerates the file-format reference in README.md from the JSON Schemas.
-//   node --import tsx scripts/gen-reference.ts           print the reference
-//   node --import tsx scripts/gen-reference.ts --write   rewrite the block in README.md
-//   node --import tsx scripts/gen-reference.ts --check   exit 1 when README.md is out of date
-import { generatedReference, readmeReference, writeReadmeReference } from '../src/docs/readme.js';
+// Regenerates docs/reference.md, the file-format reference, from the JSON Schemas.
+//   npx tsx scripts/gen-reference.ts           rewrite docs/reference.md (run it after a schema change)
+//   npx tsx scripts/gen-reference.ts --check   exit 1 when docs/reference.md is out of date
+//   npx tsx scripts/gen-reference.ts --print   print the page instead of writing it
+import { generatedReference, storedReference, writeReference } from '../src/docs/reference-page.js';
 
 const arg = process.argv[2];
-if (arg === '--write') {
-  const changed = writeReadmeReference();
-  process.stdout.write(
-    changed ? 'README.md: reference updated\n' : 'README.md: reference already up to date\n',
-  );
+if (arg === undefined || arg === '--write') {
+  const changed = writeReference();
+  process.stdout.write(changed ? 'docs/reference.md: updated\n' : 'docs/reference.md: already up to date\n');
 } else if (arg === '--check') {
-  if (readmeReference() !== generatedReference()) {
+  if (storedReference() !== generatedReference()) {
     process.stderr.write(
-      'README.md: the reference differs from the schemas; run scripts/gen-reference.ts --write\n',
+      'docs/reference.md differs from the schemas; run `npx tsx scripts/gen-reference.ts`\n',
     );
     process.exitCode = 1;
   }
-} else if (arg === undefined) {
-  process.stdout.write(generatedReference() + '\n');
+} else if (arg === '--print') {
+  process.stdout.write(generatedReference());
 } else {
-  process.stderr.write(`usage: node --import tsx scripts/gen-reference.ts [--write | --check]\n`);
+  process.stderr.write('usage: npx tsx scripts/gen-reference.ts [--check | --print]\n');
   process.exitCode = 1;
 }

@@ -1,6 +1,6 @@
-// The file-format reference in README.md, generated from the JSON Schemas' own descriptions so the
-// manual and the validator cannot disagree. Pure: schemas in, Markdown out; the README block is
-// rewritten by scripts/gen-reference.ts and checked by test/unit/docs/reference.test.ts.
+// The file-format reference (docs/reference.md), generated from the JSON Schemas' own descriptions so
+// the manual and the validator cannot disagree. Pure: schemas in, Markdown out; the page is written
+// by scripts/gen-reference.ts and checked by test/unit/docs/reference.test.ts.
 
 /** The subset of JSON Schema the regbook schemas use. */
 export interface SchemaNode {
@@ -34,9 +34,6 @@ export interface ReferenceRow {
   allowed: string;
   description: string;
 }
-
-export const BLOCK_START = '<!-- reference:start -->';
-export const BLOCK_END = '<!-- reference:end -->';
 
 function resolve(root: SchemaNode, node: SchemaNode): SchemaNode {
   if (!node.$ref) return node;
@@ -145,10 +142,10 @@ export function referenceRows(root: SchemaNode): ReferenceRow[] {
 }
 
 /**
- * Escapes what Markdown would not show as written in a table cell: pipes end the cell, `<name>`
- * reads as an HTML tag and `*` can start emphasis. Code spans are left as they are.
+ * Escapes what Markdown would not show as written in running text: `<name>` reads as an HTML tag,
+ * `*` can start emphasis and a backslash escapes the next character. Code spans are left as they are.
  */
-export function cell(s: string): string {
+export function inline(s: string): string {
   return s
     .split(/(`[^`]*`)/)
     .map((part, i) =>
@@ -156,64 +153,84 @@ export function cell(s: string): string {
         ? part
         : part
             .replace(/\\/g, '\\\\')
-            .replace(/\|/g, '\\|')
             .replace(/</g, '\\<')
             .replace(/\*/g, '\\*')
-            .replace(/\n/g, ' '),
+            .replace(/\s*\n\s*/g, ' '),
     )
     .join('')
     .trim();
 }
 
-/** A Markdown table laid out the way prettier lays it out, so the README stays prettier-clean. */
-export function markdownTable(header: string[], rows: string[][]): string {
-  const all = [header, ...rows].map((r) => r.map(cell));
-  const widths = header.map((_, i) => Math.max(3, ...all.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
-    line(all[0]!),
-    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
-    ...all.slice(1).map(line),
-  ].join('\n');
+function sentence(s: string): string {
+  const t = inline(s);
+  return t === '' || /[.!?:]$/.test(t) ? t : `${t}.`;
+}
+
+/** "Allowed: an image reference …", keeping the capitals of names such as IPv4. */
+function allowedText(allowed: string): string {
+  const a = /^[A-Z][a-z]/.test(allowed) ? allowed.charAt(0).toLowerCase() + allowed.slice(1) : allowed;
+  return `Allowed: ${sentence(a)}`;
+}
+
+/**
+ * One field as Markdown: its type and default, what it means, and what it accepts; led by its path
+ * unless a heading already names it.
+ */
+export function fieldText(r: ReferenceRow, withPath = true): string {
+  const given = r.default === 'required' || r.default === '' ? r.default : `default ${r.default}`;
+  const facts = [r.type, given].filter(Boolean).join(', ');
+  const body = [sentence(r.description), r.allowed ? allowedText(r.allowed) : ''].filter(Boolean).join(' ');
+  return withPath ? `\`${r.path}\` (${facts})${body ? `: ${body}` : ''}` : `(${facts}) ${body}`.trim();
 }
 
 export interface SchemaDoc {
   /** The file the schema describes, e.g. site.yaml (the playbook). */
   title: string;
+  /** The schema's path from the repository root. */
   schemaFile: string;
   schema: SchemaNode;
 }
 
-export function renderReference(docs: readonly SchemaDoc[]): string {
+export const GENERATED_NOTE =
+  '<!-- Generated from schemas/*.schema.json by `npx tsx scripts/gen-reference.ts`; do not edit by hand. -->';
+
+/**
+ * The whole reference page. Each top-level key of a file is a heading, so a reader can link to
+ * it; the fields below it are a list, which keeps long descriptions readable where a table would
+ * be padded to its widest cell. `linkPrefix` leads from the page to the repository root.
+ */
+export function renderReference(docs: readonly SchemaDoc[], linkPrefix = '../'): string {
   const parts: string[] = [
-    '<!-- Generated from schemas/*.schema.json by `node --import tsx scripts/gen-reference.ts --write`; do not edit by hand. -->',
+    '# File format reference',
+    GENERATED_NOTE,
+    'Every field of the two files, generated from the JSON Schemas that `regbook validate` and `regbook apply` ' +
+      'check the files against. For the files by example, see [file-formats.md](file-formats.md).',
   ];
   for (const d of docs) {
-    parts.push(`#### ${d.title}`);
-    const intro = [d.schema.description, `Schema: [${d.schemaFile}](${d.schemaFile}).`].filter(Boolean);
-    parts.push(intro.join(' '));
+    parts.push(`## ${d.title}`);
     parts.push(
-      markdownTable(
-        ['field', 'type', 'default', 'allowed values', 'description'],
-        referenceRows(d.schema).map((r) => [code(r.path), r.type, r.default, r.allowed, r.description]),
-      ),
+      [
+        d.schema.description ? sentence(d.schema.description) : '',
+        `Schema: [${d.schemaFile}](${linkPrefix}${d.schemaFile}).`,
+      ]
+        .filter(Boolean)
+        .join(' '),
     );
+    let list: string[] = [];
+    const flush = () => {
+      if (list.length > 0) parts.push(list.join('\n'));
+      list = [];
+    };
+    for (const r of referenceRows(d.schema)) {
+      if (!/[.[]/.test(r.path)) {
+        flush();
+        parts.push(`### \`${r.path}\``);
+        parts.push(fieldText(r, false));
+      } else {
+        list.push(`- ${fieldText(r)}`);
+      }
+    }
+    flush();
   }
-  return parts.join('\n\n');
-}
-
-/** The text between the markers, without the surrounding newlines. */
-export function extractBlock(readme: string): string {
-  const a = readme.indexOf(BLOCK_START);
-  const b = readme.indexOf(BLOCK_END);
-  if (a < 0 || b < a) throw new Error(`README.md lacks the ${BLOCK_START} … ${BLOCK_END} markers`);
-  return readme.slice(a + BLOCK_START.length, b).trim();
-}
-
-/** README.md with the block between the markers replaced by `block` (and nothing else touched). */
-export function replaceBlock(readme: string, block: string): string {
-  const a = readme.indexOf(BLOCK_START);
-  const b = readme.indexOf(BLOCK_END);
-  if (a < 0 || b < a) throw new Error(`README.md lacks the ${BLOCK_START} … ${BLOCK_END} markers`);
-  return `${readme.slice(0, a + BLOCK_START.length)}\n\n${block}\n\n${readme.slice(b)}`;
+  return parts.join('\n\n') + '\n';
 }

@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generatedReference, readmeReference, README_PATH } from '../../../src/docs/readme.js';
 import {
-  cell,
-  extractBlock,
-  markdownTable,
-  referenceRows,
-  replaceBlock,
-  type SchemaNode,
-} from '../../../src/docs/reference.js';
+  generatedReference,
+  REFERENCE_PATH,
+  storedReference,
+  writeReference,
+} from '../../../src/docs/reference-page.js';
+import { fieldText, inline, referenceRows, type SchemaNode } from '../../../src/docs/reference.js';
 import { readSchemaBytes } from '../../../src/config/schema-files.js';
 
-describe('the README reference', () => {
-  it('equals what the schemas generate (run scripts/gen-reference.ts --write after a schema change)', () => {
-    assert.equal(readmeReference(), generatedReference());
+describe('docs/reference.md', () => {
+  it('equals what the schemas generate (run `npx tsx scripts/gen-reference.ts` after a schema change)', () => {
+    assert.equal(storedReference(), generatedReference());
   });
 
   it('documents every property the schemas declare, with its description', () => {
-    const block = readmeReference();
+    const page = storedReference();
     for (const kind of ['playbook', 'inventory'] as const) {
       const schema = JSON.parse(readSchemaBytes(kind).toString('utf8')) as SchemaNode;
       const rows = referenceRows(schema);
@@ -39,7 +39,12 @@ describe('the README reference', () => {
       }
       for (const r of rows) {
         assert.ok(r.description.length > 0, `${kind}: ${r.path} has no description`);
-        assert.ok(block.includes(`| \`${r.path}\``), `README lacks ${r.path}`);
+        // A top-level key is a heading; every other field is a list item led by its path.
+        const lead = r.path.includes('.') || r.path.includes('[') ? `- \`${r.path}\` (` : `### \`${r.path}\``;
+        assert.ok(
+          page.split('\n').some((l) => l.startsWith(lead)),
+          `the page lacks ${r.path}`,
+        );
       }
     }
   });
@@ -56,36 +61,47 @@ describe('the README reference', () => {
     assert.equal(row('images[].name').default, 'required');
     assert.match(row('registry.env.<NAME>').description, /REGISTRY_/);
     assert.equal(row('trust.hosts').type, 'string or list of string');
+    assert.match(
+      fieldText(row('registry.port')),
+      /^`registry\.port` \(integer, default `5000`\): .+ Allowed: /,
+    );
+    assert.match(fieldText(row('registry.address')), /^`registry\.address` \(string, required\): /);
   });
 
-  it('a changed schema description makes the generated block differ from the README', () => {
+  it('a changed schema description makes the generated page differ from the stored one', () => {
     const schema = JSON.parse(readSchemaBytes('playbook').toString('utf8')) as SchemaNode;
     schema.properties!.registry!.properties!.port!.description = 'A different story.';
     const rows = referenceRows(schema);
     assert.equal(rows.find((r) => r.path === 'registry.port')!.description, 'A different story.');
-    assert.ok(!readmeReference().includes('A different story.'));
+    assert.ok(!storedReference().includes('A different story.'));
+  });
+
+  it('links the schemas relative to docs/, so the links work where the repository is cloned', () => {
+    const page = storedReference();
+    assert.ok(page.includes('](../schemas/playbook.schema.json)'));
+    assert.ok(page.includes('](../schemas/inventory.schema.json)'));
+    assert.ok(REFERENCE_PATH.endsWith(join('docs', 'reference.md')));
+  });
+
+  it('writes the whole page, and reports no change when it is current', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regbook-ref-'));
+    try {
+      const path = join(dir, 'reference.md');
+      assert.equal(storedReference(path), '');
+      assert.equal(writeReference(path), true);
+      assert.equal(readFileSync(path, 'utf8'), generatedReference());
+      assert.equal(writeReference(path), false);
+      writeFileSync(path, 'stale');
+      assert.equal(writeReference(path), true);
+      assert.equal(readFileSync(path, 'utf8'), generatedReference());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
 describe('Markdown helpers', () => {
-  it('escapes pipes, tags and stars outside code spans only', () => {
-    assert.equal(cell('a|b <x> *y* `c|<d>`'), 'a\\|b \\<x> \\*y\\* `c|<d>`');
-  });
-
-  it('lays a table out with padded columns', () => {
-    assert.equal(
-      markdownTable(['a', 'bb'], [['xxxx', 'y']]),
-      ['| a    | bb  |', '| ---- | --- |', '| xxxx | y   |'].join('\n'),
-    );
-  });
-
-  it('replaces only the block between the markers', () => {
-    const readme = readFileSync(README_PATH, 'utf8');
-    const out = replaceBlock(readme, 'NEW');
-    assert.equal(extractBlock(out), 'NEW');
-    const [before] = readme.split('<!-- reference:start -->');
-    const after = readme.split('<!-- reference:end -->')[1];
-    assert.ok(out.startsWith(before!) && out.endsWith(after!));
-    assert.throws(() => replaceBlock('no markers', 'x'), /markers/);
+  it('escapes tags, stars and backslashes outside code spans only, and joins lines', () => {
+    assert.equal(inline('a|b <x> *y* \\ `c|<d>*`\nnext'), 'a|b \\<x> \\*y\\* \\\\ `c|<d>*` next');
   });
 });
