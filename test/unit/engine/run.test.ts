@@ -324,8 +324,10 @@ describe('engine', () => {
         },
         (e) => f.events.push(e),
       );
-      assert.deepEqual(seq.slice(2), answer ? ['proceed?', 'trust:m', 'trust:w1'] : ['proceed?']);
-      assert.deepEqual(seq.slice(0, 2).sort(), ['facts:m', 'facts:w1']);
+      // Asked as soon as the hosts are connected (the lock is taken while facts run).
+      assert.equal(seq[0], 'proceed?');
+      assert.deepEqual(seq.slice(1, 3).sort(), ['facts:m', 'facts:w1']);
+      assert.deepEqual(seq.slice(3), answer ? ['trust:m', 'trust:w1'] : []);
       assert.equal(out.stopped, answer ? undefined : true);
       assert.equal(
         f.events.some((e) => e.type === 'recap'),
@@ -350,21 +352,30 @@ describe('engine', () => {
     assert.equal(asked, 1);
     assert.equal(out.stopped, true);
   });
-  it('starts a read-ahead once its host is connected, before facts, only where the task will run', async () => {
-    for (const [limit, tags, expect] of [
-      [undefined, undefined, ['read-ahead m', 'facts m', 'facts w1', 'tls m']],
-      [['w1'], undefined, ['facts w1']],
-      [undefined, ['trust'], ['facts m', 'facts w1']],
-    ] as Array<[string[] | undefined, Array<'trust'> | undefined, string[]]>) {
+  it('starts a read-ahead only once proceed (the lock) says yes, before the task, only where the task will run', async () => {
+    for (const [limit, tags, answer, expect] of [
+      [undefined, undefined, true, ['facts m', 'facts w1', 'lock taken', 'read-ahead m', 'tls m']],
+      [undefined, undefined, false, ['facts m', 'facts w1', 'lock refused']],
+      [['w1'], undefined, true, ['facts w1', 'lock taken']],
+      [undefined, ['trust'], true, ['facts m', 'facts w1', 'lock taken']],
+    ] as Array<[string[] | undefined, Array<'trust'> | undefined, boolean, string[]]>) {
       const f = fixture(['m', 'w1']);
       const order: string[] = [];
+      let grant!: () => void;
+      const granted = new Promise<void>((r) => (grant = r));
       const facts: TaskDef<object> = {
         id: 'facts',
         always: true,
         stages: [
           {
             hosts: () => ['m', 'w1'],
-            run: async (ctx) => (order.push(`facts ${ctx.host.name}`), { status: 'ok', changes: [] }),
+            run: async (ctx) => {
+              order.push(`facts ${ctx.host.name}`);
+              // The lock is granted only after both hosts' facts: a read-ahead before it fails the order.
+              if (order.filter((o) => o.startsWith('facts')).length === (limit ? 1 : 2)) grant();
+              await new Promise((r) => setTimeout(r, 5));
+              return { status: 'ok', changes: [] };
+            },
           },
         ],
       };
@@ -382,15 +393,17 @@ describe('engine', () => {
         {
           forks: 10,
           connect: async (h) => f.conn(h.name),
+          proceed: async () => {
+            await granted;
+            order.push(answer ? 'lock taken' : 'lock refused');
+            return answer;
+          },
           ...(limit ? { limit } : {}),
           ...(tags ? { tags } : {}),
         },
         () => undefined,
       );
-      assert.deepEqual(
-        order.filter((o) => !o.startsWith('facts w1') || expect.includes(o)),
-        expect,
-      );
+      assert.deepEqual(order, expect);
     }
   });
   it('starts a read-ahead on every host of a task that runs on several, each with its own connection', async () => {
