@@ -179,7 +179,6 @@ export async function runTasks<S>(
     cutTimer = setTimeout(() => {
       for (const c of run.conns.values()) void c.close().catch(() => undefined);
     }, opts.cutAfterMs ?? CUT_AFTER_MS);
-    cutTimer.unref();
   });
 
   // Tasks on other hosts need the master (its certificate, the registry behind it) even when
