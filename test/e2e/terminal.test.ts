@@ -100,6 +100,7 @@ describe('in a terminal', () => {
       const r = await endsWithin(apply(['-v']), WHOLE_RUN_MS);
       assert.equal(r.code, 4, r.screen);
       assert.match(r.screen, /unreachable: worker3/);
+      assert.match(r.screen, /^✔ facts/m, '-v switched the tree off');
       assert.equal(parseTextRecap(r.screen).worker3!.unreachable, 1, r.screen);
       assert.equal(await lockFree(), true, 'the lock outlived the run');
     } finally {

@@ -218,4 +218,19 @@ describe('the deploy lock and Ctrl-C', () => {
       await L.shOk('master', `rm -f ${LOCK}`);
     }
   });
+
+  it('a master that cannot be reached cannot be locked: the run stops, exit 4, no worker touched', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    await L.stop('master');
+    try {
+      const r = await rb(['apply', pb, '-i', inv]);
+      assert.equal(r.code, 4, explain(r));
+      assert.match(r.stderr, /cannot take the deploy lock: master cannot be reached.*nothing was changed/);
+      assert.doesNotMatch(r.stdout, /TASK \[trust\]/, 'tasks ran without the lock');
+      const still = await L.sh('worker1', 'test -e /etc/docker/certs.d/master:5000/ca.crt');
+      assert.notEqual(still.code, 0, 'a worker was changed without the lock');
+    } finally {
+      await L.start('master');
+    }
+  });
 });
