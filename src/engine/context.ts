@@ -67,5 +67,7 @@ export interface TaskDef<S> {
 
 export interface HandlerDef<S> {
   id: HandlerId;
+  /** What the host's line says while it runs, e.g. "restarting docker" (default: its id). */
+  describe?: string;
   run(ctx: HostContext<S>): Promise<void>;
 }

@@ -327,7 +327,7 @@ export async function runTasks<S>(
           type: 'progress',
           host: name,
           task: task.id,
-          step: `handler ${handler.id}`,
+          step: handler.describe ?? `handler ${handler.id}`,
           handler: handler.id,
         });
         try {
