@@ -36,10 +36,11 @@ async function main(argv: string[]): Promise<number> {
 
 // `regbook ... | head` closes our stdout (or, with 2>&1, stderr) early; that is the reader's
 // choice, not an error. The command still runs to its end, unheard: an apply cut off here would
-// leave its hosts half done and its deploy lock held.
+// leave its hosts half done and its deploy lock held. A terminal that hangs up (SIGHUP) makes
+// writes fail with EIO: the run is stopping then, and must still release its lock.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
   });
 }
 

@@ -1,9 +1,10 @@
+import { writeSync } from 'node:fs';
 import { loadBoth } from '../config/index.js';
 import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
-import { exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
+import { CUT_AFTER_MS, exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import { describeHolder } from '../lock/holder.js';
@@ -110,11 +111,14 @@ export async function runApply(a: ApplyArgs): Promise<number> {
           `is released (send it again to cut at once)\n`,
       ),
     onForce: async () => {
-      process.stderr.write('\nregbook: cutting connections now\n');
-      if (tty) process.stdout.write('\u001b[?25h'); // the tree hid the cursor
+      // Written past listr2, which holds back what is written to the streams while it draws.
+      writeSync(2, '\nregbook: cutting connections now\n');
+      if (tty) writeSync(1, '\u001b[?25h'); // the tree hid the cursor
       await withTimeout(releaseNow(), FORCE_CLOSE_MS);
     },
     exitCode: (sig) => SIGNAL_EXIT[sig],
+    // The engine cuts work in flight after CUT_AFTER_MS; past this, something else holds the run.
+    deadlineMs: CUT_AFTER_MS + 20_000,
   });
 
   // Facts only read, so they run while the lock is taken (or, in check mode, while its holder is

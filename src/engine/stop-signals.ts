@@ -23,28 +23,45 @@ export function listenForStopSignals(
     onForce?: (sig: StopSignal) => Promise<void>;
     exitCode?: (sig: StopSignal) => number;
     forceExitMs?: number;
+    /**
+     * After the first signal, the run has this long to end on its own; then it is forced as by a
+     * second signal. The timer does not keep the process alive.
+     */
+    deadlineMs?: number;
   } = {},
 ): StopSignals {
   const ac = new AbortController();
   let first: StopSignal | undefined;
+  let forcing = false;
+  const force = (sig: StopSignal) => {
+    if (forcing) return;
+    forcing = true;
+    const code = opts.exitCode?.(sig) ?? 1;
+    const bail = setTimeout(() => process.exit(code), opts.forceExitMs ?? 5000);
+    bail.unref();
+    void (opts.onForce?.(sig) ?? Promise.resolve()).finally(() => process.exit(code));
+  };
+  let deadline: NodeJS.Timeout | undefined;
   const handler = (sig: NodeJS.Signals) => {
     const s = sig as StopSignal;
     if (!first) {
       first = s;
       ac.abort(s);
       opts.onFirst?.(s);
+      if (opts.deadlineMs !== undefined) {
+        deadline = setTimeout(() => force(s), opts.deadlineMs);
+        deadline.unref();
+      }
       return;
     }
-    const code = opts.exitCode?.(first) ?? 1;
-    const bail = setTimeout(() => process.exit(code), opts.forceExitMs ?? 5000);
-    bail.unref();
-    void (opts.onForce?.(first) ?? Promise.resolve()).finally(() => process.exit(code));
+    force(first);
   };
   for (const s of STOP_SIGNALS) process.on(s, handler);
   return {
     signal: ac.signal,
     which: () => first,
     dispose: () => {
+      clearTimeout(deadline);
       for (const s of STOP_SIGNALS) process.removeListener(s, handler);
     },
   };
