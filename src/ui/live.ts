@@ -147,11 +147,11 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
         {
           title: `Connect to ${plural(e.hosts.length, 'host')}`,
           task: async (_ctx: unknown, t: Wrapper) => {
-            const t0 = Date.now();
+            // No duration here: the connections were made while the lock was taken, before the
+            // tree was drawn.
             await connectDone.promise;
-            const took = p.dim(formatDuration(Date.now() - t0));
             const ok = e.hosts.length - unreachable.length;
-            t.title = `Connected to ${plural(ok, 'host')} ${took}`;
+            t.title = `Connected to ${plural(ok, 'host')}`;
             if (unreachable.length)
               throw new Error(
                 `Connected to ${ok} of ${plural(e.hosts.length, 'host')}; ${p.unreachable('unreachable')}: ` +
