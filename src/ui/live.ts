@@ -100,8 +100,8 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
   const refresh = () => {
     for (const [h, l] of live) if (l.wrapper && l.step) l.wrapper.title = hostLine(h, l);
   };
-  // Redraws running steps' durations; listr2 itself only redraws on a spinner tick.
-  const ticker = setInterval(refresh, 1000);
+  // Puts a step's name on its host's line once it has run a second, then counts its seconds.
+  const ticker = setInterval(refresh, 250);
   ticker.unref();
 
   const hostTitle = (e: Done) => {
@@ -128,7 +128,8 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
         for (const line of l.lines.splice(0)) ht.output = line;
       }
       const r = await done(id, h).promise;
-      live.delete(h);
+      // By now the host may be in its next task already (events come in bursts): leave that alone.
+      if (live.get(h)?.task === id) live.delete(h);
       if (!r) return ht.skip(`${h}: not run`);
       ht.title = hostTitle(r);
       if (r.status === 'failed' || r.status === 'unreachable') throw new Error(hostTitle(r));

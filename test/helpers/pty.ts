@@ -3,6 +3,7 @@
 // the screen as a terminal would show it once the escape sequences are applied.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { ROOT } from './cli.js';
 
 const BUILT = join(ROOT, 'dist/cli/main.js');
@@ -61,8 +62,10 @@ export function regbookInPty(
       }
     }
   };
+  // A character split between two reads is decoded whole.
+  const utf8 = new StringDecoder('utf8');
   child.stdout.on('data', (d: Buffer) => {
-    raw += d.toString('utf8');
+    raw += utf8.write(d);
     check();
   });
   child.stderr.on('data', (d: Buffer) => (raw += d.toString('utf8')));
