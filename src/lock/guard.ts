@@ -51,7 +51,7 @@ export interface DeployLockOptions {
 
 export interface HeldDeployLock {
   readonly holder: LockHolder;
-  /** Releases it (only if this run still holds it); safe to call more than once. */
+  /** Releases it (only if this run still holds it); every call shares the one release. */
   release(): Promise<void>;
 }
 
@@ -91,13 +91,14 @@ export async function takeDeployLock(o: DeployLockOptions): Promise<HeldDeployLo
     if (o.signal?.aborted) throw new StoppedBySignal(signalName(o.signal));
     throw new LockHeld(o.master, got.holder, o.releaseHint);
   }
-  let released = false;
+  // One release, however many ask for it (the end of the run and a second signal may both): a
+  // later caller waits for the one in flight instead of closing the connection under it.
+  let releasing: Promise<void> | undefined;
   return {
     holder: me,
-    async release() {
-      if (released) return;
-      released = true;
-      await releaseLock(o.conn, me.id, dir);
+    release() {
+      releasing ??= releaseLock(o.conn, me.id, dir).then(() => undefined);
+      return releasing;
     },
   };
 }
