@@ -1,13 +1,17 @@
+import { writeSync } from 'node:fs';
 import { loadBoth } from '../config/index.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
-import { exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
+import { CUT_AFTER_MS, exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
-import { describeHolder, LOCK_DIR, makeHolder, type LockHolder } from '../lock/holder.js';
-import { acquireLock, lockStatus, releaseLock } from '../lock/remote.js';
+import { describeHolder } from '../lock/holder.js';
+import { LockError, LockHeld, StoppedBySignal, takeDeployLock, type HeldDeployLock } from '../lock/guard.js';
+import { lockStatus } from '../lock/remote.js';
+import { listenForStopSignals } from '../engine/stop-signals.js';
+import { paletteFor } from '../ui/color.js';
 import type { Connection } from '../transport/types.js';
 import { makeRedact } from '../ui/format.js';
 import { ndjsonRenderer } from '../ui/ndjson.js';
@@ -29,33 +33,31 @@ export interface ApplyArgs {
   lockTimeout?: number;
 }
 
-/** How long closing connections may take on Ctrl-C before the process exits anyway. */
-const SIGINT_CLOSE_MS = 5000;
+/** After a second signal, how long releasing the lock may take before the process exits anyway. */
+const FORCE_CLOSE_MS = 5000;
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
-  Promise.race([p, new Promise<undefined>((res) => setTimeout(() => res(undefined), ms))]);
+  Promise.race([p, new Promise<undefined>((res) => setTimeout(() => res(undefined), ms).unref())]);
 
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
   const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
   const secrets = resolveSecrets(playbook);
   const redact = makeRedact([...secrets.values()].map((s) => s.reveal()));
+  const palette = paletteFor(process.stdout);
 
+  // The tree is for a terminal, whatever the colour setting or verbosity; NO_COLOR only takes the
+  // colour away. Pipes and files get plain lines.
   let emit: (e: EngineEvent) => void;
   let finished = async () => undefined as unknown;
-  const live =
-    a.output === 'text' &&
-    process.stdout.isTTY &&
-    !process.env.NO_COLOR &&
-    !process.env.CI &&
-    a.verbose === 0;
+  const tty = a.output === 'text' && process.stdout.isTTY === true && process.env.TERM !== 'dumb';
   if (a.output === 'json') emit = ndjsonRenderer(process.stdout, redact);
-  else if (live) {
+  else if (tty) {
     const { liveRenderer } = await import('../ui/live.js');
-    const r = liveRenderer(process.stdout, { diff: a.diff, redact });
+    const r = liveRenderer(process.stdout, { diff: a.diff, redact, verbose: a.verbose, palette });
     emit = r;
     finished = r.finished;
-  } else emit = plainRenderer(process.stdout, { diff: a.diff, verbose: a.verbose, redact });
+  } else emit = plainRenderer(process.stdout, { diff: a.diff, verbose: a.verbose, redact, palette });
 
   // Events wait here until the lock is taken (see `proceed` below), and are dropped if it is not.
   const held: EngineEvent[] = [];
@@ -64,13 +66,12 @@ export async function runApply(a: ApplyArgs): Promise<number> {
 
   const run = createRun<Shared>(playbook, inventory, secrets, a, gatedEmit, {});
   const master = inventory.master;
+  const releaseHint = `regbook lock release ${a.playbook} -i ${a.inventory}`;
 
   // The deploy lock lives on the master, on a connection of its own, so it can be released even
   // when the run's connection to the master fails; check mode only reads it, on the run's own
-  // connection. A master that cannot be reached takes no lock: the run then reports it
-  // unreachable, and nothing that needs the master (everything after facts) can change anything.
-  // Everything independent starts at once: the lock's connection, the run's connections (the
-  // engine picks them up) and the task modules.
+  // connection. Everything independent starts at once: the lock's connection, the run's
+  // connections (the engine picks them up) and the task modules.
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),
@@ -83,47 +84,54 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   );
   const closeEarly = () => Promise.allSettled([...early.values()].map((p) => p.then((c) => c.close())));
   const tasksModule = import('../tasks/index.js');
+  let lockConnError: unknown;
   const lockConn: Connection | undefined = await (a.check ? early.get(master.name)! : connect(master)).catch(
-    () => undefined,
+    (err: unknown) => void (lockConnError = err),
   );
-  const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
-  let locked = false;
-  let interrupted = false;
+  let lock: HeldDeployLock | undefined;
   // Settles (never rejects) once the lock is taken or refused; set below, before any await.
   let lockDone: Promise<boolean> = Promise.resolve(true);
 
-  // Ctrl-C: close every connection (remote writers then clean up their temporary files), release
-  // the lock, exit 130. A host that does not answer cannot hold the exit up for long.
-  const stopWaiting = new AbortController();
-  const onSigint = () => {
-    interrupted = true;
-    stopWaiting.abort();
-    process.stderr.write('\ninterrupted: closing connections\n');
-    const closing = (async () => {
-      await Promise.allSettled([...run.conns.values()].map((c) => c.close()));
-      await closeEarly();
-      if (lockConn) {
-        // A lock being taken right now may still be granted: wait for the answer, then release.
-        await lockDone;
-        if (locked) await releaseLock(lockConn, me.id).catch(() => undefined);
-        await lockConn.close().catch(() => undefined);
-      }
-    })();
-    void withTimeout(closing, SIGINT_CLOSE_MS).then(() => process.exit(130));
+  // SIGINT, SIGTERM, SIGHUP: the engine starts no new work, lets what is in flight finish (or cuts
+  // it), and ends with a recap; the lock is released below, as after any run. A second signal
+  // cuts everything at once.
+  const releaseNow = async () => {
+    await Promise.allSettled([...run.conns.values()].map((c) => c.close()));
+    await closeEarly();
+    if (lockConn) {
+      await withTimeout(lockDone, FORCE_CLOSE_MS); // a lock being granted right now is released too
+      await lock?.release().catch(() => undefined);
+      await lockConn.close().catch(() => undefined);
+    }
   };
-  process.once('SIGINT', onSigint);
+  const stop = listenForStopSignals({
+    onFirst: (sig) =>
+      process.stderr.write(
+        `\nregbook: ${sig}: stopping; no new step starts, steps in flight finish, then the deploy lock ` +
+          `is released (send it again to cut at once)\n`,
+      ),
+    onForce: async () => {
+      // Written past listr2, which holds back what is written to the streams while it draws.
+      writeSync(2, '\nregbook: cutting connections now\n');
+      if (tty) writeSync(1, '\u001b[?25h'); // the tree hid the cursor
+      await withTimeout(releaseNow(), FORCE_CLOSE_MS);
+    },
+    exitCode: (sig) => SIGNAL_EXIT[sig],
+    // The engine cuts work in flight after CUT_AFTER_MS; past this, something else holds the run.
+    deadlineMs: CUT_AFTER_MS + 20_000,
+  });
 
   // Facts only read, so they run while the lock is taken (or, in check mode, while its holder is
   // looked up): the lock adds no round trip before the first task. What they report is held back
-  // until then, and dropped if the lock is held. With --lock-timeout the lock comes first: facts
-  // gathered while another run restarts docker could be wrong by the time this one may go on.
+  // until then, and dropped if the lock is not taken. Read-aheads wait for the lock (the engine
+  // starts them when `proceed` says yes). With --lock-timeout the lock comes first: facts gathered
+  // while another run restarts docker could be wrong by the time this one may go on.
   const lockTimeout = a.lockTimeout ?? 0;
   let lockFailure: unknown;
-  let holder: LockHolder | undefined;
   const lockStep = async (): Promise<boolean> => {
-    if (!lockConn) return true;
     if (a.check) {
       // Check mode changes nothing, so it takes no lock; it says when an apply is running.
+      if (!lockConn) return true;
       const st = await lockStatus(lockConn).catch(() => undefined);
       if (st?.held)
         process.stderr.write(
@@ -131,18 +139,24 @@ export async function runApply(a: ApplyArgs): Promise<number> {
         );
       return true;
     }
+    if (!lockConn) {
+      // Never unlocked: a master that cannot be reached cannot be locked, so nothing runs.
+      lockFailure = new LockError(
+        `cannot take the deploy lock: ${master.name} cannot be reached: ${(lockConnError as Error)?.message ?? 'no connection'}`,
+      );
+      return false;
+    }
     try {
-      const got = await acquireLock(lockConn, me, {
+      lock = await takeDeployLock({
+        conn: lockConn,
+        master: master.name,
+        command: ['regbook', ...process.argv.slice(2)],
+        redact,
         timeoutSeconds: lockTimeout,
-        signal: stopWaiting.signal,
-        onWait: (h) =>
-          process.stderr.write(
-            `regbook: waiting up to ${lockTimeout}s for the deploy lock on ${master.name}, held by ${describeHolder(h)}\n`,
-          ),
+        signal: stop.signal,
+        releaseHint,
       });
-      if (got.taken) locked = true;
-      else holder = got.holder;
-      return got.taken;
+      return true;
     } catch (err) {
       lockFailure = err;
       return false;
@@ -160,18 +174,21 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   });
   const proceed = () => lockDone;
 
-  // The lock was not taken: nothing was changed. A failure to even ask is thrown as it is. After
-  // Ctrl-C (which stops a wait for the lock) the signal handler has said all there is to say.
-  const notLocked = async () => {
+  // The lock was not taken: nothing was changed, and the run stops here.
+  const notLocked = async (): Promise<number> => {
     await closeEarly();
-    if (interrupted) return EXIT.taskFailed;
-    if (lockFailure) throw lockFailure;
-    process.stderr.write(
-      `regbook: the deploy lock on ${master.name} (${LOCK_DIR}) is held by ${describeHolder(holder)}; ` +
-        `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
-        `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
-    );
-    return EXIT.taskFailed;
+    await finished();
+    if (stop.which() || lockFailure instanceof StoppedBySignal) {
+      process.stderr.write('regbook: stopped before the deploy lock was taken; nothing was changed\n');
+      return SIGNAL_EXIT[stop.which() ?? 'SIGINT'];
+    }
+    if (lockFailure instanceof LockHeld) {
+      process.stderr.write(`regbook: ${lockFailure.message}\n`);
+      return EXIT.taskFailed;
+    }
+    const why = lockFailure instanceof Error ? lockFailure.message : String(lockFailure);
+    process.stderr.write(`regbook: ${why}; nothing was changed\n`);
+    return lockConn ? EXIT.taskFailed : EXIT.unreachable;
   };
 
   try {
@@ -188,27 +205,29 @@ export async function runApply(a: ApplyArgs): Promise<number> {
         forks: a.forks,
         connect: (h) => early.get(h.name) ?? connect(h),
         proceed,
+        signal: stop.signal,
       },
       gatedEmit,
     );
     if (outcome.stopped) return await notLocked();
     await finished();
+    // A signal that came after the engine's last step still stops the run with its own code.
+    const sig = stop.which();
+    if (sig && !outcome.interrupted) return SIGNAL_EXIT[sig];
     return exitCodeOf(outcome, { check: a.check, detailedExitcode: a.detailedExitcode });
   } finally {
-    // On Ctrl-C the signal handler owns the clean-up (and the exit code).
-    if (!interrupted) {
-      process.removeListener('SIGINT', onSigint);
-      await lockDone; // an early failure must not leave a lock that is being taken
-      if (lockConn) {
-        if (locked) {
-          await releaseLock(lockConn, me.id).catch((err: Error) =>
-            process.stderr.write(
-              `regbook: could not release the deploy lock on ${master.name}: ${err.message}\n`,
-            ),
-          );
-        }
-        await lockConn.close().catch(() => undefined);
-      }
+    await lockDone; // an early failure must not leave a lock that is being taken
+    if (lockConn) {
+      await lock
+        ?.release()
+        .catch((err: Error) =>
+          process.stderr.write(
+            `regbook: could not release the deploy lock on ${master.name}: ${err.message}\n`,
+          ),
+        );
+      await lockConn.close().catch(() => undefined);
     }
+    await closeEarly();
+    stop.dispose();
   }
 }

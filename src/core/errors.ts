@@ -35,3 +35,14 @@ export const EXIT = {
   changesPending: 3,
   unreachable: 4,
 } as const;
+
+/** The exit code of a run a signal stopped: 128 + the signal's number, as shells report it. */
+export const SIGNAL_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Work not started because a signal stopped the run; the host counts as interrupted, not failed. */
+export class Interrupted extends Error {
+  constructor(message = 'interrupted before this step started') {
+    super(message);
+    this.name = 'Interrupted';
+  }
+}

@@ -27,6 +27,17 @@ export interface HostContext<S> {
   run: RunContext<S>;
   /** Queues a handler to run once on this host at the end of the current task. */
   notify(handler: HandlerId): void;
+  /**
+   * Says what this host is doing now ("restarting docker"), in the words of a Step's `describe`;
+   * the live view shows it on the host's line while it lasts. Steps run by applySteps and handlers
+   * are reported already; a long step of its own making (a rolling restart) calls it directly.
+   */
+  progress?(step: string): void;
+  /**
+   * Aborted when a signal stops the run: work not started yet must not start (applySteps checks
+   * it between steps); a step in flight may finish.
+   */
+  signal?: AbortSignal;
 }
 
 /** A unit of one task on a set of hosts. A task runs its stages one after the other. */
@@ -56,5 +67,7 @@ export interface TaskDef<S> {
 
 export interface HandlerDef<S> {
   id: HandlerId;
+  /** What the host's line says while it runs, e.g. "restarting docker" (default: its id). */
+  describe?: string;
   run(ctx: HostContext<S>): Promise<void>;
 }

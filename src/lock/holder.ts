@@ -125,3 +125,33 @@ export function statusCmd(dir = LOCK_DIR): Cmd {
 export function releaseCmd(id: string | undefined, dir = LOCK_DIR): Cmd {
   return { argv: ['sh', '-c', RELEASE, 'regbook-lock', dir, id ?? ''], privileged: true };
 }
+
+/** The control machine's part of a holder (`user@host` → `host`). */
+export function holderHost(holder: string): string {
+  return holder.slice(holder.lastIndexOf('@') + 1);
+}
+
+/** Whether a process with this pid runs on this machine (EPERM: it runs, as another user). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A lock left by a run of this same control machine whose process is gone (killed, machine
+ * rebooted): nobody can be converging under it, so it may be taken over. Only a record this
+ * machine can judge qualifies: same host, a pid, and an id to release it by (so two runs that
+ * both find it stale cannot both take it).
+ */
+export function isStaleHere(
+  h: LockHolder | undefined,
+  here: string = hostname(),
+  alive: (pid: number) => boolean = pidAlive,
+): h is LockHolder {
+  return !!h && h.id !== '' && holderHost(h.holder) === here && h.pid > 0 && !alive(h.pid);
+}

@@ -32,15 +32,28 @@ export async function acquireLock(
     dir?: string;
     onWait?: (h: LockHolder | undefined) => void;
     signal?: AbortSignal;
+    /** A holder that may be taken over (isStaleHere); told to `onTakeover` before it is. */
+    isStale?: (h: LockHolder | undefined) => h is LockHolder;
+    onTakeover?: (h: LockHolder) => void;
   },
 ): Promise<AcquireResult> {
   const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  const dir = opts.dir ?? LOCK_DIR;
   let told = false;
+  const tookOver = new Set<string>();
   for (;;) {
-    const r = await conn.exec(acquireCmd(me, opts.dir ?? LOCK_DIR));
+    const r = await conn.exec(acquireCmd(me, dir));
     if (r.code === 0) return { taken: true };
-    if (r.code !== HELD) throw failure(`taking the deploy lock ${opts.dir ?? LOCK_DIR}`, r);
+    if (r.code !== HELD) throw failure(`taking the deploy lock ${dir}`, r);
     const holder = parseHolder(r.stdout);
+    // Released by its id only: if another run took it over first, its record no longer matches
+    // and this run finds the lock held by a live process on the next try.
+    if (opts.isStale?.(holder) && !tookOver.has(holder.id)) {
+      tookOver.add(holder.id);
+      opts.onTakeover?.(holder);
+      await releaseLock(conn, holder.id, dir);
+      continue;
+    }
     if (Date.now() >= deadline || opts.signal?.aborted) return { taken: false, holder };
     if (!told) opts.onWait?.(holder);
     told = true;

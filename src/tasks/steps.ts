@@ -1,4 +1,5 @@
-import { displayCmd, type Cmd } from '../core/cmd.js';
+import type { Cmd } from '../core/cmd.js';
+import { Interrupted } from '../core/errors.js';
 import { TaskFailure, type Change, type Step, type TaskResult } from '../core/task.js';
 import type { Connection, ExecResult } from '../transport/types.js';
 import type { Ctx } from './shared.js';
@@ -23,10 +24,13 @@ const LANES_AT_ONCE = 4;
 export async function applySteps(ctx: Ctx, steps: readonly Step[]): Promise<void> {
   if (ctx.run.check) return;
   for (const step of steps) {
+    // A signal stops the run between steps: the step in flight finishes, the next one never starts.
+    if (ctx.signal?.aborted) throw new Interrupted();
+    if (step.kind !== 'parallel') ctx.progress?.(step.describe);
     ctx.run.debug(`step: ${step.describe}`, ctx.host.name);
     switch (step.kind) {
       case 'exec':
-        ctx.run.debug(`$ ${displayCmd(step.cmd)}`, ctx.host.name);
+        // The engine's connection tells each command at -vv, as it does the handlers' own.
         await must(ctx.conn, step.cmd, step.describe);
         break;
       case 'write':

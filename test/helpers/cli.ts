@@ -59,7 +59,14 @@ export interface RecapEvent {
   type: 'recap';
   hosts: Record<
     string,
-    { ok: number; changed: number; failed: number; skipped: number; unreachable: number }
+    {
+      ok: number;
+      changed: number;
+      failed: number;
+      skipped: number;
+      unreachable: number;
+      interrupted?: number;
+    }
   >;
 }
 
@@ -108,6 +115,8 @@ export function parseTextRecap(stdout: string): Record<string, Counts> {
       failed: n('failed'),
       skipped: n('skipped'),
       unreachable: n('unreachable'),
+      // Shown only for a host a signal cut short, as in the NDJSON recap.
+      ...(pairs.some((p) => p.startsWith('interrupted=')) ? { interrupted: n('interrupted') } : {}),
     };
   }
   return out;

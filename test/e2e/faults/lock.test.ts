@@ -1,6 +1,8 @@
 // The deploy lock on the master and Ctrl-C: two applies at once, a lock left by a killed run (seen
 // and broken with `regbook lock`), check mode reporting it, and SIGINT mid-run.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { lab, type Lab } from '../../helpers/lab.js';
 import { parseTextRecap, tempDir } from '../../helpers/cli.js';
@@ -39,6 +41,8 @@ describe('the deploy lock and Ctrl-C', () => {
     const first = start(['apply', pb, '-i', inv]);
     await first.waitFor(/TASK \[tls\]/);
     const pid = first.child.pid!;
+    // Frozen while it holds the lock, so the runs below surely find it held, however fast it is.
+    first.child.kill('SIGSTOP');
     const second = await rb(['apply', pb, '-i', inv]);
     assert.equal(second.code, 2, explain(second));
     assert.match(
@@ -54,9 +58,9 @@ describe('the deploy lock and Ctrl-C', () => {
     assert.equal(st.holder?.pid, pid);
     assert.match(st.holder?.command ?? '', /regbook apply/);
     // Check mode takes no lock, but says who holds it.
-    // (Its exit code is not asserted: the first run may be restarting the master's docker meanwhile.)
     const check = await rb(['apply', pb, '-i', inv, '--check']);
     assert.match(check.stderr, new RegExp(`note: the deploy lock on master is held by .*pid ${pid}`));
+    first.child.kill('SIGCONT');
     const r = await first.done;
     assert.equal(r.code, 0, explain(r));
     assert.equal(await lockExists(), false, 'the lock outlived the run');
@@ -87,13 +91,18 @@ describe('the deploy lock and Ctrl-C', () => {
     assert.equal(await lockExists(), false);
   });
 
-  it('a lock left by a killed run blocks applies until lock release breaks it', async () => {
+  it('a lock left by a killed run of another machine blocks applies until lock release breaks it', async () => {
     await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
     const killed = start(['apply', pb, '-i', inv]);
     await killed.waitFor(/TASK \[facts\]/);
     killed.child.kill('SIGKILL');
     await killed.done;
     assert.equal(await lockExists(), true, 'SIGKILL cannot release; the lock must stay');
+    // As if that run had been on another control machine: this one cannot tell whether it lives.
+    await L.shOk(
+      'master',
+      `sed -i 's/"holder":"[^"]*@[^"]*"/"holder":"ci@another-machine"/' ${LOCK}/holder.json`,
+    );
     const blocked = await rb(['apply', pb, '-i', inv]);
     assert.equal(blocked.code, 2, explain(blocked));
     assert.match(blocked.stderr, new RegExp(`pid ${killed.child.pid}\\b`));
@@ -129,7 +138,8 @@ describe('the deploy lock and Ctrl-C', () => {
     run.child.kill('SIGINT');
     const r = await run.done;
     assert.equal(r.code, 130, explain(r));
-    assert.match(r.stderr, /interrupted: closing connections/);
+    assert.match(r.stderr, /SIGINT: stopping; no new step starts/);
+    assert.match(r.stdout, /^interrupted by SIGINT/m);
     // Sessions close asynchronously on the server, and the baseline may still hold one of an
     // earlier run that was closing: no host may end with more than it had, once they settle.
     const outlived = async () => {
@@ -152,5 +162,75 @@ describe('the deploy lock and Ctrl-C', () => {
       Object.values(parseTextRecap(again.stdout)).every((c) => c.changed === 0),
       again.stdout,
     );
+  });
+
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    it(`${sig} mid-run: exit ${code}, the recap, lock released`, async () => {
+      await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+      const run = start(['apply', pb, '-i', inv]);
+      await run.waitFor(/TASK \[trust\]/);
+      run.child.kill(sig);
+      const r = await run.done;
+      assert.equal(r.code, code, explain(r));
+      assert.match(r.stdout, new RegExp(`^interrupted by ${sig}`, 'm'));
+      assert.match(r.stdout, /^RECAP$/m);
+      assert.equal(await lockExists(), false, `${sig} left the lock held`);
+    });
+  }
+
+  it('a lock left by a dead run of this same machine is taken over, with a notice', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    // The record a killed run of this machine leaves: its host, a pid that no longer runs.
+    const gone = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
+    const record = JSON.stringify({
+      id: 'dead-run',
+      holder: `someone@${hostname()}`,
+      pid: Number(gone),
+      since: new Date().toISOString(),
+      command: 'regbook apply site.yaml',
+    });
+    await L.shOk('master', `mkdir -p ${LOCK} && printf '%s\\n' '${record}' > ${LOCK}/holder.json`);
+    const r = await rb(['apply', pb, '-i', inv]);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(
+      r.stderr,
+      new RegExp(`taking over the deploy lock on master: .*pid ${gone}\\b.*process is gone`),
+    );
+    assert.equal(parseTextRecap(r.stdout).worker1!.changed, 1, r.stdout);
+    assert.equal(await lockExists(), false);
+  });
+
+  it('a lock that cannot be taken stops the run before any change (it never runs unlocked)', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    // A file where the lock directory goes: mkdir fails, and the lock can be neither taken nor read.
+    await L.shOk('master', `rm -rf ${LOCK} && mkdir -p $(dirname ${LOCK}) && touch ${LOCK}`);
+    try {
+      const r = await rb(['apply', pb, '-i', inv]);
+      assert.equal(r.code, 2, explain(r));
+      assert.match(r.stderr, /taking the deploy lock .* failed.*nothing was changed/);
+      assert.doesNotMatch(r.stdout, /TASK \[/, 'tasks ran without the lock');
+      const still = await L.sh('worker1', 'test -e /etc/docker/certs.d/master:5000/ca.crt');
+      assert.notEqual(still.code, 0, 'the run changed a host without the lock');
+    } finally {
+      await L.shOk('master', `rm -f ${LOCK}`);
+    }
+  });
+
+  it('a master that cannot be reached cannot be locked: the run stops, exit 4, no worker touched', async () => {
+    await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
+    await L.stop('master');
+    try {
+      const r = await rb(['apply', pb, '-i', inv]);
+      assert.equal(r.code, 4, explain(r));
+      assert.match(r.stderr, /cannot take the deploy lock: master cannot be reached.*nothing was changed/);
+      assert.doesNotMatch(r.stdout, /TASK \[trust\]/, 'tasks ran without the lock');
+      const still = await L.sh('worker1', 'test -e /etc/docker/certs.d/master:5000/ca.crt');
+      assert.notEqual(still.code, 0, 'a worker was changed without the lock');
+    } finally {
+      await L.start('master');
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { EngineEvent } from '../../../src/engine/events.js';
 import { exitCodeOf, runTasks, selectHosts, selectTasks } from '../../../src/engine/run.js';
 import { createRun } from '../../../src/engine/setup.js';
 import { TaskFailure } from '../../../src/core/task.js';
+import { applySteps } from '../../../src/tasks/steps.js';
 import { UnreachableError, type Connection } from '../../../src/transport/types.js';
 
 // A unit test of the engine's scheduling only: hosts are in-memory objects that record calls.
@@ -324,8 +325,10 @@ describe('engine', () => {
         },
         (e) => f.events.push(e),
       );
-      assert.deepEqual(seq.slice(2), answer ? ['proceed?', 'trust:m', 'trust:w1'] : ['proceed?']);
-      assert.deepEqual(seq.slice(0, 2).sort(), ['facts:m', 'facts:w1']);
+      // Asked as soon as the hosts are connected (the lock is taken while facts run).
+      assert.equal(seq[0], 'proceed?');
+      assert.deepEqual(seq.slice(1, 3).sort(), ['facts:m', 'facts:w1']);
+      assert.deepEqual(seq.slice(3), answer ? ['trust:m', 'trust:w1'] : []);
       assert.equal(out.stopped, answer ? undefined : true);
       assert.equal(
         f.events.some((e) => e.type === 'recap'),
@@ -350,21 +353,30 @@ describe('engine', () => {
     assert.equal(asked, 1);
     assert.equal(out.stopped, true);
   });
-  it('starts a read-ahead once its host is connected, before facts, only where the task will run', async () => {
-    for (const [limit, tags, expect] of [
-      [undefined, undefined, ['read-ahead m', 'facts m', 'facts w1', 'tls m']],
-      [['w1'], undefined, ['facts w1']],
-      [undefined, ['trust'], ['facts m', 'facts w1']],
-    ] as Array<[string[] | undefined, Array<'trust'> | undefined, string[]]>) {
+  it('starts a read-ahead only once proceed (the lock) says yes, before the task, only where the task will run', async () => {
+    for (const [limit, tags, answer, expect] of [
+      [undefined, undefined, true, ['facts m', 'facts w1', 'lock taken', 'read-ahead m', 'tls m']],
+      [undefined, undefined, false, ['facts m', 'facts w1', 'lock refused']],
+      [['w1'], undefined, true, ['facts w1', 'lock taken']],
+      [undefined, ['trust'], true, ['facts m', 'facts w1', 'lock taken']],
+    ] as Array<[string[] | undefined, Array<'trust'> | undefined, boolean, string[]]>) {
       const f = fixture(['m', 'w1']);
       const order: string[] = [];
+      let grant!: () => void;
+      const granted = new Promise<void>((r) => (grant = r));
       const facts: TaskDef<object> = {
         id: 'facts',
         always: true,
         stages: [
           {
             hosts: () => ['m', 'w1'],
-            run: async (ctx) => (order.push(`facts ${ctx.host.name}`), { status: 'ok', changes: [] }),
+            run: async (ctx) => {
+              order.push(`facts ${ctx.host.name}`);
+              // The lock is granted only after both hosts' facts: a read-ahead before it fails the order.
+              if (order.filter((o) => o.startsWith('facts')).length === (limit ? 1 : 2)) grant();
+              await new Promise((r) => setTimeout(r, 5));
+              return { status: 'ok', changes: [] };
+            },
           },
         ],
       };
@@ -382,15 +394,17 @@ describe('engine', () => {
         {
           forks: 10,
           connect: async (h) => f.conn(h.name),
+          proceed: async () => {
+            await granted;
+            order.push(answer ? 'lock taken' : 'lock refused');
+            return answer;
+          },
           ...(limit ? { limit } : {}),
           ...(tags ? { tags } : {}),
         },
         () => undefined,
       );
-      assert.deepEqual(
-        order.filter((o) => !o.startsWith('facts w1') || expect.includes(o)),
-        expect,
-      );
+      assert.deepEqual(order, expect);
     }
   });
   it('starts a read-ahead on every host of a task that runs on several, each with its own connection', async () => {
@@ -416,5 +430,159 @@ describe('engine', () => {
       );
       assert.deepEqual(read.sort(), expect);
     }
+  });
+
+  it('a signal: the step in flight finishes, nothing new starts, the host counts interrupted, not failed', async () => {
+    const f = fixture(['m', 'w1']);
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const trust: TaskDef<object> = {
+      id: 'trust',
+      stages: [
+        {
+          hosts: () => ['m', 'w1'],
+          async run(ctx) {
+            const ran: string[] = [];
+            const step = (name: string, signal = false) => ({
+              kind: 'fn' as const,
+              describe: name,
+              run: async () => {
+                if (signal) ac.abort('SIGTERM');
+                await new Promise((r) => setTimeout(r, 5));
+                ran.push(name);
+              },
+            });
+            const pending = applySteps(ctx as never, [
+              step(`write on ${ctx.host.name}`, ctx.host.name === 'w1'),
+              step(`refresh on ${ctx.host.name}`),
+            ]);
+            await pending.finally(() => seen.push(...ran));
+            return { status: 'changed', changes: [{ what: 'x' }] };
+          },
+        },
+      ],
+    };
+    const after = task('images', ['m', 'w1'], async (ctx) => void seen.push(`images ${ctx.host.name}`));
+    const out = await runTasks(
+      f.run,
+      [trust, after],
+      [],
+      { forks: 1, connect: async (h) => f.conn(h.name), signal: ac.signal },
+      (e) => f.events.push(e),
+    );
+    // m ran both steps before the signal; w1's first step (in flight when it came) finished, its
+    // second never started, and images started nowhere.
+    assert.deepEqual(seen, ['write on m', 'refresh on m', 'write on w1']);
+    assert.equal(out.interrupted, 'SIGTERM');
+    assert.deepEqual(out.recap.w1, {
+      ok: 0,
+      changed: 0,
+      failed: 0,
+      skipped: 0,
+      unreachable: 0,
+      interrupted: 1,
+    });
+    assert.deepEqual(out.recap.m, { ok: 0, changed: 1, failed: 0, skipped: 0, unreachable: 0 });
+    assert.equal(exitCodeOf(out, { check: false, detailedExitcode: false }), 143);
+    const recap = f.events.at(-1);
+    assert.equal(recap?.type === 'recap' && recap.interrupted, 'SIGTERM');
+    assert.ok(f.events.some((e) => e.type === 'interrupt' && e.signal === 'SIGTERM'));
+    assert.deepEqual(
+      f.events
+        .filter((e) => e.type === 'progress')
+        .map((e) => e.type === 'progress' && `${e.host}:${e.step}`),
+      ['m:write on m', 'm:refresh on m', 'w1:write on w1'],
+    );
+    assert.deepEqual(f.log.sort(), ['close m', 'close w1'], 'connections left open');
+  });
+
+  it('work that does not finish after a signal is cut when its connection is closed, within the bound', async () => {
+    const f = fixture(['m']);
+    const ac = new AbortController();
+    let closed!: () => void;
+    const cut = new Promise<void>((r) => (closed = r));
+    const conn = (name: string) =>
+      ({ ...f.conn(name), close: async () => closed() }) as unknown as Connection;
+    const hang = task('trust', ['m'], async () => {
+      ac.abort('SIGINT');
+      await cut;
+      throw new Error('m: connection closed');
+    });
+    const out = await runTasks(
+      f.run,
+      [hang],
+      [],
+      { forks: 1, connect: async (h) => conn(h.name), signal: ac.signal, cutAfterMs: 20 },
+      (e) => f.events.push(e),
+    );
+    assert.equal(out.interrupted, 'SIGINT');
+    assert.equal(out.recap.m!.interrupted, 1);
+    assert.equal(out.recap.m!.failed, 0);
+  });
+
+  it('handlers do not start after a signal: the host is interrupted with its handler owed', async () => {
+    const f = fixture(['m']);
+    const ac = new AbortController();
+    let handlerRan = false;
+    const t: TaskDef<object> = {
+      id: 'trust',
+      stages: [
+        {
+          hosts: () => ['m'],
+          async run(ctx) {
+            ctx.notify('restart-docker');
+            ac.abort('SIGHUP');
+            return { status: 'changed', changes: [{ what: 'ca.crt' }] };
+          },
+        },
+      ],
+    };
+    const out = await runTasks(
+      f.run,
+      [t],
+      [{ id: 'restart-docker', run: async () => void (handlerRan = true) }],
+      { forks: 1, connect: async (h) => f.conn(h.name), signal: ac.signal },
+      (e) => f.events.push(e),
+    );
+    assert.equal(handlerRan, false);
+    assert.equal(out.recap.m!.interrupted, 1);
+    assert.ok(f.events.some((e) => e.type === 'handler' && e.status === 'interrupted'));
+    assert.equal(exitCodeOf(out, { check: false, detailedExitcode: false }), 129);
+  });
+
+  it('-vv: every command a task or handler runs is told at debug level, through the engine', async () => {
+    const f = fixture(['m']);
+    const conn = (name: string) =>
+      ({ ...f.conn(name), exec: async () => ({ code: 0, stdout: '', stderr: '' }) }) as unknown as Connection;
+    const t: TaskDef<object> = {
+      id: 'trust',
+      stages: [
+        {
+          hosts: () => ['m'],
+          async run(ctx) {
+            await ctx.conn.exec({ argv: ['update-ca-certificates'], stdin: 'never shown' });
+            ctx.notify('restart-docker');
+            return { status: 'changed', changes: [] };
+          },
+        },
+      ],
+    };
+    await runTasks(
+      f.run,
+      [t],
+      [
+        {
+          id: 'restart-docker',
+          run: async (ctx) => void (await ctx.conn.exec({ argv: ['service', 'docker', 'restart'] })),
+        },
+      ],
+      { forks: 1, connect: async (h) => conn(h.name) },
+      (e) => f.events.push(e),
+    );
+    const debug = f.events
+      .filter((e) => e.type === 'log' && e.level === 'debug')
+      .map((e) => e.type === 'log' && e.message);
+    assert.deepEqual(debug, ['$ update-ca-certificates <<stdin', '$ service docker restart']);
+    assert.ok(f.events.some((e) => e.type === 'progress' && e.handler === 'restart-docker'));
   });
 });

@@ -54,10 +54,12 @@ describe('renderers', () => {
   it('plain: task lines, changes (old → new with --diff), detail, recap; secrets masked', () => {
     const text = capture((out) => plainRenderer(out, { diff: true, verbose: 0, redact }));
     assert.match(text, /^TASK \[trust\]$/m);
-    assert.match(text, /^changed: \[master\]$/m);
+    assert.match(text, /^APPLY 2 hosts: master, w1$/m);
+    assert.match(text, /^changed: \[master\] \(0\.0s\)$/m);
     assert.match(text, /~ \/etc\/docker\/certs\.d\/m:5000\/ca\.crt: sha256:aa → sha256:bb/);
     assert.match(text, /^ {2}\| line 2$/m);
-    assert.match(text, /^w1\s+ok=0\s+changed=0\s+failed=1\s+skipped=0\s+unreachable=0$/m);
+    assert.match(text, /^w1\s+ok=0\s+changed=0\s+failed=1\s+skipped=0\s+unreachable=0\s+0\.0s$/m);
+    assert.match(text, /^handler restart-docker: \[master\] ok$/m);
     assert.ok(!text.includes(SECRET));
     assert.match(text, /login failed for \*\*\*/);
     assert.ok(!text.includes('\u001b'), 'no escape sequences');
