@@ -84,12 +84,19 @@ export interface TlsConfig {
   renewBeforeDays: number;
 }
 
+export type Runtime = 'docker' | 'containerd' | 'podman';
+
 export interface TrustConfig {
   /** Resolved host names (from all | workers | [names]). */
   hosts: string[];
+  /** Whose per-registry trust is written on those hosts. */
+  runtimes: Runtime[];
+  /** docker's certs.d (only where docker is in runtimes). */
   dockerCertsD: boolean;
   system: boolean;
   restartDocker: 'on-change' | 'never' | 'always';
+  /** The most hosts whose docker is down at once during a restart. */
+  serial: number;
 }
 
 export type ImageSource = { host: string } | { archive: string } | { pull: string };

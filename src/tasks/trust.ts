@@ -80,7 +80,7 @@ export function parseTrustProbe(files: readonly TrustFile[], stdout: string): Tr
 export function trustFiles(pb: Playbook, facts: Pick<HostFacts, 'osFamily' | 'osId'>): TrustFile[] {
   const files: TrustFile[] = [];
   const safeName = `regbook-${pb.registry.address.replace(/[^A-Za-z0-9.-]/g, '_')}.crt`;
-  if (pb.trust.dockerCertsD) {
+  if (pb.trust.runtimes.includes('docker') && pb.trust.dockerCertsD) {
     files.push({ path: posix.join('/etc/docker/certs.d', pb.registry.address, 'ca.crt'), system: false });
   }
   if (pb.trust.system) {

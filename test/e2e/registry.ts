@@ -22,7 +22,7 @@ export function basePlaybook(): PlaybookDoc {
       days: 800,
       renewBeforeDays: 30,
     },
-    trust: { hosts: 'all', restartDocker: 'on-change' },
+    trust: { hosts: 'all', system: true, restartDocker: 'on-change' },
     images: [
       { name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' },
       { name: 'app:0.2', source: { host: 'master' }, pullOn: 'workers' },

@@ -15,7 +15,7 @@ import { registrySettings } from './registry-settings.js';
 const pb = {
   registry: { ...registrySettings, env: { REGISTRY_LOG_LEVEL: 'info' } },
   tls: { dir: '/etc/regbook/certs' },
-  trust: { dockerCertsD: true, system: true },
+  trust: { runtimes: ['docker'], dockerCertsD: true, system: true },
 } as unknown as Playbook;
 
 function inspectedFrom(spec: ReturnType<typeof desiredContainer>): Inspected {

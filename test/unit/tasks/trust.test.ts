@@ -94,7 +94,14 @@ const playbook = {
   file: 'site.yaml',
   registry: registrySettings,
   tls: { dir: '/etc/regbook/certs', mode: 'ca' },
-  trust: { hosts: ['master', 'w1'], dockerCertsD: true, system: true, restartDocker: 'on-change' },
+  trust: {
+    hosts: ['master', 'w1'],
+    runtimes: ['docker'],
+    dockerCertsD: true,
+    system: true,
+    restartDocker: 'on-change',
+    serial: 1,
+  },
   images: [],
 } as unknown as Playbook;
 const inventory = {
