@@ -56,5 +56,6 @@ export interface TaskDef<S> {
 
 export interface HandlerDef<S> {
   id: HandlerId;
-  run(ctx: HostContext<S>): Promise<void>;
+  /** Resolves `{ skipped }` when the handler left the host untouched on purpose (and why). */
+  run(ctx: HostContext<S>): Promise<void | { skipped: string }>;
 }

@@ -184,13 +184,18 @@ export async function runTasks<S>(
           continue;
         }
         try {
-          await handler.run({
+          const r = await handler.run({
             host: byName.get(name)!,
             conn: run.conns.get(name)!,
             run,
             notify: () => undefined,
           });
-          events.push({ type: 'handler', host: name, handler: handler.id, status: 'ok' });
+          events.push({
+            type: 'handler',
+            host: name,
+            handler: handler.id,
+            ...(r ? { status: 'skipped', message: r.skipped } : { status: 'ok' }),
+          });
         } catch (err) {
           const f = failureOf(err);
           outcomes.set(name, merge(o, { ...f, message: `handler ${handler.id}: ${f.message}` }));

@@ -2,16 +2,16 @@ import { posix } from 'node:path';
 import type { HostFacts, Change, Step } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
-import type { HandlerDef, TaskDef } from '../engine/context.js';
+import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
-import { ENGINE_API_GATE } from '../facts/engine-api.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
-import { ensureTlsKnown, waitForRegistry } from './api.js';
+import { ensureTlsKnown } from './api.js';
 import { aheadSlot } from './ahead.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
+import { readDockerState, restartImpact } from './trust/restart.js';
 
 export interface TrustFile {
   path: string;
@@ -219,7 +219,12 @@ export const trustTask: TaskDef<Shared> = {
           }
         }
         if (restart === 'always' || (restart === 'on-change' && systemChanged)) {
-          if (restart === 'always') changes.push({ what: 'docker', why: 'restartDocker: always' });
+          // The plan says what the restart does to the workload running there.
+          const impact = restartImpact(await readDockerState(ctx.conn));
+          changes.push({
+            what: 'docker',
+            why: `${restart === 'always' ? 'restartDocker: always' : 'restart (the OS store changed)'}, rolling (serial ${pb.trust.serial}): ${impact}`,
+          });
           ctx.notify('restart-docker');
         }
         if (changes.length > 0) await applySteps(ctx, parallel('trust files', lanes));
@@ -229,37 +234,4 @@ export const trustTask: TaskDef<Shared> = {
   ],
 };
 
-// `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
-// The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
-// daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
-// socket is there), else with `docker version`, which starts the client (~35 ms of CPU) at each
-// try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
-// a host that had no socket at the default path is polled with the client.
-export const RESTART_DOCKER = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  up() { [ -S "$s" ] && curl -sf --max-time 5 --unix-socket "$s" -o /dev/null http://docker/_ping; }',
-  'else',
-  '  s=/var/run/docker.sock; [ -S "$s" ] || s=',
-  '  up() { { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; }',
-  'fi',
-  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
-  'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
-].join('\n');
-
-/** Restarts docker once, as soon as the host is done with trust; on the master, waits for the registry too. */
-export const restartDockerHandler: HandlerDef<Shared> = {
-  id: 'restart-docker',
-  async run(ctx) {
-    if (ctx.run.check) return;
-    const r = await ctx.conn.exec(
-      { argv: ['sh', '-c', RESTART_DOCKER], privileged: true },
-      { timeoutMs: 120_000 },
-    );
-    if (r.code !== 0) throw new TaskFailure(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
-    if (ctx.host.name === masterName(ctx.run) && ctx.run.shared.registry?.serving) {
-      const failure = await waitForRegistry(ctx.run, 60_000);
-      if (failure)
-        throw new TaskFailure(`the registry did not come back after the docker restart: ${failure}`);
-    }
-  },
-};
+export { RESTART_DOCKER, restartDockerHandler } from './trust/restart.js';

@@ -1,0 +1,130 @@
+// regbook on a cluster that runs workloads: a plain container (no restart policy) on every host must
+// survive every change trust makes, no daemon restarts unless the playbook asks for it, and then
+// the restarts roll, one host (trust.serial) at a time.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../helpers/cli.js';
+import { lab, type Lab } from '../helpers/lab.js';
+import { applyJson, basePlaybook, dockerdPids, explain, writePlaybook } from './registry.js';
+
+const WORKLOAD = 'workload';
+const KEEPER = 'keeper';
+const IMAGE = 'tool:1.0';
+
+/** The plain container on every host: its StartedAt, or a failure when it does not run. */
+async function workloadStarts(L: Lab): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of L.hosts) {
+    out[h.name] = (
+      await L.shOk(h.name, `docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' ${WORKLOAD}`)
+    ).trim();
+    assert.match(out[h.name]!, /^true /, `${WORKLOAD} is not running on ${h.name}`);
+  }
+  return out;
+}
+
+// Each host notes every 50 ms whether its daemon answers and its `--restart always` container runs,
+// with the time from the clock all lab hosts share (one kernel).
+const SAMPLER = String.raw`
+nohup sh -c '
+  while [ ! -e /tmp/sampler.stop ]; do
+    if curl -sf --max-time 1 --unix-socket /var/run/docker.sock http://docker/containers/${KEEPER}/json 2>/dev/null | grep -q "\"Running\":true"; then s=up; else s=down; fi
+    echo "$(date +%s%N) $s"
+    sleep 0.05
+  done' >/tmp/sampler.log 2>&1 </dev/null &
+`;
+
+/** Per host, the [from, to] nanosecond intervals when its daemon or its keeper container was down. */
+async function downIntervals(L: Lab): Promise<Map<string, Array<[bigint, bigint]>>> {
+  const out = new Map<string, Array<[bigint, bigint]>>();
+  for (const h of L.hosts) {
+    await L.shOk(h.name, 'touch /tmp/sampler.stop; sleep 0.3');
+    const lines = (await L.shOk(h.name, 'cat /tmp/sampler.log'))
+      .split('\n')
+      .filter((l) => /^\d+ (up|down)$/.test(l));
+    const intervals: Array<[bigint, bigint]> = [];
+    let from: bigint | undefined;
+    for (const line of lines) {
+      const [t, s] = line.split(' ') as [string, string];
+      if (s === 'down' && from === undefined) from = BigInt(t);
+      if (s === 'up' && from !== undefined) {
+        intervals.push([from, BigInt(t)]);
+        from = undefined;
+      }
+    }
+    if (from !== undefined) intervals.push([from, BigInt(lines.at(-1)!.split(' ')[0]!)]);
+    out.set(h.name, intervals);
+  }
+  return out;
+}
+
+/** The most hosts down at the same moment. */
+function mostDownAtOnce(byHost: Map<string, Array<[bigint, bigint]>>): number {
+  const edges: Array<[bigint, number]> = [];
+  for (const intervals of byHost.values()) {
+    for (const [a, b] of intervals) edges.push([a, 1], [b, -1]);
+  }
+  // An interval ending at the moment another begins does not overlap it.
+  edges.sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : x[0] < y[0] ? -1 : 1));
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d));
+  return most;
+}
+
+describe('regbook on a live cluster', () => {
+  let L: Lab;
+  let dir: string;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+    const tar = await readFile(join(L.dir, 'images', 'tool-1.0.tar'));
+    for (const h of L.workers) {
+      const r = await L.sh(h.name, 'docker load -q >/dev/null', { stdin: tar });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    for (const h of L.hosts) {
+      await L.shOk(h.name, `docker run -d --name ${WORKLOAD} ${IMAGE} >/dev/null`);
+    }
+  });
+  after(async () => {
+    for (const h of L?.hosts ?? []) await L.sh(h.name, 'touch /tmp/sampler.stop');
+    await L?.reset();
+  });
+
+  it('restarts roll when asked: never two daemons down at once, each keeper back before the next host', async () => {
+    const doc = basePlaybook(); // system: true, restartDocker: on-change
+    doc.trust = { ...doc.trust, serial: 1 };
+    const pb = writePlaybook(dir, doc, 'rolling.yaml');
+    for (const h of L.hosts) {
+      await L.shOk(
+        h.name,
+        `docker run -d --restart always --name ${KEEPER} ${IMAGE} >/dev/null; rm -f /tmp/sampler.stop; ${SAMPLER}`,
+      );
+    }
+    const pids = await dockerdPids(L);
+    const check = await applyJson(pb, L.inventoryPath, ['--check']);
+    assert.equal(check.code, 0, explain(check));
+    const plan = check.tasks.find((t) => t.host === 'worker1' && t.task === 'trust');
+    const docker = plan?.changes.find((c) => c.what === 'docker');
+    assert.match(docker?.why ?? '', /rolling \(serial 1\).*stay stopped: workload/, JSON.stringify(plan));
+    const apply = await applyJson(pb, L.inventoryPath);
+    assert.equal(apply.code, 0, explain(apply));
+    const down = await downIntervals(L);
+    const now = await dockerdPids(L);
+    for (const h of L.hosts) {
+      assert.notEqual(now[h.name], pids[h.name], `docker on ${h.name} was not restarted`);
+      assert.ok((down.get(h.name) ?? []).length > 0, `the sampler on ${h.name} never saw its docker down`);
+    }
+    const shown = [...down].map(([h, iv]) => `${h}: ${iv.map(([a, b]) => `${a}-${b}`).join(' ')}`);
+    assert.equal(mostDownAtOnce(down), 1, shown.join('\n'));
+    // Clean up for the tests that follow: no keeper, the workload running again.
+    for (const h of L.hosts) {
+      await L.shOk(h.name, `docker rm -f ${KEEPER} >/dev/null; docker start ${WORKLOAD} >/dev/null`);
+    }
+  });
+});
