@@ -75,7 +75,8 @@ export interface RegistryConfig {
 
 export interface TlsConfig {
   dir: string;
-  mode: 'ca' | 'selfsigned';
+  /** none: plain HTTP, no certificate (the runbook's insecure-registry way). */
+  mode: 'ca' | 'selfsigned' | 'none';
   commonName: string;
   /** As written: 'DNS:name' or 'IP:addr'. */
   subjectAltNames: string[];

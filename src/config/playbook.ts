@@ -125,7 +125,7 @@ export function normalisePlaybook(
   // tls
   const t = raw.tls;
   const subjectAltNames = t.subjectAltNames ?? [sanForHost(addr.host)];
-  if (!subjectAltNames.some((san) => sanCovers(san, addr.host))) {
+  if (t.mode !== 'none' && !subjectAltNames.some((san) => sanCovers(san, addr.host))) {
     problem(
       ['registry', 'address'],
       `host '${addr.host}' is not covered by tls.subjectAltNames (${subjectAltNames.join(', ')}); ` +

@@ -1,6 +1,6 @@
 // The trust settings that cannot work together, refused before any host is contacted. Each rule
 // points at the key the user wrote, so the message lands on the line to change.
-import type { ImageSpec, RegistryConfig, TrustConfig } from './model.js';
+import type { ImageSpec, Playbook, RegistryConfig, TrustConfig } from './model.js';
 import { isWritten, type PositionSource, type Segment } from './positions.js';
 
 type Problem = (path: Segment[], message: string) => void;
@@ -60,4 +60,13 @@ export function checkTrustRules(
       'images are pushed and pulled with docker, which must then trust the registry: add docker to trust.runtimes',
     );
   }
+}
+
+/** The loud warning every command gives for tls.mode none, or undefined for TLS. */
+export function insecureWarning(pb: Pick<Playbook, 'tls' | 'registry'>): string | undefined {
+  if (pb.tls.mode !== 'none') return undefined;
+  return (
+    `INSECURE: tls.mode none: the registry ${pb.registry.address} speaks plain HTTP; images travel ` +
+    'unprotected and anyone on the network can read or replace them'
+  );
 }

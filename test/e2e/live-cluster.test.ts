@@ -7,11 +7,21 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
 import { lab, type Lab } from '../helpers/lab.js';
-import { applyJson, basePlaybook, dockerdPids, explain, writePlaybook } from './registry.js';
+import {
+  allZeroChanged,
+  applyJson,
+  basePlaybook,
+  checkThenApply,
+  dockerdPids,
+  explain,
+  writePlaybook,
+  type PlaybookDoc,
+} from './registry.js';
 
 const WORKLOAD = 'workload';
 const KEEPER = 'keeper';
 const IMAGE = 'tool:1.0';
+const CONFIG_TOML = '/etc/containerd/config.toml';
 
 /** The plain container on every host: its StartedAt, or a failure when it does not run. */
 async function workloadStarts(L: Lab): Promise<Record<string, string>> {
@@ -23,6 +33,37 @@ async function workloadStarts(L: Lab): Promise<Record<string, string>> {
     assert.match(out[h.name]!, /^true /, `${WORKLOAD} is not running on ${h.name}`);
   }
   return out;
+}
+
+/** Each host's containerd pid. */
+async function containerdPids(L: Lab): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of L.hosts) out[h.name] = (await L.shOk(h.name, 'pidof containerd')).trim();
+  return out;
+}
+
+// On each worker, with docker's certs.d moved aside (skopeo and podman read it too) and the OS
+// store without the CA (ctr reads it too): ctr through containerd's hosts directory, podman, and
+// skopeo listing the tags. What they pulled is removed again, so the next pull is a real one.
+async function everyRuntimePulls(L: Lab, ref = 'master:5000/app:0.1'): Promise<void> {
+  const repo = ref.slice(0, ref.lastIndexOf(':'));
+  for (const w of L.workers) {
+    const r = await L.sh(
+      w.name,
+      `set -e
+       ! grep -qs regbook /etc/ssl/certs/ca-certificates.crt /usr/local/share/ca-certificates/* || { echo "the OS store holds the CA" >&2; exit 1; }
+       mv /etc/docker/certs.d /tmp/docker-certs.d.aside
+       trap 'mv /tmp/docker-certs.d.aside /etc/docker/certs.d' EXIT
+       ctr --address /run/containerd/containerd.sock -n regbook-test images pull --hosts-dir /etc/containerd/certs.d ${ref} >/dev/null
+       ctr --address /run/containerd/containerd.sock -n regbook-test images rm ${ref} >/dev/null
+       p="podman --root /var/tmp/regbook-test-podman --runroot /run/regbook-test-podman --storage-driver vfs"
+       $p pull -q ${ref} >/dev/null
+       $p rmi -f ${ref} >/dev/null
+       skopeo list-tags docker://${repo}`,
+    );
+    assert.equal(r.code, 0, `${w.name}: ${r.stderr}`);
+    assert.ok((JSON.parse(r.stdout) as { Tags: string[] }).Tags.includes(ref.split(':').at(-1)!), r.stdout);
+  }
 }
 
 // Each host notes every 50 ms whether its daemon answers and its `--restart always` container runs,
@@ -88,12 +129,74 @@ describe('regbook on a live cluster', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     for (const h of L.hosts) {
-      await L.shOk(h.name, `docker run -d --name ${WORKLOAD} ${IMAGE} >/dev/null`);
+      // A lab host's containerd config as Debian ships it: config_path is regbook's to set.
+      await L.shOk(
+        h.name,
+        `sed -i '/^\\[plugins."io.containerd.grpc.v1.cri".registry\\]$/,$d' ${CONFIG_TOML}
+         ! grep -q config_path ${CONFIG_TOML}
+         rm -rf /etc/containerd/certs.d /etc/containers/certs.d /etc/containers/registries.conf.d/regbook-*
+         docker run -d --name ${WORKLOAD} ${IMAGE} >/dev/null`,
+      );
     }
   });
   after(async () => {
     for (const h of L?.hosts ?? []) await L.sh(h.name, 'touch /tmp/sampler.stop');
     await L?.reset();
+  });
+
+  const RUNTIMES = ['docker', 'containerd', 'podman'];
+  let doc: PlaybookDoc;
+  let pb: string;
+  let starts: Record<string, string>;
+  let pids: Record<string, string>;
+
+  /** Check mode, then apply: they agree; no workload stopped, no docker restarted. */
+  async function noStopNoRestart(what: string) {
+    const { apply } = await checkThenApply(pb, L.inventoryPath, L);
+    assert.deepEqual(await workloadStarts(L), starts, `${what}: a workload container was restarted`);
+    assert.deepEqual(await dockerdPids(L), pids, `${what}: a docker daemon was restarted`);
+    return apply;
+  }
+
+  it('a fresh apply with the defaults stops nothing; docker, containerd and podman pull, skopeo lists', async () => {
+    doc = basePlaybook();
+    doc.trust = { hosts: 'all', runtimes: RUNTIMES };
+    doc.images = [{ name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' }];
+    pb = writePlaybook(dir, doc);
+    starts = await workloadStarts(L);
+    pids = await dockerdPids(L);
+    const containerd = await containerdPids(L);
+    const apply = await noStopNoRestart('fresh apply');
+    for (const h of L.hosts) assert.ok(apply.pairs.includes(`${h.name}/trust`), apply.pairs.join(' '));
+    // containerd restarted once, to read config_path; the containers it runs for docker outlived it.
+    const now = await containerdPids(L);
+    for (const h of L.hosts) {
+      assert.notEqual(now[h.name], containerd[h.name], `containerd on ${h.name} kept its old config`);
+      const conf = await L.shOk(h.name, 'containerd config dump | grep config_path');
+      assert.match(conf, /config_path = "\/etc\/containerd\/certs.d"/);
+    }
+    await everyRuntimePulls(L);
+    const again = await applyJson(pb, L.inventoryPath);
+    assert.equal(again.code, 0, explain(again));
+    assert.ok(allZeroChanged(again.recap.hosts), JSON.stringify(again.recap));
+    assert.deepEqual(await containerdPids(L), now, 'a second apply restarted containerd');
+  });
+
+  it('a CA rotation (the CA deleted on the master) stops nothing; every runtime pulls', async () => {
+    await L.shOk('master', 'rm /etc/regbook/certs/ca.crt /etc/regbook/certs/ca.key');
+    const containerd = await containerdPids(L);
+    const apply = await noStopNoRestart('CA rotation');
+    for (const h of L.hosts) assert.ok(apply.pairs.includes(`${h.name}/trust`), apply.pairs.join(' '));
+    assert.deepEqual(await containerdPids(L), containerd, 'containerd needs no restart for a new CA');
+    await everyRuntimePulls(L);
+  });
+
+  it('a SAN change stops nothing; every runtime pulls', async () => {
+    doc.tls = { ...doc.tls, subjectAltNames: ['DNS:master', 'DNS:registry.internal', 'IP:127.0.0.1'] };
+    pb = writePlaybook(dir, doc);
+    const apply = await noStopNoRestart('SAN change');
+    assert.ok(apply.pairs.includes('master/tls'), apply.pairs.join(' '));
+    await everyRuntimePulls(L);
   });
 
   it('restarts roll when asked: never two daemons down at once, each keeper back before the next host', async () => {

@@ -548,7 +548,7 @@ const cases: Case[] = [
     line: 5,
     col: 9,
     path: 'tls.mode',
-    message: "must be one of ca, selfsigned (got 'letsencrypt')",
+    message: "must be one of ca, selfsigned, none (got 'letsencrypt')",
   },
   // ---- playbook: trust
   {
