@@ -261,7 +261,7 @@ export class RegistryClient {
       });
     }
     const { servername, ca } = this.#opts;
-    if (ca === undefined) return raw;
+    if (ca === undefined) return asSocket(raw);
     const options: ConnectionOptions = { socket: raw, ca, ALPNProtocols: ['http/1.1'] };
     // SNI must be a DNS name (RFC 6066); for an IP address the name check uses `host` instead.
     if (isIP(servername)) options.host = servername;
@@ -347,4 +347,16 @@ function hostForHeader(host: string): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A plain stream (tls.mode none) where the HTTP agent expects a socket: it calls these socket
+ * methods on the connections it keeps alive, and an SSH channel has none of them.
+ */
+function asSocket(stream: Duplex): Duplex {
+  const s = stream as Duplex & Record<string, unknown>;
+  for (const name of ['setKeepAlive', 'setNoDelay', 'setTimeout', 'ref', 'unref']) {
+    if (typeof s[name] !== 'function') s[name] = () => s;
+  }
+  return s;
 }

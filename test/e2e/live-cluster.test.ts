@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from '../helpers/cli.js';
+import { regbook, tempDir } from '../helpers/cli.js';
 import { lab, type Lab } from '../helpers/lab.js';
 import {
   allZeroChanged,
@@ -196,6 +196,36 @@ describe('regbook on a live cluster', () => {
     pb = writePlaybook(dir, doc);
     const apply = await noStopNoRestart('SAN change');
     assert.ok(apply.pairs.includes('master/tls'), apply.pairs.join(' '));
+    await everyRuntimePulls(L);
+  });
+
+  it('insecure mode on, then off again, stops nothing; every runtime pulls over HTTP, then over TLS', async () => {
+    const tls = doc.tls;
+    doc.tls = { mode: 'none' };
+    pb = writePlaybook(dir, doc);
+    const validate = await regbook(['validate', pb, '-i', L.inventoryPath]);
+    assert.equal(validate.code, 0, explain(validate));
+    assert.match(validate.stderr, /INSECURE: tls.mode none/);
+    const insecure = async (host: string) =>
+      (await L.shOk(host, "docker info --format '{{json .RegistryConfig.IndexConfigs}}'")).includes(
+        '"master:5000":{"Name":"master:5000","Mirrors":[],"Secure":false',
+      );
+    const on = await noStopNoRestart('insecure mode on');
+    assert.match(on.stderr, /INSECURE: tls.mode none/);
+    for (const h of L.hosts)
+      assert.ok(await insecure(h.name), `${h.name}: docker does not list it as insecure`);
+    const catalog = await L.shOk('worker1', 'curl -sSf http://master:5000/v2/_catalog');
+    assert.deepEqual(JSON.parse(catalog), { repositories: ['app'] });
+    await everyRuntimePulls(L);
+
+    doc.tls = tls;
+    pb = writePlaybook(dir, doc);
+    await noStopNoRestart('insecure mode off');
+    for (const h of L.hosts) {
+      assert.equal(await insecure(h.name), false, `${h.name}: docker still lists it as insecure`);
+      await L.shOk(h.name, '! ls /etc/containers/registries.conf.d/regbook-* 2>/dev/null');
+    }
+    await L.shOk('worker1', '! curl -sf http://master:5000/v2/_catalog');
     await everyRuntimePulls(L);
   });
 

@@ -58,8 +58,9 @@ export function daemonJsonEdit(
   const list = (have as string[] | undefined) ?? [];
   if (list.includes(address) === want) return undefined;
   const next = want ? [...list, address] : list.filter((a) => a !== address);
-  if (next.length > 0) data[INSECURE_KEY] = next;
-  else delete data[INSECURE_KEY];
+  // Kept even when empty: a reload applies only the keys the file sets, so a key taken away
+  // would leave the running daemon with the address it loaded before.
+  data[INSECURE_KEY] = next;
   const show = (l: string[]) => (l.length > 0 ? l.join(', ') : '(none)');
   return { text: JSON.stringify(data, null, 2) + '\n', from: show(list), to: show(next) };
 }

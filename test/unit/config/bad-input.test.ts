@@ -641,6 +641,15 @@ const cases: Case[] = [
     path: 'trust.serial',
     message: /1/,
   },
+  {
+    name: 'auth with tls.mode none says why',
+    playbook: pb('  auth:\n    users: [{username: ci, password: "${env:P}"}]\ntls:\n  mode: none\n'),
+    file: 'playbook',
+    line: 5,
+    col: 5,
+    path: 'registry.auth',
+    message: /auth needs TLS: with tls.mode none the passwords would cross the network in clear text/,
+  },
   // ---- playbook: images
   {
     name: 'image name with a semicolon',

@@ -3,7 +3,13 @@
 // the lab's job (test/e2e/live-cluster.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRunning, restartImpact } from '../../../src/tasks/trust/restart.js';
+import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
+import type { Cmd } from '../../../src/core/cmd.js';
+import { createRun } from '../../../src/engine/setup.js';
+import type { Shared } from '../../../src/tasks/shared.js';
+import { parseRunning, restartDockerHandler, restartImpact } from '../../../src/tasks/trust/restart.js';
+import type { Connection, ExecResult } from '../../../src/transport/types.js';
+import { registrySettings } from './registry-settings.js';
 import { Rollout } from '../../../src/tasks/trust/rollout.js';
 
 describe('rollout slots', () => {
@@ -70,5 +76,62 @@ describe('what a docker restart does, in the plan', () => {
   it('says containers keep running where live-restore is on', () => {
     const live = parseRunning([info(true), container(2, 'web', 'no')].join('\n'));
     assert.equal(restartImpact(live), 'live-restore is on: containers keep running');
+  });
+});
+
+describe('the restart handler stops the rollout at the first host that does not come back', () => {
+  const host = (name: string) =>
+    ({ name, role: 'worker', address: name, port: 22, user: 'root' }) as HostSpec;
+  const hosts = ['w1', 'w2', 'w3'].map(host);
+  const playbook = {
+    registry: registrySettings,
+    trust: { serial: 1, restartDocker: 'always' },
+  } as unknown as Playbook;
+  const inventory = { master: host('master'), workers: hosts, hosts } as unknown as Inventory;
+  // A host whose docker restart fails ("w1") or succeeds; it notes the restarts it was asked for.
+  const conn = (name: string, restarts: string[]): Connection =>
+    ({
+      hostName: name,
+      exec: async (c: Cmd): Promise<ExecResult> => {
+        const script = c.argv[2] ?? '';
+        if (script.includes('/containers/json')) return { code: 0, stdout: info(false) + '\n', stderr: '' };
+        if (script.includes('restart docker')) {
+          restarts.push(name);
+          return name === 'w1'
+            ? { code: 1, stdout: '', stderr: 'docker did not come back' }
+            : { code: 0, stdout: '', stderr: '' };
+        }
+        throw new Error(`unexpected command on ${name}: ${c.argv.join(' ')}`);
+      },
+    }) as unknown as Connection;
+
+  it('w1 fails; the hosts after it are left untouched, not failed', async () => {
+    const run = createRun<Shared>(
+      playbook,
+      inventory,
+      new Map(),
+      { check: false, diff: false },
+      () => {},
+      {},
+    );
+    const restarts: string[] = [];
+    const outcomes: string[] = [];
+    for (const h of hosts) {
+      try {
+        const r = await restartDockerHandler.run({
+          host: h,
+          conn: conn(h.name, restarts),
+          run,
+          notify: () => undefined,
+        });
+        outcomes.push(r ? `${h.name} ${r.skipped}` : `${h.name} restarted`);
+      } catch (err) {
+        outcomes.push(`${h.name} failed: ${(err as Error).message}`);
+      }
+    }
+    assert.deepEqual(restarts, ['w1']);
+    assert.match(outcomes[0]!, /^w1 failed: restarting docker failed: docker did not come back/);
+    assert.match(outcomes[1]!, /^w2 untouched: the rollout stopped at w1/);
+    assert.match(outcomes[2]!, /^w3 untouched: the rollout stopped at w1/);
   });
 });
