@@ -77,6 +77,8 @@ export interface HostStatus {
 
 export interface StatusReport {
   registry: string;
+  /** tls.mode none: the registry speaks plain HTTP and has no certificate. */
+  plainHttp?: true;
   renewBeforeDays: number;
   certificate: CertificateStatus;
   anchor: CertificateStatus;
@@ -395,6 +397,7 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
   const hostsOut = perHost as HostStatus[];
   const partial = {
     registry: run.playbook.registry.address,
+    ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
     renewBeforeDays: run.playbook.tls.renewBeforeDays,
     certificate,
     anchor,
@@ -428,7 +431,9 @@ export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
   const c = r.certificate;
   out.push(`REGISTRY ${r.registry}`);
-  if (c.present && !c.error) {
+  if (r.plainHttp) {
+    out.push('  certificate  none: tls.mode none, plain HTTP');
+  } else if (c.present && !c.error) {
     out.push(`  certificate  ${c.subject ?? '(no CN)'}, issued by ${c.issuer ?? '(no CN)'}`);
     out.push(`               SANs ${(c.sans ?? []).join(', ')}`);
     out.push(
