@@ -260,4 +260,45 @@ describe('regbook on a live cluster', () => {
       await L.shOk(h.name, `docker rm -f ${KEEPER} >/dev/null; docker start ${WORKLOAD} >/dev/null`);
     }
   });
+  it('the rollout stops at the first host whose docker does not come back; later hosts stay untouched', async () => {
+    // worker2's dockerd refuses to start with a setting it does not know.
+    await L.shOk('worker2', `echo '{"regbook-test-unknown-setting": 1}' > /etc/docker/daemon.json`);
+    const doc = basePlaybook();
+    doc.trust = { ...doc.trust, restartDocker: 'always', serial: 1 };
+    const pb = writePlaybook(dir, doc, 'always.yaml');
+    const pids = await dockerdPids(L);
+    let r: Awaited<ReturnType<typeof applyJson>>;
+    try {
+      r = await applyJson(pb, L.inventoryPath, ['--tags', 'trust']);
+    } finally {
+      await L.shOk(
+        'worker2',
+        'rm -f /etc/docker/daemon.json; docker info >/dev/null 2>&1 || service docker start >/dev/null',
+      );
+    }
+    assert.equal(r.code, 2, explain(r));
+    const trust = r.tasks.find((t) => t.host === 'worker2' && t.task === 'trust');
+    assert.equal(trust?.status, 'failed');
+    assert.match(trust?.message ?? '', /handler restart-docker: restarting docker failed/);
+    const handlers = r.all.filter((e) => (e as { type: string }).type === 'handler') as Array<{
+      host: string;
+      status: string;
+      message?: string;
+    }>;
+    const failedAt = handlers.findIndex((h) => h.host === 'worker2');
+    assert.equal(handlers[failedAt]?.status, 'failed', JSON.stringify(handlers));
+    for (const [i, h] of handlers.entries()) {
+      if (i < failedAt) {
+        assert.equal(h.status, 'ok', JSON.stringify(handlers));
+        assert.notEqual((await dockerdPids(L))[h.host], pids[h.host], `${h.host} was not restarted`);
+      } else if (i > failedAt) {
+        assert.equal(h.status, 'skipped', JSON.stringify(handlers));
+        assert.match(h.message ?? '', /^untouched: the rollout stopped at worker2/);
+        assert.equal((await dockerdPids(L))[h.host], pids[h.host], `${h.host} was restarted`);
+        const counts = r.recap.hosts[h.host]!;
+        assert.equal(counts.failed, 0, `${h.host} is reported failed`);
+      }
+    }
+    assert.equal(handlers.length, L.hosts.length);
+  });
 });
