@@ -75,7 +75,8 @@ export interface RegistryConfig {
 
 export interface TlsConfig {
   dir: string;
-  mode: 'ca' | 'selfsigned';
+  /** none: plain HTTP, no certificate (the runbook's insecure-registry way). */
+  mode: 'ca' | 'selfsigned' | 'none';
   commonName: string;
   /** As written: 'DNS:name' or 'IP:addr'. */
   subjectAltNames: string[];
@@ -84,12 +85,19 @@ export interface TlsConfig {
   renewBeforeDays: number;
 }
 
+export type Runtime = 'docker' | 'containerd' | 'podman';
+
 export interface TrustConfig {
   /** Resolved host names (from all | workers | [names]). */
   hosts: string[];
+  /** Whose per-registry trust is written on those hosts. */
+  runtimes: Runtime[];
+  /** docker's certs.d (only where docker is in runtimes). */
   dockerCertsD: boolean;
   system: boolean;
   restartDocker: 'on-change' | 'never' | 'always';
+  /** The most hosts whose docker is down at once during a restart. */
+  serial: number;
 }
 
 export type ImageSource = { host: string } | { archive: string } | { pull: string };

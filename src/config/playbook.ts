@@ -21,6 +21,7 @@ import type {
   TlsConfig,
   TrustConfig,
 } from './model.js';
+import { checkTrustRules } from './trust-rules.js';
 import { dottedPath, isWritten, positionOf, type PositionSource, type Segment } from './positions.js';
 
 type HostSelector = 'all' | 'workers' | string[];
@@ -124,7 +125,7 @@ export function normalisePlaybook(
   // tls
   const t = raw.tls;
   const subjectAltNames = t.subjectAltNames ?? [sanForHost(addr.host)];
-  if (!subjectAltNames.some((san) => sanCovers(san, addr.host))) {
+  if (t.mode !== 'none' && !subjectAltNames.some((san) => sanCovers(san, addr.host))) {
     problem(
       ['registry', 'address'],
       `host '${addr.host}' is not covered by tls.subjectAltNames (${subjectAltNames.join(', ')}); ` +
@@ -151,9 +152,11 @@ export function normalisePlaybook(
   // trust
   const trust: TrustConfig = {
     hosts: selectHosts(raw.trust.hosts, ['trust', 'hosts']),
+    runtimes: raw.trust.runtimes,
     dockerCertsD: raw.trust.dockerCertsD,
     system: raw.trust.system,
     restartDocker: raw.trust.restartDocker,
+    serial: raw.trust.serial,
   };
 
   // images
@@ -228,6 +231,7 @@ export function normalisePlaybook(
   }
 
   checkEnvRefPlacement(raw, problem);
+  checkTrustRules(src, trust, tls, registry, images, problem);
 
   const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs };
   return { value: playbook, diagnostics };

@@ -47,7 +47,10 @@ tls:
 
 trust:
   hosts: all # all | workers | [names]: who trusts the registry
-  restartDocker: on-change # on-change | never | always
+  runtimes: [docker] # docker | containerd | podman: whose per-registry trust is written
+  system: false # true: the OS store too (daemons read it only when they start)
+  restartDocker: never # never | on-change | always; a restart stops containers without live-restore
+  serial: 1 # restarts roll: the most hosts whose docker is down at once
 
 # The images the registry holds. For example:
 #   - name: app:0.1

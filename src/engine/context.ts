@@ -69,5 +69,6 @@ export interface HandlerDef<S> {
   id: HandlerId;
   /** What the host's line says while it runs, e.g. "restarting docker" (default: its id). */
   describe?: string;
-  run(ctx: HostContext<S>): Promise<void>;
+  /** Resolves `{ skipped }` when the handler left the host untouched on purpose (and why). */
+  run(ctx: HostContext<S>): Promise<void | { skipped: string }>;
 }

@@ -331,8 +331,14 @@ export async function runTasks<S>(
           handler: handler.id,
         });
         try {
-          await handler.run(hostCtx(name));
-          events.push({ type: 'handler', host: name, handler: handler.id, status: 'ok', durationMs: ms() });
+          const r = await handler.run(hostCtx(name));
+          events.push({
+            type: 'handler',
+            host: name,
+            handler: handler.id,
+            ...(r ? { status: 'skipped', message: r.skipped } : { status: 'ok' }),
+            durationMs: ms(),
+          });
         } catch (err) {
           const f = failureOf(err, signal);
           outcomes.set(name, merge(o, { ...f, message: `handler ${handler.id}: ${f.message}` }));

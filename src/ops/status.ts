@@ -7,7 +7,8 @@ import type { HostSpec } from '../config/model.js';
 import { readFiles } from '../facts/files.js';
 import { factsCmd, parseFacts } from '../facts/os.js';
 import { inspectCert, sameSans } from '../pki/index.js';
-import { ensureAuthKnown, registryClient } from '../tasks/api.js';
+import { ensureAuthKnown, NO_TLS, registryClient } from '../tasks/api.js';
+import { insecureWarning } from '../config/trust-rules.js';
 import { desiredContainer, diffContainer, type Inspected } from '../tasks/container.js';
 import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { masterName, type Run } from '../tasks/shared.js';
@@ -76,6 +77,8 @@ export interface HostStatus {
 
 export interface StatusReport {
   registry: string;
+  /** tls.mode none: the registry speaks plain HTTP and has no certificate. */
+  plainHttp?: true;
   renewBeforeDays: number;
   certificate: CertificateStatus;
   anchor: CertificateStatus;
@@ -126,14 +129,14 @@ export function trustState(pem: string | undefined, anchorFingerprint: string | 
 // travel as positional arguments.
 const V2_SCRIPT = [
   'command -v curl >/dev/null 2>&1 || { echo "nocurl"; exit 0; }',
-  'url="https://$1/v2/"',
+  'url="${3:-https}://$1/v2/"',
   'if [ -n "$2" ] && [ -f "$2" ]; then set -- --cacert "$2"; else set --; fi',
   'code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 10 "$@" "$url"); rc=$?',
   'echo "$code $rc"',
 ].join('\n');
 
-export function v2Cmd(address: string, certsD: string | undefined): Cmd {
-  return { argv: ['sh', '-c', V2_SCRIPT, 'sh', address, certsD ?? ''] };
+export function v2Cmd(address: string, certsD: string | undefined, scheme: 'https' | 'http' = 'https'): Cmd {
+  return { argv: ['sh', '-c', V2_SCRIPT, 'sh', address, certsD ?? '', scheme] };
 }
 
 export function parseV2(stdout: string): { code: string; ok: boolean; detail?: string } {
@@ -165,14 +168,17 @@ async function hostStatus(
     const facts = parseFacts(fr.stdout);
     const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
     if (!trustExpected) return { ...base, reachable: true, docker };
-    const files = trustFiles(pb, facts);
+    // The certificates only: containerd's hosts.toml is configuration, not a trust anchor.
+    const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
     const certsD = files.find((f) => !f.system)?.path;
     const [contents, v2] = await Promise.all([
       readFiles(
         conn,
         files.map((f) => f.path),
       ),
-      conn.exec(v2Cmd(pb.registry.address, certsD), { timeoutMs: 20_000 }),
+      conn.exec(v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https'), {
+        timeoutMs: 20_000,
+      }),
     ]);
     const anchorFp = await anchorFingerprint;
     return {
@@ -245,16 +251,17 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
   }
 
   const api: ApiStatus = {};
-  if (anchorPem && certificate.fingerprint) {
+  const plain = pb.tls.mode === 'none';
+  if (plain || (anchorPem && certificate.fingerprint)) {
     run.shared.tls = {
-      anchorPem,
+      ...(plain ? {} : { anchorPem: anchorPem! }),
       anchorChanged: false,
-      serverFingerprint: certificate.fingerprint,
+      serverFingerprint: plain ? NO_TLS : certificate.fingerprint!,
       serverChanged: false,
     };
     await ensureAuthKnown(run);
     if (c) {
-      const spec = desiredContainer(pb, certificate.fingerprint, run.shared.auth?.fileSha);
+      const spec = desiredContainer(pb, run.shared.tls.serverFingerprint!, run.shared.auth?.fileSha);
       container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
     }
     try {
@@ -287,9 +294,12 @@ export function judge(
   const warnings: string[] = [];
   // With the master unreachable nothing is known about the registry; that host's line says why.
   const masterDown = r.hosts.some((h) => h.role === 'master' && !h.reachable);
+  if (pb.tls.mode === 'none') warnings.push(insecureWarning(pb)!);
   if (!masterDown) {
     const cert = r.certificate;
-    if (!cert.present) problems.push(`certificate: ${cert.path} is missing on the master (run apply)`);
+    if (pb.tls.mode === 'none') {
+      // No certificate to judge: the registry speaks plain HTTP.
+    } else if (!cert.present) problems.push(`certificate: ${cert.path} is missing on the master (run apply)`);
     else if (cert.error) problems.push(`certificate: ${cert.path} is unreadable: ${cert.error}`);
     else if (cert.daysLeft !== undefined) {
       if (cert.daysLeft < 0) problems.push(`certificate: expired on ${cert.notAfter}`);
@@ -303,7 +313,9 @@ export function judge(
           `certificate: SANs ${(cert.sans ?? []).join(', ')} differ from the playbook's: the next apply reissues it`,
         );
     }
-    if (!r.anchor.present && r.anchor.path !== cert.path)
+    if (pb.tls.mode === 'none') {
+      // No CA either.
+    } else if (!r.anchor.present && r.anchor.path !== cert.path)
       problems.push(`certificate: the CA ${r.anchor.path} is missing on the master`);
     else if (r.anchor.daysLeft !== undefined && r.anchor !== cert && r.anchor.daysLeft <= r.renewBeforeDays)
       warnings.push(
@@ -338,7 +350,9 @@ export function judge(
         );
     }
     if (h.v2 && !h.v2.ok)
-      problems.push(`${h.name}: cannot reach https://${r.registry}/v2/ (${h.v2.detail ?? h.v2.code})`);
+      problems.push(
+        `${h.name}: cannot reach ${pb.tls.mode === 'none' ? 'http' : 'https'}://${r.registry}/v2/ (${h.v2.detail ?? h.v2.code})`,
+      );
   }
   const exitCode = r.hosts.some((h) => !h.reachable)
     ? EXIT.unreachable
@@ -383,6 +397,7 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
   const hostsOut = perHost as HostStatus[];
   const partial = {
     registry: run.playbook.registry.address,
+    ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
     renewBeforeDays: run.playbook.tls.renewBeforeDays,
     certificate,
     anchor,
@@ -416,7 +431,9 @@ export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
   const c = r.certificate;
   out.push(`REGISTRY ${r.registry}`);
-  if (c.present && !c.error) {
+  if (r.plainHttp) {
+    out.push('  certificate  none: tls.mode none, plain HTTP');
+  } else if (c.present && !c.error) {
     out.push(`  certificate  ${c.subject ?? '(no CN)'}, issued by ${c.issuer ?? '(no CN)'}`);
     out.push(`               SANs ${(c.sans ?? []).join(', ')}`);
     out.push(

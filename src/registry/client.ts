@@ -33,8 +33,11 @@ export interface RegistryClientOptions {
   servername: string;
   /** The port of registry.address, for the Host header. */
   port: number;
-  /** PEM of the only certificate(s) trusted: the private CA, or the self-signed certificate. */
-  ca: string;
+  /**
+   * PEM of the only certificate(s) trusted: the private CA, or the self-signed certificate.
+   * Absent: the registry speaks plain HTTP (tls.mode none) and the stream carries it as it is.
+   */
+  ca?: string;
   auth?: { username: string; password: Secret };
   /** Per request, connection included. Default 30 s. */
   timeoutMs?: number;
@@ -248,7 +251,7 @@ export class RegistryClient {
   }
 
   /** The stream from connect(), wrapped in TLS that trusts only `ca` and checks `servername`. */
-  async #openTls(what: string): Promise<TLSSocket> {
+  async #openTls(what: string): Promise<TLSSocket | Duplex> {
     let raw: Duplex;
     try {
       raw = await this.#opts.connect();
@@ -258,6 +261,7 @@ export class RegistryClient {
       });
     }
     const { servername, ca } = this.#opts;
+    if (ca === undefined) return asSocket(raw);
     const options: ConnectionOptions = { socket: raw, ca, ALPNProtocols: ['http/1.1'] };
     // SNI must be a DNS name (RFC 6066); for an IP address the name check uses `host` instead.
     if (isIP(servername)) options.host = servername;
@@ -343,4 +347,16 @@ function hostForHeader(host: string): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A plain stream (tls.mode none) where the HTTP agent expects a socket: it calls these socket
+ * methods on the connections it keeps alive, and an SSH channel has none of them.
+ */
+function asSocket(stream: Duplex): Duplex {
+  const s = stream as Duplex & Record<string, unknown>;
+  for (const name of ['setKeepAlive', 'setNoDelay', 'setTimeout', 'ref', 'unref']) {
+    if (typeof s[name] !== 'function') s[name] = () => s;
+  }
+  return s;
 }

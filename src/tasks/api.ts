@@ -4,6 +4,9 @@ import type { RegistryClient } from '../registry/client.js';
 import { authUsers } from './auth.js';
 import { masterName, type Run } from './shared.js';
 
+/** The certificate label of a registry that serves plain HTTP (tls.mode none). */
+export const NO_TLS = 'none';
+
 // One client per run and master connection and anchor: its kept-alive TLS connection serves
 // every request of the run (a new tunnel and handshake per request cost ~40 ms each).
 const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
@@ -17,10 +20,10 @@ export async function registryClient(run: Run): Promise<RegistryClient> {
   const master = run.conns.get(masterName(run));
   const anchor = run.shared.tls?.anchorPem;
   const cached = clients.get(run);
-  if (cached && cached.conn === master && cached.anchor === anchor) return cached.client;
+  if (cached && cached.conn === master && cached.anchor === (anchor ?? '')) return cached.client;
   cached?.client.close();
   const client = await newClient(run);
-  clients.set(run, { conn: master!, anchor: anchor!, client });
+  clients.set(run, { conn: master!, anchor: anchor ?? '', client });
   return client;
 }
 
@@ -30,14 +33,16 @@ async function newClient(run: Run, timeoutMs?: number): Promise<RegistryClient> 
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the registry is not either`);
   const anchor = run.shared.tls?.anchorPem;
-  if (!anchor) throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
+  const plain = run.playbook.tls.mode === 'none';
+  if (!anchor && !plain)
+    throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
   const { registry } = run.playbook;
   const user = authUsers(run)[0];
   return new RegistryClient({
     connect: () => master.openTcp('127.0.0.1', registry.port),
     servername: registry.addressHost,
     port: registry.addressPort,
-    ca: anchor,
+    ...(plain ? {} : { ca: anchor }),
     ...(user ? { auth: user } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   });
@@ -49,6 +54,11 @@ async function newClient(run: Run, timeoutMs?: number): Promise<RegistryClient> 
  */
 export async function ensureTlsKnown(run: Run): Promise<void> {
   if (run.shared.tls) return;
+  if (run.playbook.tls.mode === 'none') {
+    // Plain HTTP: nothing to read, and the container's certificate label says so.
+    run.shared.tls = { anchorChanged: false, serverFingerprint: NO_TLS, serverChanged: false };
+    return;
+  }
   const master = run.conns.get(masterName(run));
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so its certificate is unknown`);

@@ -20,17 +20,23 @@ export interface ContainerSpec {
 
 export function desiredContainer(pb: Playbook, certFingerprint: string, authSha?: string): ContainerSpec {
   const { registry, tls } = pb;
+  const plain = tls.mode === 'none';
   const env: Record<string, string> = {
     REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
-    REGISTRY_HTTP_TLS_CERTIFICATE: '/certs/server.crt',
-    REGISTRY_HTTP_TLS_KEY: '/certs/server.key',
+    ...(plain
+      ? {}
+      : { REGISTRY_HTTP_TLS_CERTIFICATE: '/certs/server.crt', REGISTRY_HTTP_TLS_KEY: '/certs/server.key' }),
     REGISTRY_STORAGE_DELETE_ENABLED: String(registry.deleteEnabled),
   };
   // Only the server's pair is mounted, file by file: the CA key never enters the container.
   // A new certificate is a new file (atomic rename), which is why it recreates the container.
   const binds = [
-    `${posix.join(tls.dir, 'server.crt')}:/certs/server.crt:ro`,
-    `${posix.join(tls.dir, 'server.key')}:/certs/server.key:ro`,
+    ...(plain
+      ? []
+      : [
+          `${posix.join(tls.dir, 'server.crt')}:/certs/server.crt:ro`,
+          `${posix.join(tls.dir, 'server.key')}:/certs/server.key:ro`,
+        ]),
     `${registry.dataDir}:/var/lib/registry`,
   ];
   const labels: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_CERT]: certFingerprint };

@@ -1,4 +1,5 @@
 import type { HostContext, RunContext } from '../engine/context.js';
+import type { Rollout } from './trust/rollout.js';
 
 /**
  * What the registry tasks tell each other during one run. In check mode nothing was written, so
@@ -32,6 +33,8 @@ export interface Shared {
    * images: files, the container and a docker restart leave the list as it was.
    */
   imagesAdded?: Set<string>;
+  /** This run's docker restarts, made by the first host that restarts. */
+  rollout?: Rollout;
   images?: {
     /** Image id (config digest) of each present image's source, by `repository:tag`, when known. */
     sourceIds: Map<string, string | undefined>;

@@ -64,7 +64,8 @@ async function readTls(pb: Playbook, conn: Connection, check: boolean) {
       subjectAltNames: tls.subjectAltNames,
       days: tls.days,
       renewBeforeDays: tls.renewBeforeDays,
-      mode: tls.mode,
+      // readTls never runs in mode none: the task concerns no host then.
+      mode: tls.mode === 'selfsigned' ? 'selfsigned' : 'ca',
     },
     now: new Date(),
     ...(ca ? { ca } : {}),
@@ -94,7 +95,8 @@ export const tlsTask: TaskDef<Shared> = {
   readAhead: (run, conn) => ahead.start(run, conn.hostName, readTls(run.playbook, conn, run.check)),
   stages: [
     {
-      hosts: (run) => [masterName(run)],
+      // tls.mode none: no certificate, so no host this task concerns.
+      hosts: (run) => (run.playbook.tls.mode === 'none' ? [] : [masterName(run)]),
       async run(ctx: Ctx) {
         const { tls } = ctx.run.playbook;
         const { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =

@@ -2,19 +2,42 @@ import { posix } from 'node:path';
 import type { HostFacts, Change, Step } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
-import type { HandlerDef, TaskDef } from '../engine/context.js';
+import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
-import { ENGINE_API_GATE } from '../facts/engine-api.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
-import { ensureTlsKnown, waitForRegistry } from './api.js';
+import { ensureTlsKnown } from './api.js';
 import { aheadSlot } from './ahead.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
+import { readDockerState, restartImpact } from './trust/restart.js';
+import {
+  CONTAINERD_CERTS_D,
+  CONTAINERD_CONFIG,
+  configPathEdit,
+  hostsToml,
+  restartContainerdCmd,
+} from './trust/containerd.js';
+import type { Ctx } from './shared.js';
+import {
+  DOCKER_DAEMON_JSON,
+  daemonJsonEdit,
+  dockerInfoCmd,
+  listedInsecure,
+  podmanDropIn,
+  podmanDropInText,
+  reloadDockerCmd,
+} from './trust/insecure.js';
 
 export interface TrustFile {
   path: string;
+  /** What the file holds when it is not the trust anchor (containerd's hosts.toml). */
+  data?: string;
+  /** Its mode when not a certificate's. */
+  mode?: number;
+  /** read: only read, for a later decision (daemon.json, config.toml); absent: must not exist. */
+  kind?: 'read' | 'absent';
   /** Refreshes the OS store after the file changed (system trust only). */
   refresh?: string[];
   /** The bundle the refresh builds; it must hold the anchor, or the refresh is still owed. */
@@ -80,8 +103,49 @@ export function parseTrustProbe(files: readonly TrustFile[], stdout: string): Tr
 export function trustFiles(pb: Playbook, facts: Pick<HostFacts, 'osFamily' | 'osId'>): TrustFile[] {
   const files: TrustFile[] = [];
   const safeName = `regbook-${pb.registry.address.replace(/[^A-Za-z0-9.-]/g, '_')}.crt`;
-  if (pb.trust.dockerCertsD) {
+  const runtimes = pb.trust.runtimes;
+  const address = pb.registry.address;
+  if (runtimes.includes('docker')) files.push({ path: DOCKER_DAEMON_JSON, kind: 'read', system: false });
+  if (runtimes.includes('containerd')) files.push({ path: CONTAINERD_CONFIG, kind: 'read', system: false });
+  if (pb.tls.mode === 'none') {
+    // Plain HTTP: no certificate anywhere; docker's daemon.json is merged after the files.
+    if (runtimes.includes('containerd')) {
+      files.push({
+        path: posix.join(CONTAINERD_CERTS_D, address, 'hosts.toml'),
+        data: hostsToml(address, 'http'),
+        mode: 0o644,
+        system: false,
+      });
+    }
+    if (runtimes.includes('podman')) {
+      files.push({
+        path: podmanDropIn(address),
+        data: podmanDropInText(address),
+        mode: 0o644,
+        system: false,
+      });
+    }
+    return files;
+  }
+  // A drop-in left from tls.mode none would let podman fall back to plain HTTP.
+  files.push({ path: podmanDropIn(address), kind: 'absent', system: false });
+  if (runtimes.includes('docker') && pb.trust.dockerCertsD) {
     files.push({ path: posix.join('/etc/docker/certs.d', pb.registry.address, 'ca.crt'), system: false });
+  }
+  if (runtimes.includes('containerd')) {
+    const dir = posix.join(CONTAINERD_CERTS_D, pb.registry.address);
+    const ca = posix.join(dir, 'ca.crt');
+    files.push({ path: ca, system: false });
+    files.push({
+      path: posix.join(dir, 'hosts.toml'),
+      data: hostsToml(pb.registry.address, 'https', ca),
+      mode: 0o644,
+      system: false,
+    });
+  }
+  if (runtimes.includes('podman')) {
+    // podman, CRI-O, buildah and skopeo share containers/image, which reads this directory.
+    files.push({ path: posix.join('/etc/containers/certs.d', pb.registry.address, 'ca.crt'), system: false });
   }
   if (pb.trust.system) {
     if (facts.osFamily === 'debian') {
@@ -149,7 +213,7 @@ export const trustTask: TaskDef<Shared> = {
         const files = trustFiles(pb, ctx.run.facts.get(ctx.host.name)!);
         await ensureTlsKnown(ctx.run);
         const anchor = ctx.run.shared.tls?.anchorPem;
-        if (!anchor && !ctx.run.check)
+        if (!anchor && !ctx.run.check && pb.tls.mode !== 'none')
           throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
         const restart = pb.trust.restartDocker;
         const early = ahead.take(ctx.run, ctx.host.name);
@@ -168,15 +232,29 @@ export const trustTask: TaskDef<Shared> = {
           const steps: Step[] = [];
           lanes.push(steps);
           const have = current.get(f.path);
+          if (f.kind === 'read') continue;
+          if (f.kind === 'absent') {
+            if (have) {
+              changes.push({ what: f.path, from: 'present', to: 'absent' });
+              steps.push({
+                kind: 'exec',
+                describe: `rm ${f.path}`,
+                cmd: { argv: ['rm', '-f', '--', f.path], privileged: true },
+              });
+            }
+            continue;
+          }
+          const want = f.data ?? anchor;
+          const mode = (f.mode ?? CERT_MODE).toString(8);
           const haveSha = have ? sha256(have.content) : undefined;
-          const wantSha = anchor ? sha256(anchor) : undefined;
-          if (anchor && haveSha === wantSha) {
-            if (have && have.mode !== CERT_MODE.toString(8)) {
-              changes.push({ what: `${f.path} mode`, from: have.mode, to: CERT_MODE.toString(8) });
+          const wantSha = want ? sha256(want) : undefined;
+          if (want && haveSha === wantSha) {
+            if (have && have.mode !== mode) {
+              changes.push({ what: `${f.path} mode`, from: have.mode, to: mode });
               steps.push({
                 kind: 'exec',
                 describe: `chmod ${f.path}`,
-                cmd: { argv: ['chmod', '444', '--', f.path], privileged: true },
+                cmd: { argv: ['chmod', mode, '--', f.path], privileged: true },
               });
             }
             if (f.refresh && f.bundle && !probe.bundleHolds.get(f.path)) {
@@ -205,8 +283,8 @@ export const trustTask: TaskDef<Shared> = {
             kind: 'write',
             describe: `write ${f.path}`,
             path: f.path,
-            data: anchor ?? '',
-            mode: CERT_MODE,
+            data: want ?? '',
+            mode: f.mode ?? CERT_MODE,
             dirMode: 0o755,
           });
           if (f.refresh) {
@@ -219,47 +297,98 @@ export const trustTask: TaskDef<Shared> = {
           }
         }
         if (restart === 'always' || (restart === 'on-change' && systemChanged)) {
-          if (restart === 'always') changes.push({ what: 'docker', why: 'restartDocker: always' });
+          // The plan says what the restart does to the workload running there.
+          const impact = restartImpact(await readDockerState(ctx.conn));
+          changes.push({
+            what: 'docker',
+            why: `${restart === 'always' ? 'restartDocker: always' : 'restart (the OS store changed)'}, rolling (serial ${pb.trust.serial}): ${impact}`,
+          });
           ctx.notify('restart-docker');
         }
-        if (changes.length > 0) await applySteps(ctx, parallel('trust files', lanes));
+        const after: Step[] = [];
+        if (pb.trust.runtimes.includes('containerd'))
+          after.push(...containerdConfig(current.get(CONTAINERD_CONFIG), changes));
+        if (pb.trust.runtimes.includes('docker'))
+          after.push(...(await dockerInsecure(ctx, current.get(DOCKER_DAEMON_JSON), changes)));
+        if (changes.length > 0) await applySteps(ctx, [...parallel('trust files', lanes), ...after]);
         return result(changes);
       },
     },
   ],
 };
 
-// `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
-// The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
-// daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
-// socket is there), else with `docker version`, which starts the client (~35 ms of CPU) at each
-// try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
-// a host that had no socket at the default path is polled with the client.
-export const RESTART_DOCKER = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  up() { [ -S "$s" ] && curl -sf --max-time 5 --unix-socket "$s" -o /dev/null http://docker/_ping; }',
-  'else',
-  '  s=/var/run/docker.sock; [ -S "$s" ] || s=',
-  '  up() { { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; }',
-  'fi',
-  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
-  'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
-].join('\n');
+/** Where the CRI plugin does not read containerd's hosts directory yet: config_path set, containerd restarted. */
+function containerdConfig(file: RemoteFile | undefined, changes: Change[]): Step[] {
+  const edit = configPathEdit(file?.content.toString('utf8'));
+  if (!edit) return [];
+  changes.push({
+    what: `${CONTAINERD_CONFIG} registry config_path`,
+    from: edit.from,
+    to: edit.to,
+    ...(edit.rewritten ? { why: 'written anew from its settings: its comments are not kept' } : {}),
+  });
+  changes.push({ what: 'containerd', why: 'restarted to read config_path; containers keep running' });
+  return [
+    {
+      kind: 'write',
+      describe: `write ${CONTAINERD_CONFIG}`,
+      path: CONTAINERD_CONFIG,
+      data: edit.text,
+      mode: file ? parseInt(file.mode, 8) : 0o644,
+      dirMode: 0o755,
+    },
+    { kind: 'exec', describe: 'restarting containerd', cmd: restartContainerdCmd() },
+  ];
+}
 
-/** Restarts docker once, as soon as the host is done with trust; on the master, waits for the registry too. */
-export const restartDockerHandler: HandlerDef<Shared> = {
-  id: 'restart-docker',
-  async run(ctx) {
-    if (ctx.run.check) return;
-    const r = await ctx.conn.exec(
-      { argv: ['sh', '-c', RESTART_DOCKER], privileged: true },
-      { timeoutMs: 120_000 },
-    );
-    if (r.code !== 0) throw new TaskFailure(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
-    if (ctx.host.name === masterName(ctx.run) && ctx.run.shared.registry?.serving) {
-      const failure = await waitForRegistry(ctx.run, 60_000);
-      if (failure)
-        throw new TaskFailure(`the registry did not come back after the docker restart: ${failure}`);
-    }
-  },
-};
+/**
+ * docker's insecure-registries: the address listed in daemon.json and loaded by the running
+ * daemon in tls.mode none, listed nowhere otherwise. A reload (SIGHUP) applies it, no restart.
+ */
+async function dockerInsecure(ctx: Ctx, file: RemoteFile | undefined, changes: Change[]): Promise<Step[]> {
+  const { address } = ctx.run.playbook.registry;
+  const want = ctx.run.playbook.tls.mode === 'none';
+  const edit = daemonJsonEdit(file?.content.toString('utf8'), address, want);
+  const loaded = async (conn: Connection) => {
+    const r = await conn.exec(dockerInfoCmd());
+    if (r.code !== 0) throw new TaskFailure(`docker info failed: ${r.stderr.trim()}`);
+    return listedInsecure(r.stdout, address);
+  };
+  if (edit) {
+    changes.push({ what: `${DOCKER_DAEMON_JSON} insecure-registries`, from: edit.from, to: edit.to });
+  } else if (!want || (await loaded(ctx.conn))) {
+    return [];
+  } else {
+    changes.push({ what: 'docker', why: `has not loaded ${address} as an insecure registry yet` });
+  }
+  const steps: Step[] = [];
+  if (edit) {
+    steps.push({
+      kind: 'write',
+      describe: `write ${DOCKER_DAEMON_JSON}`,
+      path: DOCKER_DAEMON_JSON,
+      data: edit.text,
+      mode: file ? parseInt(file.mode, 8) : 0o644,
+      dirMode: 0o755,
+    });
+  }
+  steps.push(
+    { kind: 'exec', describe: 'reloading docker (SIGHUP)', cmd: reloadDockerCmd() },
+    {
+      kind: 'fn',
+      describe: 'waiting for docker to reload',
+      run: async (conn) => {
+        for (let i = 0; i < 100; i++) {
+          if ((await loaded(conn)) === want) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new TaskFailure(
+          `docker info ${want ? 'does not list' : 'still lists'} ${address} as an insecure registry after the reload`,
+        );
+      },
+    },
+  );
+  return steps;
+}
+
+export { RESTART_DOCKER, restartDockerHandler } from './trust/restart.js';

@@ -22,7 +22,7 @@ export function basePlaybook(): PlaybookDoc {
       days: 800,
       renewBeforeDays: 30,
     },
-    trust: { hosts: 'all', restartDocker: 'on-change' },
+    trust: { hosts: 'all', system: true, restartDocker: 'on-change' },
     images: [
       { name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' },
       { name: 'app:0.2', source: { host: 'master' }, pullOn: 'workers' },
@@ -55,7 +55,8 @@ export function explain(r: CliResult): string {
  */
 export async function hostState(lab: Lab): Promise<Record<string, string>> {
   const script = [
-    'find /etc/regbook /etc/docker/certs.d /usr/local/share/ca-certificates /var/lib/regbook -type f 2>/dev/null | sort | xargs -r sha256sum',
+    'find /etc/regbook /etc/docker/certs.d /etc/docker/daemon.json /etc/containerd /etc/containers/certs.d /etc/containers/registries.conf.d /usr/local/share/ca-certificates /var/lib/regbook -type f 2>/dev/null | sort | xargs -r sha256sum',
+    'echo "pids $(pidof dockerd) $(pidof containerd)"',
     'stat -c "%n %a" /etc/ssl/certs/ca-certificates.crt',
     'sha256sum /etc/ssl/certs/ca-certificates.crt',
     'docker ps -a --format "{{.Names}} {{.ID}} {{.Status}}" | sed "s/Up .*/Up/"',

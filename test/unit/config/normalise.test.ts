@@ -31,9 +31,11 @@ describe('playbook defaults', () => {
     ['tls.keyBits', playbook.tls.keyBits, 2048],
     ['tls.renewBeforeDays', playbook.tls.renewBeforeDays, 30],
     ['trust.hosts (all)', playbook.trust.hosts, ['master', 'worker1', 'worker2']],
+    ['trust.runtimes', playbook.trust.runtimes, ['docker']],
     ['trust.dockerCertsD', playbook.trust.dockerCertsD, true],
-    ['trust.system', playbook.trust.system, true],
-    ['trust.restartDocker', playbook.trust.restartDocker, 'on-change'],
+    ['trust.system (opt-in)', playbook.trust.system, false],
+    ['trust.restartDocker (no restart)', playbook.trust.restartDocker, 'never'],
+    ['trust.serial', playbook.trust.serial, 1],
     ['images.0.name (tag latest)', playbook.images[0]?.name, 'app:latest'],
     ['images.0.repository', playbook.images[0]?.repository, 'app'],
     ['images.0.tag', playbook.images[0]?.tag, 'latest'],
@@ -170,7 +172,11 @@ workers:
 });
 
 describe('the repository examples load', () => {
-  for (const playbookFile of ['playbooks/site.yaml', 'playbooks/selfsigned.yaml']) {
+  for (const playbookFile of [
+    'playbooks/site.yaml',
+    'playbooks/selfsigned.yaml',
+    'playbooks/system-trust.yaml',
+  ]) {
     it(`${playbookFile} with inventory.example.yaml`, () => {
       const { playbook, inventory } = loadBoth(
         join(REPO, playbookFile),

@@ -22,7 +22,7 @@ const PLAYBOOKS = [
   site.replace('keyBits: 2048', 'keyBits: 1000'),
   site.replace('mode: ca', 'mode: weird'),
   site.replace('address: master:5000', 'adress: master:5000'),
-  site.replace('restartDocker: on-change', 'restartDocker: 3'),
+  site.replace('restartDocker: never', 'restartDocker: 3'),
   'version: 2\nregistry: {}\nimages: [{name: "", pullOn: 7}]\n',
 ];
 const INVENTORIES = [

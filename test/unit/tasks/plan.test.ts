@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Playbook } from '../../../src/config/model.js';
+import type { HostFacts } from '../../../src/core/task.js';
 import { parseFacts } from '../../../src/facts/os.js';
 import { parseReadFiles, readFilesCmd } from '../../../src/facts/files.js';
 import { parseManifest } from '../../../src/facts/archive.js';
@@ -15,7 +16,7 @@ import { registrySettings } from './registry-settings.js';
 const pb = {
   registry: { ...registrySettings, env: { REGISTRY_LOG_LEVEL: 'info' } },
   tls: { dir: '/etc/regbook/certs' },
-  trust: { dockerCertsD: true, system: true },
+  trust: { runtimes: ['docker'], dockerCertsD: true, system: true },
 } as unknown as Playbook;
 
 function inspectedFrom(spec: ReturnType<typeof desiredContainer>): Inspected {
@@ -181,13 +182,55 @@ describe('trust files', () => {
     images: new Map<string, string>(),
     privileged: true,
   });
+  const written = (p: Playbook, f: HostFacts) =>
+    trustFiles(p, f)
+      .filter((t) => !t.kind)
+      .map((t) => t.path);
   it('uses certs.d and the family store', () => {
-    assert.deepEqual(
-      trustFiles(pb, facts('debian')).map((f) => f.path),
-      ['/etc/docker/certs.d/master:5000/ca.crt', '/usr/local/share/ca-certificates/regbook-master_5000.crt'],
-    );
-    assert.deepEqual(trustFiles(pb, facts('rhel'))[1]!.refresh, ['update-ca-trust', 'extract']);
+    assert.deepEqual(written(pb, facts('debian')), [
+      '/etc/docker/certs.d/master:5000/ca.crt',
+      '/usr/local/share/ca-certificates/regbook-master_5000.crt',
+    ]);
+    assert.deepEqual(trustFiles(pb, facts('rhel')).find((t) => t.system)!.refresh, [
+      'update-ca-trust',
+      'extract',
+    ]);
     assert.throws(() => trustFiles(pb, facts('unknown')), /trust.system: false/);
+  });
+  const every = {
+    ...pb,
+    tls: { ...pb.tls, mode: 'ca' },
+    trust: { runtimes: ['docker', 'containerd', 'podman'], dockerCertsD: true, system: false },
+  } as unknown as Playbook;
+  it('writes each runtime’s directory, and keeps the plain-HTTP drop-in away', () => {
+    assert.deepEqual(written(every, facts('debian')), [
+      '/etc/docker/certs.d/master:5000/ca.crt',
+      '/etc/containerd/certs.d/master:5000/ca.crt',
+      '/etc/containerd/certs.d/master:5000/hosts.toml',
+      '/etc/containers/certs.d/master:5000/ca.crt',
+    ]);
+    const kinds = trustFiles(every, facts('debian')).filter((t) => t.kind);
+    assert.deepEqual(
+      kinds.map((t) => [t.path, t.kind]),
+      [
+        ['/etc/docker/daemon.json', 'read'],
+        ['/etc/containerd/config.toml', 'read'],
+        ['/etc/containers/registries.conf.d/regbook-master_5000.conf', 'absent'],
+      ],
+    );
+  });
+  it('tls.mode none: no certificate; containerd over http, podman’s insecure drop-in', () => {
+    const none = { ...every, tls: { ...every.tls, mode: 'none' } } as Playbook;
+    const files = trustFiles(none, facts('debian')).filter((t) => !t.kind);
+    assert.deepEqual(
+      files.map((t) => t.path),
+      [
+        '/etc/containerd/certs.d/master:5000/hosts.toml',
+        '/etc/containers/registries.conf.d/regbook-master_5000.conf',
+      ],
+    );
+    assert.match(files[0]!.data!, /server = "http:\/\/master:5000"/);
+    assert.match(files[1]!.data!, /location = "master:5000"\ninsecure = true/);
   });
 });
 

@@ -94,7 +94,14 @@ const playbook = {
   file: 'site.yaml',
   registry: registrySettings,
   tls: { dir: '/etc/regbook/certs', mode: 'ca' },
-  trust: { hosts: ['master', 'w1'], dockerCertsD: true, system: true, restartDocker: 'on-change' },
+  trust: {
+    hosts: ['master', 'w1'],
+    runtimes: ['docker'],
+    dockerCertsD: true,
+    system: true,
+    restartDocker: 'on-change',
+    serial: 1,
+  },
   images: [],
 } as unknown as Playbook;
 const inventory = {
@@ -127,8 +134,11 @@ function convergedHost(name: string, probes: string[]): Connection {
       const pairs = c.argv.slice(5);
       const paths = pairs.filter((_, i) => i % 2 === 0);
       probes.push(paths.join(' '));
-      const lines = paths.map(
-        (_, i) => `F 444 ${Buffer.from(PEM).toString('base64')}${pairs[2 * i + 1] === '-' ? '' : ' 1 0'}`,
+      // Certificates hold the anchor; the files trust only reads or keeps away are not there.
+      const lines = paths.map((p, i) =>
+        p.endsWith('.crt')
+          ? `F 444 ${Buffer.from(PEM).toString('base64')}${pairs[2 * i + 1] === '-' ? '' : ' 1 0'}`
+          : 'M',
       );
       return { code: 0, stdout: lines.join('\n') + '\n', stderr: '' };
     },

@@ -1,0 +1,193 @@
+// Docker restarts, when the playbook asks for them (restartDocker: on-change | always). A restart
+// without live-restore stops every container on the host; docker starts again those with a restart
+// policy. So the restarts roll (trust.serial hosts at a time, see rollout.ts), and a host's slot is
+// only given back once its daemon answers and the containers that ran before with a restart policy
+// run again: a host that does not come back stops the rollout before it reaches another.
+import type { Cmd } from '../../core/cmd.js';
+import { TaskFailure, type Step } from '../../core/task.js';
+import type { HandlerDef } from '../../engine/context.js';
+import { ENGINE_API_GATE } from '../../facts/engine-api.js';
+import type { Connection } from '../../transport/types.js';
+import { waitForRegistry } from '../api.js';
+import { masterName, type Ctx, type Shared } from '../shared.js';
+import { applySteps } from '../steps.js';
+import { Rollout } from './rollout.js';
+
+// `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
+// The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
+// daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
+// socket is there), else with `docker version`, which starts the client (~35 ms of CPU) at each
+// try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
+// a host that had no socket at the default path is polled with the client.
+export const RESTART_DOCKER = [
+  `if ${ENGINE_API_GATE}; then`,
+  '  up() { [ -S "$s" ] && curl -sf --max-time 5 --unix-socket "$s" -o /dev/null http://docker/_ping; }',
+  'else',
+  '  s=/var/run/docker.sock; [ -S "$s" ] || s=',
+  '  up() { { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; }',
+  'fi',
+  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
+  'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
+].join('\n');
+
+// The daemon's info, then each running container's inspect, one JSON document a line.
+const RUNNING_SCRIPT = [
+  `if ${ENGINE_API_GATE}; then`,
+  '  curl -sf --max-time 30 --unix-socket "$s" http://docker/info || exit 1; echo',
+  '  for id in $(curl -sf --max-time 30 --unix-socket "$s" http://docker/containers/json | grep -o \'"Id":"[0-9a-f]*"\' | cut -d\\" -f4); do',
+  '    curl -sf --max-time 30 --unix-socket "$s" "http://docker/containers/$id/json" && echo',
+  '  done',
+  'else',
+  "  docker info --format '{{json .}}' || exit 1",
+  '  ids=$(docker ps -q --no-trunc)',
+  '  [ -z "$ids" ] || docker inspect --format \'{{json .}}\' $ids',
+  'fi',
+].join('\n');
+
+// Positional arguments: container ids. Succeeds once every one of them runs; gives up after 120 s.
+const WAIT_RUNNING = [
+  `if ${ENGINE_API_GATE}; then`,
+  '  running() { curl -sf --max-time 5 --unix-socket "$s" "http://docker/containers/$1/json" | grep -q \'"Running":true\'; }',
+  'else',
+  '  running() { [ "$(docker inspect --format \'{{.State.Running}}\' "$1" 2>/dev/null)" = true ]; }',
+  'fi',
+  'i=0',
+  'while :; do',
+  '  left=; for id in "$@"; do running "$id" || left="$left ${id%${id#????????????}}"; done',
+  '  [ -z "$left" ] && exit 0',
+  '  i=$((i+1)); [ $i -ge 600 ] && { echo "not running again after 120 s:$left" >&2; exit 1; }',
+  '  sleep 0.2',
+  'done',
+].join('\n');
+
+export interface RunningContainer {
+  id: string;
+  name: string;
+  /** The restart policy's name: no, always, unless-stopped, on-failure. */
+  restart: string;
+}
+
+export interface DockerState {
+  liveRestore: boolean;
+  running: RunningContainer[];
+}
+
+export function runningCmd(): Cmd {
+  return { argv: ['sh', '-c', RUNNING_SCRIPT], privileged: true };
+}
+
+export function parseRunning(stdout: string): DockerState {
+  const [info, ...rest] = stdout.split('\n').filter((l) => l.trim().length > 0);
+  if (!info) throw new Error('docker info gave no answer');
+  const liveRestore = (JSON.parse(info) as { LiveRestoreEnabled?: boolean }).LiveRestoreEnabled === true;
+  const running: RunningContainer[] = [];
+  for (const line of rest) {
+    const c = JSON.parse(line) as {
+      Id?: string;
+      Name?: string;
+      State?: { Running?: boolean };
+      HostConfig?: { RestartPolicy?: { Name?: string } };
+    };
+    if (!c.Id || !/^[0-9a-f]{64}$/.test(c.Id) || !c.State?.Running) continue;
+    running.push({
+      id: c.Id,
+      name: (c.Name ?? '').replace(/^\//, ''),
+      restart: c.HostConfig?.RestartPolicy?.Name || 'no',
+    });
+  }
+  return { liveRestore, running };
+}
+
+export async function readDockerState(conn: Connection): Promise<DockerState> {
+  const r = await conn.exec(runningCmd());
+  if (r.code !== 0) throw new TaskFailure(`reading docker's containers failed: ${r.stderr.trim()}`);
+  return parseRunning(r.stdout);
+}
+
+/** Containers docker starts again by itself after a restart: those a restart policy brings back. */
+export function comesBack(c: RunningContainer): boolean {
+  return c.restart === 'always' || c.restart === 'unless-stopped';
+}
+
+/** What a docker restart does to this host's workload, in words, for the plan. */
+export function restartImpact(state: DockerState): string {
+  if (state.liveRestore) return 'live-restore is on: containers keep running';
+  const back = state.running.filter(comesBack);
+  const stop = state.running.filter((c) => !comesBack(c));
+  const parts = [`${state.running.length} running container${state.running.length === 1 ? '' : 's'} stop`];
+  if (back.length > 0) parts.push(`${back.length} with a restart policy start again`);
+  if (stop.length > 0) parts.push(`stay stopped: ${stop.map((c) => c.name).join(', ')}`);
+  return parts.join('; ');
+}
+
+/** The steps of one host's restart, after the containers to wait for were read. */
+function restartSteps(ctx: Ctx, state: DockerState): Step[] {
+  const wait = (state.liveRestore ? state.running : state.running.filter(comesBack)).map((c) => c.id);
+  const steps: Step[] = [
+    {
+      kind: 'fn',
+      describe: 'restarting docker',
+      run: async (conn) => {
+        const r = await conn.exec(
+          { argv: ['sh', '-c', RESTART_DOCKER], privileged: true },
+          { timeoutMs: 120_000 },
+        );
+        if (r.code !== 0) throw new TaskFailure(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
+      },
+    },
+  ];
+  if (wait.length > 0) {
+    steps.push({
+      kind: 'fn',
+      describe: 'waiting for containers',
+      run: async (conn) => {
+        const r = await conn.exec(
+          { argv: ['sh', '-c', WAIT_RUNNING, 'sh', ...wait], privileged: true },
+          { timeoutMs: 150_000 },
+        );
+        if (r.code !== 0)
+          throw new TaskFailure(`containers did not run again after the docker restart: ${r.stderr.trim()}`);
+      },
+    });
+  }
+  if (ctx.host.name === masterName(ctx.run) && ctx.run.shared.registry?.serving) {
+    steps.push({
+      kind: 'fn',
+      describe: 'waiting for the registry',
+      run: async () => {
+        const failure = await waitForRegistry(ctx.run, 60_000);
+        if (failure)
+          throw new TaskFailure(`the registry did not come back after the docker restart: ${failure}`);
+      },
+    });
+  }
+  return steps;
+}
+
+/** Restarts docker once the host is done with trust, rolling across the run's hosts. */
+export const restartDockerHandler: HandlerDef<Shared> = {
+  id: 'restart-docker',
+  describe: 'restarting docker',
+  async run(ctx) {
+    if (ctx.run.check) return;
+    const rollout = (ctx.run.shared.rollout ??= new Rollout(ctx.run.playbook.trust.serial));
+    const release = await rollout.acquire();
+    try {
+      if (rollout.stoppedAt) {
+        return {
+          skipped: `untouched: the rollout stopped at ${rollout.stoppedAt}, whose docker did not come back`,
+        };
+      }
+      try {
+        const state = await readDockerState(ctx.conn);
+        await applySteps(ctx, restartSteps(ctx, state));
+      } catch (err) {
+        rollout.stoppedAt = ctx.host.name;
+        throw err;
+      }
+      return undefined;
+    } finally {
+      release();
+    }
+  },
+};
