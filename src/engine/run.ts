@@ -1,11 +1,11 @@
 import type { HostSpec } from '../config/model.js';
-import { UsageError } from '../core/errors.js';
 import type { Change, HandlerId, TaskId, TaskResult, TaskStatus } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
 import type { HandlerDef, HostContext, RunContext, TaskDef } from './context.js';
 import { emptyCounts, type Emit, type EngineEvent, type HostCounts } from './events.js';
 import { mapLimit } from './limit.js';
+import { selectHosts } from './select.js';
 
 export interface RunOptions {
   limit?: string[];
@@ -37,19 +37,6 @@ interface HostOutcome {
 }
 
 const RANK: Record<TaskStatus, number> = { skipped: 0, ok: 1, changed: 2, failed: 3, unreachable: 4 };
-
-/** Hosts named by --limit, in inventory order; an unknown name is a usage error, not a silent no-op. */
-export function selectHosts(all: HostSpec[], limit?: string[]): HostSpec[] {
-  if (!limit || limit.length === 0) return all;
-  const known = new Set(all.map((h) => h.name));
-  const unknown = limit.filter((n) => !known.has(n));
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `--limit names unknown host(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
-    );
-  }
-  return all.filter((h) => limit.includes(h.name));
-}
 
 export function selectTasks<S>(tasks: TaskDef<S>[], tags?: TaskId[], skipTags?: TaskId[]): TaskDef<S>[] {
   // An `always` task (facts) runs whatever the tags say: the tasks after it cannot work without it.
