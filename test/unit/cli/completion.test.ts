@@ -74,9 +74,9 @@ describe('regbook --get-yargs-completions (the completion protocol)', () => {
     return r.stdout.split('\n').filter(Boolean);
   };
 
-  it('commands', async () => {
+  it('commands, rm among them', async () => {
     const got = await ask('regbook', '');
-    for (const c of ['apply', 'catalog', 'status', 'gc', 'validate', 'init', 'completion'])
+    for (const c of ['apply', 'catalog', 'status', 'gc', 'rm', 'validate', 'init', 'completion'])
       assert.ok(got.includes(c), `${c} in ${got.join(' ')}`);
     assert.ok(!got.includes('completion-script'), 'the hidden command stays hidden');
   });
