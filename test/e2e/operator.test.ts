@@ -191,7 +191,9 @@ describe('operator commands on the lab', () => {
       }
     }
     const text = await regbook(['catalog', pb, '-i', inv]);
-    assert.match(text.stdout, /^app:0\.1\s+sha256:[0-9a-f]{64}\s+\d+$/m);
+    // Text shows sizes for people (the JSON above keeps the bytes), and counts in good English.
+    assert.match(text.stdout, /^app:0\.1\s+sha256:[0-9a-f]{64}\s+\d+(\.\d)? (B|KiB|MiB)$/m);
+    assert.match(text.stdout, /^1 repository, 2 tags$/m);
   });
 
   it('gc frees the space of a deleted image, read-only meanwhile, and leaves nothing for apply to change', async () => {

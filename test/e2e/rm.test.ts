@@ -157,6 +157,17 @@ describe('rm and absent tags that share a digest', () => {
     assert.deepEqual(await tags(), ['0.2']);
   });
 
+  it('catalog of an unknown repository is an error naming the ones there are', async () => {
+    const r = await regbook(['catalog', pb, '-i', inv, 'nosuch']);
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /no repository nosuch in the registry at master:5000 \(repositories: app\)/);
+    assert.equal(r.stdout, '');
+    const app = await regbook(['catalog', pb, '-i', inv, 'app']);
+    assert.equal(app.code, 0, explain(app));
+    assert.match(app.stdout, /^app:0\.2\s+sha256:[0-9a-f]{64}\s+\d+(\.\d)? (B|KiB|MiB)$/m);
+    assert.match(app.stdout, /^1 repository, 1 tag$/m);
+  });
+
   it('images: an absent tag sharing its digest with a kept tag goes alone; check predicts it; verify passes', async () => {
     await converge();
     assert.deepEqual(await tags(), ['0.1', '0.2', 'stable']);
