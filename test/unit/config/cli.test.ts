@@ -141,8 +141,19 @@ describe('regbook init', { concurrency: true }, () => {
       const text = readFileSync(join(dir, file!), 'utf8');
       const m = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
       assert.ok(m, `${file} starts with the schema comment`);
-      assert.equal(resolve(dir, m[1]!), join(REPO, 'schemas', `${kind}.schema.json`));
+      // Beside the files, referenced relatively: it survives a commit and a clone elsewhere.
+      assert.equal(m[1], `./.regbook/${kind}.schema.json`);
+      assert.deepEqual(
+        readFileSync(resolve(dir, m[1]!)),
+        readFileSync(join(REPO, 'schemas', `${kind}.schema.json`)),
+        'the schema written is the one validate uses',
+      );
     }
+    assert.doesNotMatch(
+      readFileSync(join(dir, 'site.yaml'), 'utf8'),
+      new RegExp(REPO),
+      'no path into this checkout',
+    );
     const v = await regbook(['validate', join(dir, 'site.yaml'), '-i', join(dir, 'inventory.yaml')]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /^ok: .*site\.yaml \(3 hosts, 0 images\)\n$/);
