@@ -38,7 +38,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
 
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
-  const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
+  const { playbook, inventory } = loadBoth(a.playbook, a.inventory, { localFiles: true });
   const secrets = resolveSecrets(playbook);
   const redact = makeRedact([...secrets.values()].map((s) => s.reveal()));
 

@@ -1,7 +1,7 @@
 // The validate, schema and init commands, run as a user runs them: a child process and its exit code.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,11 +16,20 @@ interface Result {
   stderr: string;
 }
 
+/**
+ * A home directory with the files the example inventory names (~/.ssh/id_ed25519, known_hosts…):
+ * validate checks that they exist, and this machine's own home need not have them.
+ */
+const HOME = tempDir();
+mkdirSync(join(HOME, '.ssh'));
+for (const f of ['id_ed25519', 'deploy_ed25519', 'known_hosts'])
+  writeFileSync(join(HOME, '.ssh', f), '', { mode: 0o600 });
+
 async function regbook(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
-      env,
+      env: { ...env, HOME },
       encoding: 'utf8',
     });
     return { code: 0, stdout, stderr };
