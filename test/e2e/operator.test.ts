@@ -262,7 +262,7 @@ describe('operator commands on the lab', () => {
   });
 
   it('every operator command has help with examples; completion prints bash and zsh scripts', async () => {
-    for (const c of ['status', 'gc', 'catalog', 'completion']) {
+    for (const c of ['status', 'gc', 'catalog', 'rm', 'completion']) {
       const r = await regbook([c, '--help']);
       assert.equal(r.code, 0, explain(r));
       assert.match(r.stdout, /Examples:/, c);
