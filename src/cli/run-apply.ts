@@ -75,7 +75,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),
-      ...(a.limit && !a.limit.includes(master.name) ? [master] : []),
+      ...(selectHosts(inventory.hosts, a.limit).includes(master) ? [] : [master]),
     ].map((h) => {
       const p = connect(h);
       p.catch(() => undefined); // reported by the engine when it asks for it

@@ -168,6 +168,21 @@ describe('rm and absent tags that share a digest', () => {
     assert.match(app.stdout, /^1 repository, 1 tag$/m);
   });
 
+  it('--limit takes groups and globs on a real run, and names the known hosts when nothing matches', async () => {
+    const hostsOf = async (limit: string) => {
+      const r = await applyJson(pb, inv, ['--check', '--limit', limit]);
+      assert.equal(r.code, 0, explain(r));
+      return [...new Set(r.tasks.map((t) => t.host))].sort();
+    };
+    assert.deepEqual(await hostsOf('workers'), ['worker1']);
+    assert.deepEqual(await hostsOf('worker*'), ['worker1']);
+    assert.deepEqual(await hostsOf('master'), ['master']);
+    assert.deepEqual(await hostsOf('all'), ['master', 'worker1']);
+    const bad = await regbook(['apply', pb, '-i', inv, '--check', '--limit', 'db*']);
+    assert.equal(bad.code, 1, explain(bad));
+    assert.match(bad.stderr, /--limit db\* matches no host \(known: master, worker1;/);
+  });
+
   it('images: an absent tag sharing its digest with a kept tag goes alone; check predicts it; verify passes', async () => {
     await converge();
     assert.deepEqual(await tags(), ['0.1', '0.2', 'stable']);

@@ -138,6 +138,24 @@ describe('regbook schema', { concurrency: true }, () => {
   });
 });
 
+describe('local files, before any connection', () => {
+  it('apply stops with exit 1 on a missing identity file or archive, naming file:line and field', async () => {
+    const f = writeInputs(
+      'version: 1\nregistry:\n  address: master:5000\n  imageArchive: ./registry-2.tar\n',
+      // 192.0.2.1 (TEST-NET-1) answers nobody: a connection attempt would hang, not fail fast.
+      'defaults:\n  identityFile: ./missing_key\nmaster:\n  name: master\n  address: 192.0.2.1\n',
+    );
+    for (const cmd of ['validate', 'apply']) {
+      const r = await regbook([cmd, f.playbook, '-i', f.inventory]);
+      assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+      assert.deepEqual(r.stderr.trim().split('\n'), [
+        `${f.inventory}:2:17: defaults.identityFile: identity file ${join(f.dir, 'missing_key')} does not exist`,
+        `${f.playbook}:4:17: registry.imageArchive: archive ${join(f.dir, 'registry-2.tar')} does not exist`,
+      ]);
+    }
+  });
+});
+
 describe('regbook init', { concurrency: true }, () => {
   it('writes a starter pair that validates and points editors at the schemas', async () => {
     const dir = join(tempDir(), 'infra');
