@@ -1,7 +1,7 @@
 // What the shell completes for `regbook …`: yargs' own commands and options, corrected where they
 // are wrong for this CLI, plus the values yargs cannot know (task names, host names).
 import { TASK_IDS } from '../core/task.js';
-import { HOST_GROUPS } from '../engine/select.js';
+import { HOST_GROUPS } from '../engine/host-groups.js';
 
 const TASK_FLAGS = new Set(['--tags', '-t', '--skip-tags']);
 const LIMIT_FLAGS = new Set(['--limit', '-l']);

@@ -3,8 +3,7 @@
 import picomatch from 'picomatch';
 import type { HostSpec } from '../config/model.js';
 import { UsageError } from '../core/errors.js';
-
-export const HOST_GROUPS = ['master', 'workers', 'all'] as const;
+import { HOST_GROUPS } from './host-groups.js';
 
 function groupMembers(all: readonly HostSpec[], group: string): HostSpec[] | undefined {
   if (group === 'all') return [...all];
