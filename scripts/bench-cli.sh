@@ -36,7 +36,14 @@ report() {
   printf '%-58s median %4d ms  min %4d  max %4d  (target < %d ms: %s)\n' "$label" "$median" "$min" "$max" "$target" "$verdict"
 }
 
+# validate checks that the files the example inventory names (~/.ssh/...) exist: give it a home
+# that has them, so the figures do not depend on this machine's own ~/.ssh.
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+mkdir "$home/.ssh"
+touch "$home/.ssh/id_ed25519" "$home/.ssh/deploy_ed25519" "$home/.ssh/known_hosts"
+
 echo "regbook CLI timings over $RUNS runs (node $(node --version))"
 report "validate playbooks/site.yaml -i inventory.example.yaml" 300 \
-  node dist/cli/main.js validate playbooks/site.yaml -i inventory.example.yaml
+  env HOME="$home" node dist/cli/main.js validate playbooks/site.yaml -i inventory.example.yaml
 report "--version" 150 node dist/cli/main.js --version

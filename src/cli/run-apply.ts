@@ -5,7 +5,8 @@ import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
-import { CUT_AFTER_MS, exitCodeOf, runTasks, selectHosts } from '../engine/run.js';
+import { CUT_AFTER_MS, exitCodeOf, runTasks } from '../engine/run.js';
+import { selectHosts } from '../engine/select.js';
 import type { Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import { describeHolder } from '../lock/holder.js';
@@ -42,7 +43,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
 
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
-  const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
+  const { playbook, inventory } = loadBoth(a.playbook, a.inventory, { localFiles: true });
   const insecure = insecureWarning(playbook);
   if (insecure) process.stderr.write(`warning: ${insecure}\n`);
   const secrets = resolveSecrets(playbook);
@@ -78,7 +79,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   const early = new Map(
     [
       ...selectHosts(inventory.hosts, a.limit),
-      ...(a.limit && !a.limit.includes(master.name) ? [master] : []),
+      ...(selectHosts(inventory.hosts, a.limit).includes(master) ? [] : [master]),
     ].map((h) => {
       const p = connect(h);
       p.catch(() => undefined); // reported by the engine when it asks for it

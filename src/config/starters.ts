@@ -1,18 +1,20 @@
 // The files `regbook init` writes: a commented playbook and inventory that validate as they are
 // and point editors at the schemas through their first line.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { schemaPath, type SchemaKind } from './schema-files.js';
+import { readSchemaBytes, type SchemaKind } from './schema-files.js';
 
 export const STARTER_PLAYBOOK = 'site.yaml';
 export const STARTER_INVENTORY = 'inventory.yaml';
 
-/** The schema as a path relative to `dir`, which yaml-language-server resolves against the file. */
-function schemaRef(dir: string, kind: SchemaKind): string {
-  const rel = relative(resolve(dir), schemaPath(kind)).split(sep).join('/');
-  return rel.startsWith('.') ? rel : `./${rel}`;
-}
+/**
+ * The schemas are written beside the starters, in `.regbook/`, and referenced relatively: the
+ * reference works wherever the files are committed and cloned, and the schema matches the regbook
+ * that wrote it (`regbook init --force` or `regbook schema` refresh it after an upgrade).
+ */
+export const SCHEMA_DIR = '.regbook';
+const schemaRef = (kind: SchemaKind): string => `./${SCHEMA_DIR}/${kind}.schema.json`;
 
 export function starterPlaybook(schema: string): string {
   return `# yaml-language-server: $schema=${schema}
@@ -97,8 +99,10 @@ export function writeStarters(dir: string, force: boolean): [string, string] {
       `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; use --force to overwrite`,
     );
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(files[0], starterPlaybook(schemaRef(dir, 'playbook')));
-  writeFileSync(files[1], starterInventory(schemaRef(dir, 'inventory')));
+  mkdirSync(join(dir, SCHEMA_DIR), { recursive: true });
+  for (const kind of ['playbook', 'inventory'] as const)
+    writeFileSync(join(dir, schemaRef(kind)), readSchemaBytes(kind));
+  writeFileSync(files[0], starterPlaybook(schemaRef('playbook')));
+  writeFileSync(files[1], starterInventory(schemaRef('inventory')));
   return files;
 }

@@ -1,6 +1,6 @@
 import type { HostSpec } from '../config/model.js';
 import { displayCmd, type Cmd } from '../core/cmd.js';
-import { Interrupted, SIGNAL_EXIT, UsageError } from '../core/errors.js';
+import { Interrupted, SIGNAL_EXIT } from '../core/errors.js';
 import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
@@ -14,6 +14,7 @@ import {
   type StopSignal,
 } from './events.js';
 import { mapLimit } from './limit.js';
+import { selectHosts } from './select.js';
 
 export interface RunOptions {
   limit?: string[];
@@ -66,19 +67,6 @@ const dropsOut = (s: EventStatus) => RANK[s] >= RANK.interrupted;
 
 /** How long work in flight may go on after a signal before its connections are closed under it. */
 export const CUT_AFTER_MS = 10_000;
-
-/** Hosts named by --limit, in inventory order; an unknown name is a usage error, not a silent no-op. */
-export function selectHosts(all: HostSpec[], limit?: string[]): HostSpec[] {
-  if (!limit || limit.length === 0) return all;
-  const known = new Set(all.map((h) => h.name));
-  const unknown = limit.filter((n) => !known.has(n));
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `--limit names unknown host(s): ${unknown.join(', ')} (known: ${[...known].join(', ')})`,
-    );
-  }
-  return all.filter((h) => limit.includes(h.name));
-}
 
 export function selectTasks<S>(tasks: TaskDef<S>[], tags?: TaskId[], skipTags?: TaskId[]): TaskDef<S>[] {
   // An `always` task (facts) runs whatever the tags say: the tasks after it cannot work without it.

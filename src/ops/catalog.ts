@@ -5,6 +5,7 @@ import { ensureTlsKnown, registryClient } from '../tasks/api.js';
 import type { Run, Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import { createRun } from '../engine/setup.js';
+import { formatBytes, plural } from '../ui/size.js';
 
 export interface CatalogArgs {
   playbook: string;
@@ -20,11 +21,21 @@ export interface CatalogEntry {
   size?: number;
 }
 
+/** The repository asked for is not in the registry's catalog. */
+export class UnknownRepositoryError extends Error {
+  constructor(readonly repository: string) {
+    super(`no repository ${repository} in the registry`);
+    this.name = 'UnknownRepositoryError';
+  }
+}
+
 /** Reads the trust anchor from the master, then the registry API through the same connection. */
 export async function readCatalog(run: Run, repository?: string): Promise<CatalogEntry[]> {
   await ensureTlsKnown(run);
   const client = await registryClient(run);
   const repos = repository ? [repository] : await client.catalog();
+  if (repository && !(await client.catalog()).includes(repository))
+    throw new UnknownRepositoryError(repository);
   const out: CatalogEntry[] = [];
   for (const repo of repos) {
     for (const tag of (await client.tags(repo)).sort()) {
@@ -73,14 +84,31 @@ export async function runCatalog(a: CatalogArgs): Promise<number> {
       const w = Math.max(10, ...entries.map((e) => `${e.repository}:${e.tag}`.length));
       process.stdout.write(`${'IMAGE'.padEnd(w)}  ${'DIGEST'.padEnd(71)}  SIZE\n`);
       for (const e of entries) {
+        const size = e.size === undefined ? '-' : formatBytes(e.size);
         process.stdout.write(
-          `${`${e.repository}:${e.tag}`.padEnd(w)}  ${(e.digest ?? '-').padEnd(71)}  ${e.size ?? '-'}\n`,
+          `${`${e.repository}:${e.tag}`.padEnd(w)}  ${(e.digest ?? '-').padEnd(71)}  ${size}\n`,
         );
       }
-      if (entries.length === 0) process.stdout.write('(the registry is empty)\n');
+      const repos = new Set(entries.map((e) => e.repository)).size;
+      if (a.repository && entries.length === 0) process.stdout.write(`(${a.repository} has no tags)\n`);
+      else if (entries.length === 0) process.stdout.write('(the registry is empty)\n');
+      else
+        process.stdout.write(
+          `${plural(repos, 'repository', 'repositories')}, ${plural(entries.length, 'tag')}\n`,
+        );
     }
     return EXIT.ok;
   } catch (err) {
+    if (err instanceof UnknownRepositoryError) {
+      const known = await registryClient(run)
+        .then((c) => c.catalog())
+        .catch(() => []);
+      process.stderr.write(
+        `regbook: ${err.message} at ${playbook.registry.address} ` +
+          `(repositories: ${known.length ? known.join(', ') : 'none'})\n`,
+      );
+      return EXIT.taskFailed;
+    }
     process.stderr.write(`regbook: ${(err as Error).message}\n`);
     return EXIT.taskFailed;
   } finally {

@@ -19,6 +19,7 @@ import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
 import { operatorRun } from './catalog.js';
+import { formatBytes, plural } from '../ui/size.js';
 
 export interface GcArgs {
   playbook: string;
@@ -108,17 +109,6 @@ export function blobDataPath(dataDir: string, digest: string): string {
 }
 
 const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; else echo 0; fi; done';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 export interface GcReport {
   master: string;
@@ -241,7 +231,7 @@ export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Pro
 
 export function formatGcReport(r: GcReport): string {
   const lines: string[] = [];
-  const what = `${r.manifests.length} untagged manifest(s) and ${r.blobs.length} blob(s)`;
+  const what = `${plural(r.manifests.length, 'untagged manifest')} and ${plural(r.blobs.length, 'blob')}`;
   if (r.check) {
     lines.push(`gc --check on ${r.master} (container ${r.container}, ${r.dataDir}): nothing was changed`);
     lines.push(`would delete ${what}, ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes):`);
@@ -257,7 +247,7 @@ export function formatGcReport(r: GcReport): string {
   if (r.summary) lines.push(`garbage-collect: ${r.summary}`);
   if (!r.check) {
     lines.push(
-      `freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes): ${r.bytesBefore} → ${r.bytesAfter} bytes`,
+      `freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes): ${formatBytes(r.bytesBefore)} → ${r.bytesAfter === undefined ? '?' : formatBytes(r.bytesAfter)}`,
     );
   }
   return lines.join('\n') + '\n';

@@ -191,6 +191,54 @@ export class RegistryClient {
     throw statusError('DELETE', path, res);
   }
 
+  /** Whether the repository holds a blob (HEAD), so an upload of one it has can be skipped. */
+  async hasBlob(repo: string, digest: string): Promise<boolean> {
+    const path = `/v2/${assertRepository(repo)}/blobs/${assertDigest(digest)}`;
+    const res = await this.request({ method: 'HEAD', path });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw statusError('HEAD', path, res);
+  }
+
+  /**
+   * Uploads a small blob in one piece (POST an upload, then PUT its bytes with their digest), unless
+   * the repository holds it already. Resolves with its digest.
+   */
+  async putBlob(repo: string, data: Buffer): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    if (await this.hasBlob(repo, digest)) return digest;
+    const start = `/v2/${assertRepository(repo)}/blobs/uploads/`;
+    const res = await this.request({ method: 'POST', path: start, headers: { 'content-length': '0' } });
+    if (res.status !== 202) throw statusError('POST', start, res);
+    const location = uploadLocation(res.headers.location);
+    if (!location) throw new RegistryError(`POST ${start}: no upload location under /v2/ in the answer`);
+    const put = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+    const done = await this.request({
+      method: 'PUT',
+      path: put,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+      body: data,
+    });
+    if (done.status !== 201) throw statusError('PUT', location, done);
+    return digest;
+  }
+
+  /** Stores a manifest under a tag (or its digest); resolves with the digest the registry gives it. */
+  async putManifest(repo: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
+    const path = manifestPath(repo, reference);
+    const res = await this.request({
+      method: 'PUT',
+      path,
+      headers: { 'content-type': mediaType, 'content-length': String(body.length) },
+      body,
+    });
+    if (res.status !== 201) throw statusError('PUT', path, res);
+    const header = res.headers['docker-content-digest'];
+    return typeof header === 'string' && header
+      ? assertDigest(header)
+      : `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  }
+
   /** One raw request; any HTTP status resolves, only a failure to get an answer rejects. */
   async request(spec: RequestSpec): Promise<RegistryResponse> {
     if (!spec.path.startsWith('/v2/')) throw new RegistryError(`refusing a path outside /v2/: ${spec.path}`);
@@ -328,6 +376,15 @@ export function nextLink(link: string | string[] | undefined): string | undefine
   const m = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(value);
   if (!m) return undefined;
   const url = new URL(m[1]!, 'https://registry.invalid');
+  const path = url.pathname + url.search;
+  return path.startsWith('/v2/') ? path : undefined;
+}
+
+/** The path and query of an upload's Location header (absolute or not), kept under /v2/. */
+export function uploadLocation(location: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(location) ? location[0] : location;
+  if (!value) return undefined;
+  const url = new URL(value, 'https://registry.invalid');
   const path = url.pathname + url.search;
   return path.startsWith('/v2/') ? path : undefined;
 }

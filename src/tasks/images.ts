@@ -7,6 +7,7 @@ import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
 import { API_FAIL, API_STREAM_END, ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import type { Cmd } from '../core/cmd.js';
+import { applyRemovals, planRemovals, type RemovalTarget } from '../registry/removal.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
 import { applySteps, must, parallel, result } from './steps.js';
@@ -329,12 +330,12 @@ const pushStage = {
         cmd: pushCmd(pb, i, src),
       });
     }
-    const deletes: Array<{ repo: string; digest: string }> = [];
+    const deletes: RemovalTarget[] = [];
     for (const i of absent) {
       const have = remote.get(key(i));
       if (!have?.digest) continue;
       changes.push({ what: targetRef(pb, i), from: have.digest, why: 'state: absent' });
-      deletes.push({ repo: i.repository, digest: have.digest });
+      deletes.push({ repository: i.repository, tag: i.tag });
     }
     shared.changed ||= changes.length > 0;
     if (changes.length > 0 && !ctx.run.check) {
@@ -351,8 +352,10 @@ const pushStage = {
         }
       }
       if (deletes.length > 0) {
+        // Planned now, after this run's pushes: a tag just pushed may share a digest with an
+        // absent one, and it must stay.
         const client = await registryClient(ctx.run);
-        for (const d of deletes) await client.deleteManifest(d.repo, d.digest);
+        await applyRemovals(client, (await planRemovals(client, deletes)).removals);
       }
     }
     return result(changes);

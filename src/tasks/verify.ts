@@ -2,6 +2,7 @@ import { TaskFailure, type Change } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { masterName, type Shared } from './shared.js';
+import { plural } from '../ui/size.js';
 
 /**
  * Reads the catalog and tags through the master's SSH connection, with TLS checked against the
@@ -40,7 +41,7 @@ export const verifyTask: TaskDef<Shared> = {
             `the registry does not hold what the playbook declares: ${problems.join('; ')}`,
           );
         const changes: Change[] = [];
-        return { status: 'ok', changes, message: `${catalog.size} repositories` };
+        return { status: 'ok', changes, message: plural(catalog.size, 'repository', 'repositories') };
       },
     },
   ],

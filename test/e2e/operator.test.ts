@@ -191,7 +191,9 @@ describe('operator commands on the lab', () => {
       }
     }
     const text = await regbook(['catalog', pb, '-i', inv]);
-    assert.match(text.stdout, /^app:0\.1\s+sha256:[0-9a-f]{64}\s+\d+$/m);
+    // Text shows sizes for people (the JSON above keeps the bytes), and counts in good English.
+    assert.match(text.stdout, /^app:0\.1\s+sha256:[0-9a-f]{64}\s+\d+(\.\d)? (B|KiB|MiB)$/m);
+    assert.match(text.stdout, /^1 repository, 2 tags$/m);
   });
 
   it('gc frees the space of a deleted image, read-only meanwhile, and leaves nothing for apply to change', async () => {
@@ -260,7 +262,7 @@ describe('operator commands on the lab', () => {
   });
 
   it('every operator command has help with examples; completion prints bash and zsh scripts', async () => {
-    for (const c of ['status', 'gc', 'catalog', 'completion']) {
+    for (const c of ['status', 'gc', 'catalog', 'rm', 'completion']) {
       const r = await regbook([c, '--help']);
       assert.equal(r.code, 0, explain(r));
       assert.match(r.stdout, /Examples:/, c);

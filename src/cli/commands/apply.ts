@@ -39,7 +39,11 @@ export function register(cli: Argv, setExit: SetExit): void {
           default: false,
           describe: 'Show old → new for every change',
         })
-        .option('limit', { alias: 'l', type: 'string', describe: 'Only these hosts: NAME[,NAME]' })
+        .option('limit', {
+          alias: 'l',
+          type: 'string',
+          describe: 'Only these hosts: NAME, GROUP (master, workers, all) or GLOB (worker*), comma-separated',
+        })
         .option('tags', { alias: 't', type: 'string', describe: `Only these tasks: ${TASK_IDS.join(',')}` })
         .option('skip-tags', { type: 'string', describe: 'Skip these tasks' })
         .option('forks', { alias: 'f', type: 'number', default: 25, describe: 'Hosts worked on at once' })

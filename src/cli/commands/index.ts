@@ -5,6 +5,7 @@ import * as completion from './completion.js';
 import * as gc from './gc.js';
 import * as init from './init.js';
 import * as lock from './lock.js';
+import * as rm from './rm.js';
 import * as schema from './schema.js';
 import * as status from './status.js';
 import * as validate from './validate.js';
@@ -16,6 +17,6 @@ export type SetExit = (code: number) => void;
  * handler that imports its heavy modules lazily, so these imports stay cheap.
  */
 export function registerCommands(cli: Argv, setExit: SetExit): void {
-  for (const command of [apply, catalog, status, gc, lock, validate, schema, init, completion])
+  for (const command of [apply, catalog, status, rm, gc, lock, validate, schema, init, completion])
     command.register(cli, setExit);
 }

@@ -8,12 +8,18 @@ export function register(cli: Argv, setExit: SetExit): void {
     'lock <action> <playbook>',
     'Show or break the deploy lock that apply holds on the master',
     (y) =>
-      withOutput(withFiles(y), 'text, or one JSON object')
-        .positional('action', {
-          choices: ['status', 'release'] as const,
-          describe: 'status: who holds it and since when; release: break it (e.g. left by a killed run)',
-          demandOption: true,
-        })
+      // The action is declared first, as it comes first: completion offers the positionals' choices in
+      // the order they were declared.
+      withOutput(
+        withFiles(
+          y.positional('action', {
+            choices: ['status', 'release'] as const,
+            describe: 'status: who holds it and since when; release: break it (e.g. left by a killed run)',
+            demandOption: true,
+          }),
+        ),
+        'text, or one JSON object',
+      )
         .example('$0 lock status site.yaml -i inventory.yaml', 'who holds the deploy lock')
         .example('$0 lock release site.yaml -i inventory.yaml', 'break a lock left by a killed run'),
     async (argv) => {

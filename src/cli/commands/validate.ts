@@ -23,7 +23,7 @@ export function register(cli: Argv, setExit: SetExit): void {
     async (argv) => {
       // Loaded here so other commands (and --version) do not pay for yaml and ajv.
       const { loadBoth } = await import('../../config/index.js');
-      const { playbook, inventory } = loadBoth(argv.playbook, argv.inventory);
+      const { playbook, inventory } = loadBoth(argv.playbook, argv.inventory, { localFiles: true });
       process.stdout.write(
         `ok: ${argv.playbook} (${count(inventory.hosts.length, 'host')}, ${count(playbook.images.length, 'image')})\n`,
       );

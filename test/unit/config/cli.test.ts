@@ -1,7 +1,7 @@
 // The validate, schema and init commands, run as a user runs them: a child process and its exit code.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -16,11 +16,20 @@ interface Result {
   stderr: string;
 }
 
+/**
+ * A home directory with the files the example inventory names (~/.ssh/id_ed25519, known_hosts…):
+ * validate checks that they exist, and this machine's own home need not have them.
+ */
+const HOME = tempDir();
+mkdirSync(join(HOME, '.ssh'));
+for (const f of ['id_ed25519', 'deploy_ed25519', 'known_hosts'])
+  writeFileSync(join(HOME, '.ssh', f), '', { mode: 0o600 });
+
 async function regbook(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
-      env,
+      env: { ...env, HOME },
       encoding: 'utf8',
     });
     return { code: 0, stdout, stderr };
@@ -129,6 +138,24 @@ describe('regbook schema', { concurrency: true }, () => {
   });
 });
 
+describe('local files, before any connection', () => {
+  it('apply stops with exit 1 on a missing identity file or archive, naming file:line and field', async () => {
+    const f = writeInputs(
+      'version: 1\nregistry:\n  address: master:5000\n  imageArchive: ./registry-2.tar\n',
+      // 192.0.2.1 (TEST-NET-1) answers nobody: a connection attempt would hang, not fail fast.
+      'defaults:\n  identityFile: ./missing_key\nmaster:\n  name: master\n  address: 192.0.2.1\n',
+    );
+    for (const cmd of ['validate', 'apply']) {
+      const r = await regbook([cmd, f.playbook, '-i', f.inventory]);
+      assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+      assert.deepEqual(r.stderr.trim().split('\n'), [
+        `${f.inventory}:2:17: defaults.identityFile: identity file ${join(f.dir, 'missing_key')} does not exist`,
+        `${f.playbook}:4:17: registry.imageArchive: archive ${join(f.dir, 'registry-2.tar')} does not exist`,
+      ]);
+    }
+  });
+});
+
 describe('regbook init', { concurrency: true }, () => {
   it('writes a starter pair that validates and points editors at the schemas', async () => {
     const dir = join(tempDir(), 'infra');
@@ -141,8 +168,19 @@ describe('regbook init', { concurrency: true }, () => {
       const text = readFileSync(join(dir, file!), 'utf8');
       const m = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
       assert.ok(m, `${file} starts with the schema comment`);
-      assert.equal(resolve(dir, m[1]!), join(REPO, 'schemas', `${kind}.schema.json`));
+      // Beside the files, referenced relatively: it survives a commit and a clone elsewhere.
+      assert.equal(m[1], `./.regbook/${kind}.schema.json`);
+      assert.deepEqual(
+        readFileSync(resolve(dir, m[1]!)),
+        readFileSync(join(REPO, 'schemas', `${kind}.schema.json`)),
+        'the schema written is the one validate uses',
+      );
     }
+    assert.doesNotMatch(
+      readFileSync(join(dir, 'site.yaml'), 'utf8'),
+      new RegExp(REPO),
+      'no path into this checkout',
+    );
     const v = await regbook(['validate', join(dir, 'site.yaml'), '-i', join(dir, 'inventory.yaml')]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /^ok: .*site\.yaml \(3 hosts, 0 images\)\n$/);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { HostContext, TaskDef } from '../../../src/engine/context.js';
 import type { EngineEvent } from '../../../src/engine/events.js';
-import { exitCodeOf, runTasks, selectHosts, selectTasks } from '../../../src/engine/run.js';
+import { exitCodeOf, runTasks, selectTasks } from '../../../src/engine/run.js';
+import { selectHosts } from '../../../src/engine/select.js';
 import { createRun } from '../../../src/engine/setup.js';
 import { TaskFailure } from '../../../src/core/task.js';
 import { applySteps } from '../../../src/tasks/steps.js';
@@ -242,7 +243,7 @@ describe('engine', () => {
       selectHosts(f.hosts, ['w2']).map((h) => h.name),
       ['w2'],
     );
-    assert.throws(() => selectHosts(f.hosts, ['nope']), /unknown host\(s\): nope/);
+    assert.throws(() => selectHosts(f.hosts, ['nope']), /--limit nope matches no host/);
     const ran: string[] = [];
     await runTasks(
       f.run,

@@ -4,11 +4,11 @@ import type { Playbook } from '../../../src/config/model.js';
 import { createCa, createServerCert, inspectCert } from '../../../src/pki/index.js';
 import {
   blobDataPath,
-  formatBytes,
   garbageCollectCmd,
   parseGarbageCollect,
   registryCommandOf,
 } from '../../../src/ops/gc.js';
+import { formatBytes, plural } from '../../../src/ui/size.js';
 import { certificateStatus, judge, parseV2, trustState, type StatusReport } from '../../../src/ops/status.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -71,6 +71,11 @@ describe('gc', () => {
     assert.equal(formatBytes(512), '512 B');
     assert.equal(formatBytes(1536), '1.5 KiB');
     assert.equal(formatBytes(3 * 1024 * 1024), '3.0 MiB');
+    assert.equal(formatBytes(0), '0 B');
+    assert.equal(formatBytes(5 * 1024 ** 4), '5.0 TiB');
+    assert.equal(plural(1, 'repository', 'repositories'), '1 repository');
+    assert.equal(plural(2, 'repository', 'repositories'), '2 repositories');
+    assert.equal(plural(0, 'blob'), '0 blobs');
   });
 });
 

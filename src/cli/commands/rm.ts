@@ -1,0 +1,55 @@
+import type { Argv } from 'yargs';
+import { UsageError } from '../../core/errors.js';
+import type { SetExit } from './index.js';
+import { withFiles, withOutput } from './options.js';
+
+export function register(cli: Argv, setExit: SetExit): void {
+  cli.command(
+    'rm <playbook> <refs..>',
+    'Remove tags or manifests from the registry (the registry API’s DELETE), under the deploy lock',
+    (y) =>
+      withOutput(withFiles(y), 'text, or one JSON object')
+        .positional('refs', {
+          type: 'string',
+          array: true,
+          describe:
+            'REPOSITORY:TAG (that tag alone) or REPOSITORY@sha256:… (the manifest, with every tag on it)',
+          demandOption: true,
+        })
+        .option('check', {
+          alias: 'C',
+          type: 'boolean',
+          default: false,
+          describe: 'Show what would be removed; remove nothing',
+        })
+        .option('lock-timeout', {
+          type: 'number',
+          default: 0,
+          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
+        })
+        .example('$0 rm site.yaml -i inventory.yaml app:0.1', 'that tag; other tags on its digest stay')
+        .example('$0 rm site.yaml -i inventory.yaml app@sha256:…', 'the manifest and every tag on it')
+        .example('$0 rm site.yaml -i inventory.yaml app:0.1 --check', 'what would go')
+        .epilogue(
+          'Needs registry.deleteEnabled: true. Space comes back with regbook gc. Exit codes: 0 done, ' +
+            '1 bad input, 2 a reference is not in the registry (nothing removed) or the lock is held, ' +
+            '4 the master is unreachable.',
+        ),
+    async (argv) => {
+      const lockTimeout = argv['lock-timeout'];
+      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
+      const { runRm } = await import('../../ops/rm.js');
+      setExit(
+        await runRm({
+          playbook: argv.playbook as string,
+          inventory: argv.inventory,
+          refs: (argv.refs ?? []).map(String),
+          check: argv.check,
+          output: argv.output,
+          lockTimeout,
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,152 @@
+// `regbook rm FILE -i INV REF...`: the runbook's DELETE of a manifest, by tag or by digest, through
+// the master's SSH connection, under the deploy lock.
+import { EXIT, UsageError } from '../core/errors.js';
+import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
+import { acquireLock, releaseLock } from '../lock/remote.js';
+import { RegistryError } from '../registry/errors.js';
+import { assertDigest, assertRepository, assertTag, InvalidReferenceError } from '../registry/reference.js';
+import {
+  applyRemovals,
+  planRemovals,
+  targetRef,
+  type Removal,
+  type RemovalTarget,
+} from '../registry/removal.js';
+import { ensureTlsKnown, registryClient } from '../tasks/api.js';
+import type { Run } from '../tasks/shared.js';
+import { connect } from '../transport/index.js';
+import type { Connection } from '../transport/types.js';
+import { makeRedact } from '../ui/format.js';
+import { operatorRun } from './catalog.js';
+
+export interface RmArgs {
+  playbook: string;
+  inventory: string;
+  refs: string[];
+  check: boolean;
+  output: 'text' | 'json';
+  /** Seconds to wait for the deploy lock (0: stop at once when it is held). */
+  lockTimeout: number;
+}
+
+/**
+ * `repo:tag` or `repo@sha256:…`, optionally prefixed with the registry's address as clients write
+ * it (`master:5000/app:0.1`). A bare repository is refused: removing `latest` by default would be
+ * a surprise no one wants from a delete.
+ */
+export function parseRef(ref: string, registryAddress: string): RemovalTarget {
+  const bare = ref.startsWith(`${registryAddress}/`) ? ref.slice(registryAddress.length + 1) : ref;
+  try {
+    const at = bare.indexOf('@');
+    if (at >= 0)
+      return { repository: assertRepository(bare.slice(0, at)), digest: assertDigest(bare.slice(at + 1)) };
+    const colon = bare.lastIndexOf(':');
+    if (colon > bare.lastIndexOf('/'))
+      return { repository: assertRepository(bare.slice(0, colon)), tag: assertTag(bare.slice(colon + 1)) };
+  } catch (err) {
+    if (err instanceof InvalidReferenceError) throw new UsageError(`${ref}: ${err.message}`);
+    throw err;
+  }
+  throw new UsageError(`${ref}: give a tag (REPOSITORY:TAG) or a digest (REPOSITORY@sha256:…)`);
+}
+
+/**
+ * Runs `fn` holding the deploy lock on the master, on the connection given. A held lock is not
+ * an error to throw but an answer: it returns undefined after saying who holds it.
+ */
+async function underDeployLock<T>(
+  conn: Connection,
+  run: Run,
+  a: RmArgs,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const master = run.inventory.master.name;
+  const redact = makeRedact([...run.secrets.values()].map((s) => s.reveal()));
+  const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
+  const got = await acquireLock(conn, me, {
+    timeoutSeconds: a.lockTimeout,
+    onWait: (h) =>
+      process.stderr.write(
+        `regbook: waiting up to ${a.lockTimeout}s for the deploy lock on ${master}, held by ${describeHolder(h)}\n`,
+      ),
+  });
+  if (!got.taken) {
+    process.stderr.write(
+      `regbook: the deploy lock on ${master} (${LOCK_DIR}) is held by ${describeHolder(got.holder)}; ` +
+        `nothing was removed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
+        `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
+    );
+    return undefined;
+  }
+  try {
+    return await fn();
+  } finally {
+    await releaseLock(conn, me.id).catch((err: Error) =>
+      process.stderr.write(`regbook: could not release the deploy lock on ${master}: ${err.message}\n`),
+    );
+  }
+}
+
+function describe(r: Removal, check: boolean): string {
+  const verb = check ? 'would remove' : 'removed';
+  if (r.how === 'tag-alone')
+    return `${verb} ${r.repository}:${r.reference} alone (${r.digest} stays, tagged ${r.kept.join(', ')})`;
+  const tags = r.tags.length ? `, tagged ${r.tags.join(', ')}` : ', untagged';
+  return `${verb} ${r.repository}@${r.digest}${tags}`;
+}
+
+export async function runRm(a: RmArgs): Promise<number> {
+  const run = operatorRun(a.playbook, a.inventory);
+  const { playbook, inventory } = run;
+  const targets = a.refs.map((ref) => parseRef(ref, playbook.registry.address));
+  if (!playbook.registry.deleteEnabled) {
+    throw new UsageError(
+      `${playbook.file}: registry.deleteEnabled is false, so the registry refuses deletes; ` +
+        `set it to true and run apply before rm`,
+    );
+  }
+  let conn: Connection;
+  try {
+    conn = await connect(inventory.master);
+  } catch (err) {
+    process.stderr.write(`regbook: ${inventory.master.name} unreachable: ${(err as Error).message}\n`);
+    return EXIT.unreachable;
+  }
+  run.conns.set(inventory.master.name, conn);
+  const work = async (): Promise<number> => {
+    await ensureTlsKnown(run);
+    const client = await registryClient(run);
+    const plan = await planRemovals(client, targets);
+    if (plan.missing.length > 0) {
+      process.stderr.write(
+        `regbook: not in the registry: ${plan.missing.map(targetRef).join(', ')}; nothing was removed\n`,
+      );
+      return EXIT.taskFailed;
+    }
+    if (!a.check) await applyRemovals(client, plan.removals);
+    if (a.output === 'json') {
+      const removed = plan.removals.map(({ mediaType: _, ...r }) => r);
+      process.stdout.write(
+        JSON.stringify({ registry: playbook.registry.address, check: a.check, removed }) + '\n',
+      );
+    } else for (const r of plan.removals) process.stdout.write(describe(r, a.check) + '\n');
+    return EXIT.ok;
+  };
+  try {
+    // Check mode changes nothing, so it takes no lock, as apply --check takes none.
+    const code = a.check ? await work() : await underDeployLock(conn, run, a, work);
+    return code ?? EXIT.taskFailed;
+  } catch (err) {
+    if (err instanceof RegistryError && err.status === 405) {
+      process.stderr.write(
+        `regbook: the registry refuses deletes (${err.message}): it runs without ` +
+          `REGISTRY_STORAGE_DELETE_ENABLED; run apply with registry.deleteEnabled: true\n`,
+      );
+      return EXIT.taskFailed;
+    }
+    process.stderr.write(`regbook: ${(err as Error).message}\n`);
+    return EXIT.taskFailed;
+  } finally {
+    for (const c of run.conns.values()) await c.close();
+  }
+}
