@@ -112,6 +112,7 @@ export const tlsTask: TaskDef<Shared> = {
           if (!ctx.run.check) {
             const made = pki.createCa({
               commonName: tls.commonName,
+              subjectAltNames: tls.subjectAltNames,
               days: tls.days,
               keyBits: tls.keyBits,
               ...(newCaKey ? { keyPem: newCaKey } : {}),
