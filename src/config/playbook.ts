@@ -116,7 +116,11 @@ export function normalisePlaybook(
         seen.set(u.username, i);
         const name = envRefName(u.password)!;
         if (!envRefs.includes(name)) envRefs.push(name);
-        return { username: u.username, password: { env: name } };
+        const at = positionOf(src, ['registry', 'auth', 'users', i, 'password']);
+        return {
+          username: u.username,
+          password: { env: name, at: { file: src.file, line: at.line, col: at.col } },
+        };
       }),
     };
   }

@@ -47,7 +47,7 @@ export const authTask: TaskDef<Shared> = {
             what: auth.file,
             ...(current !== undefined ? { from: `sha256:${sha256(current).slice(0, 12)}` } : {}),
             to: `bcrypt hashes for ${users.map((u) => u.username).join(', ')}`,
-            why: current === undefined ? 'missing' : 'users or passwords differ',
+            why: current === undefined ? 'missing' : 'users, passwords or bcrypt cost differ',
           });
           if (!ctx.run.check) {
             await applySteps(ctx, [
