@@ -3,10 +3,13 @@
 // names only, the registry refuses TLS below 1.2, the master's secret directories are root's alone,
 // and stored password hashes are bcrypt at cost 12.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { lab, type Lab } from '../helpers/lab.js';
-import { tempDir } from '../helpers/cli.js';
+import { regbook, tempDir } from '../helpers/cli.js';
 import {
   applyJson,
   basePlaybook,
@@ -176,5 +179,127 @@ describe('security on the lab: trust anchor, TLS minimum, private directories, b
     await L.shOk('worker1', 'docker rmi master:5000/app:0.1 >/dev/null');
     const again = await applyJson(pb, inv, [], env);
     assert.deepEqual(again.pairs, ['worker1/images'], explain(again));
+  });
+});
+
+describe('SSH host keys on the lab: accept-new, off, @cert-authority', () => {
+  let L: Lab;
+  let dir: string;
+  let pb: string;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+    pb = writePlaybook(dir, basePlaybook());
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  /** The SHA256 fingerprint of the host's own ed25519 key, read on the host. */
+  const hostFingerprint = async (h: string) =>
+    (await L.shOk(h, 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+
+  it('accept-new: --check records nothing and says so; apply records the key and prints its fingerprint', async () => {
+    const kh = join(dir, 'known_hosts.accept-new');
+    writeFileSync(kh, '');
+    const inv = await L.writeInventory({ hosts: ['master'], hostKeyChecking: 'accept-new', knownHosts: kh });
+    const fp = await hostFingerprint('master');
+    const name = `[${L.master.address}]:${L.master.port}`;
+    const check = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+    assert.equal(check.code, 0, explain(check));
+    assert.match(check.stderr, /accepting the unknown host key of .* for this check only/);
+    assert.ok(check.stderr.includes(fp), check.stderr);
+    assert.equal(readFileSync(kh, 'utf8'), '', '--check wrote to known_hosts');
+    const apply = await regbook(['apply', pb, '-i', inv, '--tags', 'tls']);
+    assert.equal(apply.code, 0, explain(apply));
+    assert.ok(
+      apply.stderr.includes(`Warning: Permanently added '${name}' (ED25519) to the list of known hosts`),
+      apply.stderr,
+    );
+    assert.ok(apply.stderr.includes(`master's host key fingerprint is ${fp}`), apply.stderr);
+    assert.match(readFileSync(kh, 'utf8'), new RegExp(`^${name.replace(/[[\].]/g, '\\$&')} ssh-ed25519 `));
+    const again = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+    assert.doesNotMatch(
+      again.stderr,
+      /Permanently added|accepting the unknown/,
+      'a recorded key is not news',
+    );
+  });
+
+  it('off: every run warns that the host key is not verified', async () => {
+    const inv = await L.writeInventory({ hosts: ['master'], hostKeyChecking: 'off' });
+    for (let i = 0; i < 2; i++) {
+      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stderr, /Warning: master: hostKeyChecking is off; the host key of .* is not verified/);
+    }
+  });
+
+  it('@cert-authority: OpenSSH accepts the host certificate; regbook refuses, naming why, and sends nothing', async () => {
+    const w = L.workers.find((x) => x.user === 'root')!;
+    const ca = join(dir, 'host_ca');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lab host CA', '-f', ca]);
+    const pub = await L.shOk(w.name, 'cat /etc/ssh/ssh_host_ed25519_key.pub');
+    const hostPub = join(dir, 'host_key.pub');
+    writeFileSync(hostPub, pub);
+    execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', w.name, '-h', '-n', `${w.address},${w.name}`, hostPub]);
+    const cert = readFileSync(join(dir, 'host_key-cert.pub'), 'utf8');
+    try {
+      await L.sh(
+        w.name,
+        'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && ' +
+          'echo "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub" > /etc/ssh/sshd_config.d/zz-regbook-test-cert.conf && ' +
+          'service ssh restart >/dev/null',
+        { stdin: cert },
+      );
+      // known_hosts: the lab's plain entries for the other hosts, only the CA for this one.
+      const name = `[${w.address}]:${w.port}`;
+      const kh = join(dir, 'known_hosts.ca');
+      const others = readFileSync(L.knownHostsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith(`${name} `));
+      writeFileSync(
+        kh,
+        [...others, `@cert-authority ${name} ${readFileSync(`${ca}.pub`, 'utf8').trim()}`, ''].join('\n'),
+      );
+      // The setup is sound: OpenSSH's client checks the certificate against the CA line and logs in.
+      const ssh = execFileSync(
+        'ssh',
+        [
+          '-i',
+          L.keyPath,
+          '-o',
+          `UserKnownHostsFile=${kh}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          'BatchMode=yes',
+          '-p',
+          String(w.port),
+          `root@${w.address}`,
+          'echo in',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(ssh.trim(), 'in');
+      const logins = async () =>
+        Number((await L.shOk(w.name, "grep -c 'Accepted publickey' /var/log/sshd.log || true")).trim());
+      const before = await logins();
+      const inv = await L.writeInventory({ hosts: ['master', w.name], knownHosts: kh });
+      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+      assert.equal(r.code, 4, explain(r));
+      assert.match(
+        r.stdout + r.stderr,
+        /vouches for .* through @cert-authority, but host certificates cannot be checked here/,
+      );
+      assert.equal(await logins(), before, 'regbook authenticated to a host it could not verify');
+    } finally {
+      await L.sh(
+        w.name,
+        'rm -f /etc/ssh/ssh_host_ed25519_key-cert.pub /etc/ssh/sshd_config.d/zz-regbook-test-cert.conf; service ssh restart >/dev/null',
+      );
+    }
   });
 });
