@@ -77,6 +77,24 @@ describe('security on the lab: trust anchor, TLS minimum, private directories, b
     );
     assert.equal(sClient.code, 0, sClient.stderr);
     assert.match(sClient.stdout, /Verify return code: 0 \(ok\)/);
+    // containerd (ctr with docker's certs.d as its hosts directory) and skopeo (the library podman
+    // and CRI-O share) verify the constrained CA too: they pull and inspect with it.
+    const creds = `ci:${password}`;
+    const ctr = await L.sh(
+      'worker1',
+      'read -r c; ctr --address /run/containerd/containerd.sock -n regbook-test images pull ' +
+        '--hosts-dir /etc/docker/certs.d --user "$c" master:5000/app:0.1 >/dev/null && ' +
+        'ctr --address /run/containerd/containerd.sock -n regbook-test images rm master:5000/app:0.1 >/dev/null',
+      { stdin: `${creds}\n` },
+    );
+    assert.equal(ctr.code, 0, ctr.stdout + ctr.stderr);
+    const skopeo = await L.sh(
+      'worker1',
+      'read -r c; skopeo inspect --creds "$c" --format "{{.Name}}" docker://master:5000/app:0.1',
+      { stdin: `${creds}\n` },
+    );
+    assert.equal(skopeo.code, 0, skopeo.stdout + skopeo.stderr);
+    assert.equal(skopeo.stdout.trim(), 'master:5000/app');
   });
 
   it('a leaf for any other name signed with the CA key fails openssl verify on the hosts that trust it', async () => {
