@@ -68,6 +68,9 @@ export function certificateVerdict(input: VerdictInput): CertificateVerdict {
       else if (!signedBy(server.certPem!, input.ca?.certPem)) reasons.push('not signed by the CA');
     } else if (!signedBy(server.certPem!, server.certPem)) {
       reasons.push('not self-signed (mode selfsigned)');
+    } else if (cert.isCa) {
+      // As earlier versions made it: every host trusts it, so its key could vouch for any name.
+      reasons.push('self-signed certificate is a CA (CA:TRUE); it is made again as CA:FALSE');
     }
   } else if (desired.mode === 'ca' && ca.regenerate && reasons.length === 0) {
     reasons.push('CA regenerated: the server certificate must be signed by the new CA');

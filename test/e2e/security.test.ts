@@ -325,3 +325,44 @@ describe('SSH host keys on the lab: accept-new, off, @cert-authority', () => {
     }
   });
 });
+
+describe('selfsigned mode on the lab: the certificate every host trusts is no CA', () => {
+  let L: Lab;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('a CA:TRUE self-signed certificate (as earlier versions made it) is made again as CA:FALSE, and trusted anew', async () => {
+    const dir = tempDir();
+    const inv = await L.writeInventory({ hosts: ['master', 'worker1'] });
+    const doc = basePlaybook();
+    doc.tls = { mode: 'selfsigned', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'] };
+    doc.images = [];
+    const pb = writePlaybook(dir, doc);
+    await checkThenApply(pb, inv, L);
+    const text = () => L.shOk('master', `openssl x509 -in ${CERTS}/server.crt -noout -text`);
+    assert.match(await text(), /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    await L.shOk(
+      'master',
+      `cd ${CERTS} && openssl req -x509 -key server.key -out server.crt -days 30 -subj /CN=master ` +
+        `-addext 'subjectAltName=DNS:master,IP:127.0.0.1' -addext 'basicConstraints=critical,CA:TRUE' ` +
+        `-addext 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' && chmod 444 server.crt`,
+    );
+    const { check, apply } = await checkThenApply(pb, inv, L);
+    for (const pair of ['master/tls', 'master/registry', 'master/trust', 'worker1/trust']) {
+      assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
+    }
+    const why = check.tasks.flatMap((t) => t.changes.map((c) => c.why ?? '')).join(' ');
+    assert.match(why, /self-signed certificate is a CA/);
+    assert.match(await text(), /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    await L.shOk(
+      'worker1',
+      `cmp ${ANCHOR} /dev/stdin <<'EOF'\n${await L.shOk('master', `cat ${CERTS}/server.crt`)}EOF`,
+    );
+  });
+});

@@ -50,21 +50,35 @@ const expiringCa = createCa({
   keyPem: caKey,
   now: new Date(now.getTime() - 3640 * DAY),
 });
-/** A CA as regbook made it before name constraints: CA:true, keyCertSign, nothing else. */
-function unconstrained(keyPem: string): { keyPem: string; certPem: string } {
+/**
+ * A CA as regbook made it before name constraints: CA:true, keyCertSign, nothing else; with
+ * `asServer`, the self-signed server certificate of those versions (CN master, the SANs, also CA:true).
+ */
+function unconstrained(keyPem: string, asServer = false): { keyPem: string; certPem: string } {
   const key = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = '01';
   cert.validity.notBefore = new Date(now.getTime() - DAY);
   cert.validity.notAfter = new Date(now.getTime() + 3650 * DAY);
-  const subject = [{ name: 'commonName', value: 'master regbook CA' }];
+  const subject = [{ name: 'commonName', value: asServer ? 'master' : 'master regbook CA' }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
+    ...(asServer
+      ? [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'master' },
+              { type: 7, ip: '127.0.0.1' },
+            ],
+          },
+        ]
+      : []),
   ]);
   cert.sign(key, forge.md.sha256.create());
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
@@ -279,6 +293,13 @@ const rows: Row[] = [
     server: good,
     caReasons: [],
     serverReasons: [/^not self-signed \(mode selfsigned\)$/],
+  },
+  {
+    name: 'selfsigned: a CA:TRUE self-signed certificate (as earlier versions made it) is made again',
+    mode: 'selfsigned',
+    server: unconstrained(serverKey, true),
+    caReasons: [],
+    serverReasons: [/^self-signed certificate is a CA \(CA:TRUE\); it is made again as CA:FALSE$/],
   },
   {
     name: 'selfsigned: missing',
