@@ -71,6 +71,8 @@ export async function runApply(a: ApplyArgs): Promise<number> {
   const run = createRun<Shared>(playbook, inventory, secrets, a, gatedEmit, {});
   const master = inventory.master;
   const releaseHint = `regbook lock release ${a.playbook} -i ${a.inventory}`;
+  // Check mode changes nothing on the control node either: accept-new records no host key.
+  const hostKeyOpts = { recordHostKeys: !a.check };
 
   // The deploy lock lives on the master, on a connection of its own, so it can be released even
   // when the run's connection to the master fails; check mode only reads it, on the run's own
@@ -81,7 +83,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
       ...selectHosts(inventory.hosts, a.limit),
       ...(selectHosts(inventory.hosts, a.limit).includes(master) ? [] : [master]),
     ].map((h) => {
-      const p = connect(h);
+      const p = connect(h, hostKeyOpts);
       p.catch(() => undefined); // reported by the engine when it asks for it
       return [h.name, p] as const;
     }),
@@ -207,7 +209,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
         ...(a.tags ? { tags: a.tags } : {}),
         ...(a.skipTags ? { skipTags: a.skipTags } : {}),
         forks: a.forks,
-        connect: (h) => early.get(h.name) ?? connect(h),
+        connect: (h) => early.get(h.name) ?? connect(h, hostKeyOpts),
         proceed,
         signal: stop.signal,
       },

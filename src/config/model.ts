@@ -45,6 +45,8 @@ export interface Inventory {
 /** A value that must come from the environment at apply time: `${env:NAME}`. */
 export interface EnvRef {
   env: string;
+  /** Where the `${env:...}` reference is written, for a message about the value it brings. */
+  at?: SourceRef;
 }
 
 export type Secretish = string | EnvRef;

@@ -1,7 +1,7 @@
 // Playbook: from schema-valid data (defaults filled in) to the normalised model, plus the rules a
 // schema cannot express: the address covered by a SAN, hosts that exist in the inventory, deletes
 // that the registry allows, renewal before expiry, no image declared twice, env references.
-import { dirname, resolve } from 'node:path';
+import { dirname, posix, resolve } from 'node:path';
 import type { Diagnostic } from '../core/errors.js';
 import {
   envRefName,
@@ -64,10 +64,14 @@ export function normalisePlaybook(
 
   // Host names from the inventory; without one (it failed to load) host checks are skipped.
   const known = new Set(inventory?.hosts.map((h) => h.name) ?? []);
+  // One shared list per group: every image's `pullOn: all` is the same array, so a large playbook
+  // over a large inventory costs images + hosts, not images × hosts (the model is read-only).
+  const allNames = inventory?.hosts.map((h) => h.name) ?? [];
+  const workerNames = inventory?.workers.map((h) => h.name) ?? [];
   const selectHosts = (sel: HostSelector, path: Segment[]): string[] => {
     if (!inventory) return [];
-    if (sel === 'all') return inventory.hosts.map((h) => h.name);
-    if (sel === 'workers') return inventory.workers.map((h) => h.name);
+    if (sel === 'all') return allNames;
+    if (sel === 'workers') return workerNames;
     sel.forEach((name, i) => {
       if (!known.has(name)) problem([...path, i], unknownHostMessage(name, inventory));
     });
@@ -101,6 +105,21 @@ export function normalisePlaybook(
   remotePath(r.dataDir, ['registry', 'dataDir']);
   remotePath(r.auth?.file, ['registry', 'auth', 'file']);
   remotePath(raw.tls.dir, ['tls', 'dir']);
+  // These directories are made root's alone (0700): a system directory would lock everyone else out.
+  const ownDir = (dir: string | undefined, path: Segment[], what: string) => {
+    if (dir !== undefined && isSystemDir(dir))
+      problem(
+        path,
+        `${what} '${dir}' is a system directory; regbook makes it 0700, so give it one of its own`,
+      );
+  };
+  ownDir(r.dataDir, ['registry', 'dataDir'], 'the data directory');
+  ownDir(
+    r.auth && posix.dirname(r.auth.file),
+    ['registry', 'auth', 'file'],
+    'the directory of the htpasswd file',
+  );
+  ownDir(raw.tls.dir, ['tls', 'dir'], 'the certificate directory');
   const envRefs: string[] = [];
   if (r.auth) {
     const seen = new Map<string, number>();
@@ -117,7 +136,11 @@ export function normalisePlaybook(
         seen.set(u.username, i);
         const name = envRefName(u.password)!;
         if (!envRefs.includes(name)) envRefs.push(name);
-        return { username: u.username, password: { env: name } };
+        const at = positionOf(src, ['registry', 'auth', 'users', i, 'password']);
+        return {
+          username: u.username,
+          password: { env: name, at: { file: src.file, line: at.line, col: at.col } },
+        };
       }),
     };
   }
@@ -212,13 +235,18 @@ export function normalisePlaybook(
   // master for archives and pulls) or pulls must be one that the trust task makes trust it.
   if (inventory) {
     const trusted = new Set(trust.hosts);
+    const untrustedOf = new Map<string[], string[]>();
     images.forEach((img, i) => {
       if (!img.source) return;
       const pusher = 'host' in img.source ? img.source.host : inventory.master.name;
       if (known.has(pusher) && !trusted.has(pusher)) {
         problem(['images', i, 'source'], `${pusher} pushes ${img.name} but is not in trust.hosts`);
       }
-      const untrusted = img.pullOn.filter((h) => known.has(h) && !trusted.has(h));
+      let untrusted = untrustedOf.get(img.pullOn);
+      if (!untrusted) {
+        untrusted = img.pullOn.filter((h) => known.has(h) && !trusted.has(h));
+        untrustedOf.set(img.pullOn, untrusted);
+      }
       if (untrusted.length > 0) {
         const at = isWritten(src, ['images', i, 'pullOn']) ? ['images', i, 'pullOn'] : ['images', i];
         const one = untrusted.length === 1;
@@ -260,6 +288,42 @@ function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message:
     }
   };
   visit(data, []);
+}
+
+/**
+ * Directories that other software and users need to enter: the root, any top-level directory, and
+ * the shared second-level ones (FHS). A path below them (/etc/regbook, /var/lib/regbook) is fine.
+ */
+const SYSTEM_DIRS = new Set([
+  '/usr/local',
+  '/usr/lib',
+  '/usr/share',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/libexec',
+  '/usr/src',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+  '/var/cache',
+  '/var/spool',
+  '/var/run',
+  '/var/opt',
+  '/var/mail',
+  '/etc/ssl',
+  '/etc/docker',
+  '/etc/containers',
+  '/etc/containerd',
+  '/etc/ssh',
+  '/etc/default',
+  '/etc/systemd',
+  '/etc/init.d',
+  '/etc/pki',
+]);
+
+export function isSystemDir(dir: string): boolean {
+  const d = posix.normalize(dir).replace(/(.)\/+$/, '$1');
+  return d.split('/').filter(Boolean).length <= 1 || SYSTEM_DIRS.has(d) || /^\/home\/[^/]+$/.test(d);
 }
 
 /** Why a path on a managed host is refused, or undefined when it is plain. */

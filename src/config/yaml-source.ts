@@ -2,10 +2,16 @@
 // Everything that makes a file unreadable becomes a Diagnostic: bytes that are not UTF-8, YAML
 // syntax errors, tabs as indentation, duplicate keys, unknown tags, several documents, an empty
 // file, and alias expansion beyond a small bound (a "billion laughs" file fails in milliseconds).
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import type { Diagnostic } from '../core/errors.js';
 import { dottedPath, pathAtOffset, positionOf, type PositionSource } from './positions.js';
+
+/**
+ * The largest playbook or inventory read: far above any real one (a thousand hosts take ~100 KiB),
+ * and small enough that validation stays well under a second (bench/validate-size.ts).
+ */
+export const MAX_INPUT_BYTES = 1024 * 1024;
 
 /** No real playbook needs more alias expansions than this; a YAML bomb needs far more. */
 export const MAX_ALIAS_COUNT = 100;
@@ -140,8 +146,20 @@ export function parseYamlText(file: string, text: string): ReadResult {
 export function readYamlFile(file: string): ReadResult {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readBounded(file, MAX_INPUT_BYTES);
   } catch (err) {
+    if (err instanceof TooLarge) {
+      return {
+        ok: false,
+        diagnostics: [
+          fileDiagnostic(
+            file,
+            `the file is ${err.size === undefined ? 'larger than 1 MiB' : `${sizeText(err.size)} (${err.size} bytes)`}; ` +
+              `the limit is 1 MiB (${MAX_INPUT_BYTES} bytes), so it was not parsed`,
+          ),
+        ],
+      };
+    }
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(err);
     return { ok: false, diagnostics: [fileDiagnostic(file, `cannot read the file: ${why}`)] };
@@ -157,4 +175,38 @@ export function readYamlFile(file: string): ReadResult {
   }
   // TextDecoder drops a leading byte order mark.
   return parseYamlText(file, new TextDecoder('utf-8').decode(bytes));
+}
+
+class TooLarge extends Error {
+  constructor(readonly size: number | undefined) {
+    super('input too large');
+  }
+}
+
+function sizeText(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * The file's bytes, refused (TooLarge) beyond `limit` before anything is parsed. The size is
+ * checked while reading, not only with stat, so a pipe or a file that grows cannot slip past it.
+ */
+function readBounded(file: string, limit: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (st.isFile() && st.size > limit) throw new TooLarge(st.size);
+    const buf = Buffer.alloc(limit + 1);
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, total, buf.length - total, null);
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw new TooLarge(st.isFile() ? Math.max(st.size, total) : undefined);
+    }
+    return buf.subarray(0, total);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Inventory, Playbook } from '../config/model.js';
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
+import { passwordProblems } from '../config/passwords.js';
 import { Secret } from '../core/secret.js';
 import type { RunContext } from './context.js';
 import type { Emit } from './events.js';
@@ -13,7 +14,10 @@ export function resolveSecrets(pb: Playbook, env: NodeJS.ProcessEnv = process.en
         `(the playbook refers to ${missing.map((m) => `\${env:${m}}`).join(', ')})`,
     );
   }
-  return new Map(pb.envRefs.map((name) => [name, new Secret(env[name]!)]));
+  const secrets = new Map(pb.envRefs.map((name) => [name, new Secret(env[name]!)]));
+  const weak = passwordProblems(pb, secrets);
+  if (weak.length > 0) throw new InputError(weak);
+  return secrets;
 }
 
 /** The run's context: what every task on every host sees; `conns` lets a signal handler close them. */

@@ -3,6 +3,7 @@ import forge from 'node-forge';
 import { PkiError } from './errors.js';
 import { forgePrivateKey, forgePublicKeyOf, generateRsaKeyPem } from './keys.js';
 import { keyMatchesCert, parseForgeCert } from './inspect.js';
+import { constraintsFor, nameConstraintsExtension } from './nameConstraints.js';
 import { toForgeAltNames } from './san.js';
 
 export interface PemPair {
@@ -13,6 +14,8 @@ export interface PemPair {
 export interface CaOptions {
   /** The playbook's tls.commonName; the CA's subject becomes `<commonName> regbook CA`. */
   commonName: string;
+  /** The only names the CA may vouch for (its critical name constraints): the registry's SANs. */
+  subjectAltNames: readonly string[];
   days: number;
   keyBits: number;
   /** Reuse this key instead of generating one. */
@@ -48,9 +51,13 @@ export function createCa(opts: CaOptions): PemPair {
   const cert = baseCert(forgePublicKeyOf(key), opts.days, opts.now);
   cert.setSubject(subject);
   cert.setIssuer(subject);
+  if (opts.subjectAltNames.length === 0) throw new PkiError('a CA needs the names it may vouch for');
+  // Every managed host trusts this CA: pathLen 0 and the name constraints keep its key from
+  // minting a certificate for any other site (or an intermediate that could).
   cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    nameConstraintsExtension(constraintsFor(opts.subjectAltNames)),
     { name: 'subjectKeyIdentifier' },
   ]);
   signWithOpenSsl(cert, keyPem);
@@ -88,13 +95,13 @@ export function createServerCert(opts: ServerCertOptions): PemPair {
     ]);
     signWithOpenSsl(cert, opts.ca.keyPem);
   } else {
-    // Self-signed, as the runbook does, but marked CA:true with keyCertSign: the file clients put in
-    // their trust store is this certificate itself, and OpenSSL wants a trust anchor to be a CA.
-    // Go's verifier accepts a leaf that is itself in the root pool either way.
+    // Self-signed, as the runbook does, and not a CA: clients trust this very certificate (OpenSSL
+    // and Go accept a leaf that is itself in the trust store), and with CA:FALSE and no
+    // keyCertSign its key cannot sign a certificate for any other name that they would accept.
     cert.setIssuer(subject);
     cert.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       ...common,
       { name: 'authorityKeyIdentifier', keyIdentifier: cert.generateSubjectKeyIdentifier().getBytes() },
     ]);

@@ -9,6 +9,12 @@ export {
 } from './create.js';
 export { inspectCert, keyMatchesCert, verifySignedBy, type CertInfo } from './inspect.js';
 export { generateRsaKeyPem, generateRsaKeyPemAsync } from './keys.js';
+export {
+  constraintsFor,
+  readNameConstraints,
+  sameConstraints,
+  type NameConstraintsInfo,
+} from './nameConstraints.js';
 export { normaliseSan, sanSet, sameSans, canonicalIp } from './san.js';
 export {
   certificateVerdict,

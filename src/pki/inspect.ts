@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateParseError, KeyParseError, messageOf } from './errors.js';
+import { readNameConstraints, type NameConstraintsInfo } from './nameConstraints.js';
 import { bytesToIp } from './san.js';
 
 export interface CertInfo {
@@ -13,6 +14,10 @@ export interface CertInfo {
   /** SHA-256 of the certificate's DER bytes, 'AA:BB:…' (what `openssl x509 -fingerprint -sha256` prints). */
   fingerprintSha256: string;
   isCa: boolean;
+  /** basicConstraints pathLenConstraint, when set. */
+  pathLen: number | undefined;
+  /** Critical name constraints as regbook writes them; undefined when absent or of another shape. */
+  nameConstraints: NameConstraintsInfo | undefined;
   /** SHA-256 of the SubjectPublicKeyInfo DER, 'AA:BB:…': equal for certificates sharing a key. */
   publicKeyFingerprint: string;
 }
@@ -53,7 +58,8 @@ export function inspectCert(certPem: string): CertInfo {
   const cert = parseForgeCert(certPem);
   const der = certDer(certPem);
   const spki = nodeCert(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  const basic = cert.getExtension('basicConstraints') as { cA?: boolean } | undefined;
+  const basic = cert.getExtension('basicConstraints') as
+    { cA?: boolean; pathLenConstraint?: number } | undefined;
   return {
     subjectCN: commonNameOf(cert.subject),
     issuerCN: commonNameOf(cert.issuer),
@@ -62,6 +68,8 @@ export function inspectCert(certPem: string): CertInfo {
     notAfter: cert.validity.notAfter,
     fingerprintSha256: colonHex(createHash('sha256').update(der).digest()),
     isCa: basic?.cA === true,
+    pathLen: basic?.pathLenConstraint,
+    nameConstraints: readNameConstraints(cert),
     publicKeyFingerprint: colonHex(createHash('sha256').update(spki).digest()),
   };
 }
@@ -76,6 +84,9 @@ export function keyMatchesCert(keyPem: string, certPem: string): boolean {
 export function verifySignedBy(certPem: string, caCertPem: string): boolean {
   const cert = nodeCert(certPem);
   const ca = nodeCert(caCertPem);
+  // A self-signed leaf has no keyCertSign, which OpenSSL's issuer check (checkIssued) demands:
+  // for it, "issued by itself" is its names and its own signature.
+  if (cert.raw.equals(ca.raw)) return cert.issuer === cert.subject && cert.verify(cert.publicKey);
   return cert.checkIssued(ca) && cert.verify(ca.publicKey);
 }
 

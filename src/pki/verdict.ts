@@ -1,5 +1,6 @@
 import { messageOf } from './errors.js';
 import { inspectCert, keyMatchesCert, parsePrivateKey, verifySignedBy, type CertInfo } from './inspect.js';
+import { constraintsFor, sameConstraints, type NameConstraintsInfo } from './nameConstraints.js';
 import { sameSans, sanSet } from './san.js';
 
 export interface DesiredCertificate {
@@ -41,8 +42,9 @@ const DAY_MS = 86_400_000;
 
 /**
  * Decides, without side effects, whether the CA and the server certificate must be made anew.
- * The CA is kept across SAN/subject changes (clients that trust it keep working); it is remade only
- * when it cannot be used or is about to expire, and a new CA forces a new server certificate.
+ * The CA is remade when it cannot be used, is about to expire, or may vouch for other names than
+ * the playbook's SANs (missing or different name constraints, or a path length other than 0);
+ * a subject change alone keeps it. A new CA forces a new server certificate.
  */
 export function certificateVerdict(input: VerdictInput): CertificateVerdict {
   const { desired, now } = input;
@@ -66,6 +68,9 @@ export function certificateVerdict(input: VerdictInput): CertificateVerdict {
       else if (!signedBy(server.certPem!, input.ca?.certPem)) reasons.push('not signed by the CA');
     } else if (!signedBy(server.certPem!, server.certPem)) {
       reasons.push('not self-signed (mode selfsigned)');
+    } else if (cert.isCa) {
+      // As earlier versions made it: every host trusts it, so its key could vouch for any name.
+      reasons.push('self-signed certificate is a CA (CA:TRUE); it is made again as CA:FALSE');
     }
   } else if (desired.mode === 'ca' && ca.regenerate && reasons.length === 0) {
     reasons.push('CA regenerated: the server certificate must be signed by the new CA');
@@ -83,6 +88,15 @@ function caDecision(files: PemFiles, desired: DesiredCertificate, now: Date): Re
   if (cert) {
     // A certificate without CA:true cannot anchor a chain for Go or OpenSSL: as unusable as a missing one.
     if (!cert.isCa) reasons.push('CA certificate is not a CA (basicConstraints CA:false or absent)');
+    else if (cert.pathLen !== 0) reasons.push('CA certificate has no path length 0 (it could sign a sub-CA)');
+    const want = constraintsFor(desired.subjectAltNames);
+    if (!cert.nameConstraints) {
+      reasons.push('CA certificate has no critical name constraints (it could vouch for any name)');
+    } else if (!sameConstraints(cert.nameConstraints, want)) {
+      reasons.push(
+        `CA name constraints differ from the SANs: ${listConstraints(cert.nameConstraints)} → ${listConstraints(want)}`,
+      );
+    }
     const expiry = expiryReason('CA certificate', cert.notAfter, now, desired.renewBeforeDays);
     if (expiry) reasons.push(expiry);
   }
@@ -141,6 +155,11 @@ function signedBy(certPem: string, issuerPem: string | undefined): boolean {
 function listSans(sans: readonly string[]): string {
   const set = sanSet(sans);
   return set.length ? set.join(', ') : '(none)';
+}
+
+function listConstraints(c: NameConstraintsInfo): string {
+  const parts = [...c.permitted, ...c.excluded.map((e) => `not ${e || 'any'}`)];
+  return parts.join(', ');
 }
 
 function quote(v: string | undefined): string {

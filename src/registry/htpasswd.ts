@@ -6,6 +6,12 @@ export interface HtpasswdUser {
   password: Secret;
 }
 
+/**
+ * The bcrypt cost regbook writes, and the least it accepts in a stored hash: 2^12 rounds, OWASP's
+ * floor for bcrypt. A weaker stored hash is rewritten even when its password still matches.
+ */
+export const BCRYPT_COST = 12;
+
 /** bcrypt reads at most 72 bytes: a longer password would be silently cut, so a prefix would also log in. */
 const BCRYPT_MAX_PASSWORD_BYTES = 72;
 
@@ -20,24 +26,38 @@ export class HtpasswdError extends Error {
  * The htpasswd file the registry's `htpasswd` auth reads: one `user:<bcrypt hash>` line per user.
  * bcryptjs writes `$2b$`; distribution's Go bcrypt accepts `$2a$`, `$2b$` and `$2y$` alike.
  */
-export function renderHtpasswd(users: readonly HtpasswdUser[], cost = 10): string {
+export function renderHtpasswd(users: readonly HtpasswdUser[], cost = BCRYPT_COST): string {
   checkUsers(users);
   return users.map((u) => `${u.username}:${bcrypt.hashSync(u.password.reveal(), cost)}\n`).join('');
 }
 
 /**
- * True only when `existingText` holds exactly these users and each stored hash still matches its
- * password. Hashes are salted, so comparing with a fresh rendering would always differ; this is
- * how an unchanged file is recognised and left alone.
+ * True only when `existingText` holds exactly these users and each stored hash, of at least
+ * `minCost`, still matches its password. Hashes are salted, so comparing with a fresh rendering
+ * would always differ; this is how an unchanged file is recognised and left alone.
  */
-export function htpasswdUpToDate(existingText: string, users: readonly HtpasswdUser[]): boolean {
+export function htpasswdUpToDate(
+  existingText: string,
+  users: readonly HtpasswdUser[],
+  minCost = BCRYPT_COST,
+): boolean {
   checkUsers(users);
   const entries = parseHtpasswd(existingText);
   if (entries === undefined || entries.size !== users.length) return false;
   return users.every((u) => {
     const hash = entries.get(u.username);
-    return hash !== undefined && isBcrypt(hash) && bcrypt.compareSync(u.password.reveal(), hash);
+    return (
+      hash !== undefined &&
+      isBcrypt(hash) &&
+      bcryptCost(hash) >= minCost &&
+      bcrypt.compareSync(u.password.reveal(), hash)
+    );
   });
+}
+
+/** The cost field of a `$2?$NN$…` hash. */
+export function bcryptCost(hash: string): number {
+  return Number(hash.slice(4, 6));
 }
 
 /**

@@ -1,7 +1,9 @@
 import { TaskFailure, type Change } from '../core/task.js';
 import type { Secret } from '../core/secret.js';
 import type { TaskDef } from '../engine/context.js';
+import { posix } from 'node:path';
 import { readFiles, sha256 } from '../facts/files.js';
+import { PRIVATE_DIR_MODE, privateDirFixes, readDirs } from '../facts/dirs.js';
 import { applySteps, result } from './steps.js';
 import { masterName, type Run, type Shared } from './shared.js';
 
@@ -28,9 +30,16 @@ export const authTask: TaskDef<Shared> = {
         const auth = ctx.run.playbook.registry.auth!;
         const { renderHtpasswd, htpasswdUpToDate } = await import('../registry/htpasswd.js');
         const users = authUsers(ctx.run);
-        const existing = (await readFiles(ctx.conn, [auth.file])).get(auth.file);
+        const authDir = posix.dirname(auth.file);
+        const [files, dirs] = await Promise.all([
+          readFiles(ctx.conn, [auth.file]),
+          readDirs(ctx.conn, [authDir]),
+        ]);
+        const existing = files.get(auth.file);
         const current = existing?.content.toString('utf8');
-        const changes: Change[] = [];
+        const dirFixes = privateDirFixes(dirs);
+        const changes: Change[] = [...dirFixes.changes];
+        await applySteps(ctx, dirFixes.steps);
         let content = current;
         if (current === undefined || !(await htpasswdUpToDate(current, users))) {
           content = ctx.run.check ? undefined : await renderHtpasswd(users);
@@ -38,7 +47,7 @@ export const authTask: TaskDef<Shared> = {
             what: auth.file,
             ...(current !== undefined ? { from: `sha256:${sha256(current).slice(0, 12)}` } : {}),
             to: `bcrypt hashes for ${users.map((u) => u.username).join(', ')}`,
-            why: current === undefined ? 'missing' : 'users or passwords differ',
+            why: current === undefined ? 'missing' : 'users, passwords or bcrypt cost differ',
           });
           if (!ctx.run.check) {
             await applySteps(ctx, [
@@ -48,7 +57,7 @@ export const authTask: TaskDef<Shared> = {
                 path: auth.file,
                 data: content!,
                 mode: HTPASSWD_MODE,
-                dirMode: 0o755,
+                dirMode: PRIVATE_DIR_MODE,
               },
             ]);
           }

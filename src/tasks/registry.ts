@@ -13,6 +13,7 @@ import {
 } from './container.js';
 import { ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import { applySteps, must, result } from './steps.js';
+import { privateDirFixes, readDirs } from '../facts/dirs.js';
 import { aheadSlot } from './ahead.js';
 import { masterName, type Ctx, type Run, type Shared } from './shared.js';
 
@@ -41,12 +42,13 @@ export function registryProbeCmd(registry: { name: string; image: string }): Cmd
 
 /**
  * `docker run -v` would make a missing data directory itself, with the daemon's umask; it is made
- * first, 0755, in the same round trip as the container. The directory is a positional argument.
+ * first, root's alone (0700: the registry runs as root in its container), in the same round trip
+ * as the container. The directory is a positional argument.
  */
 export function afterMkdir(dir: string, cmd: Cmd): Cmd {
   return {
     ...cmd,
-    argv: ['sh', '-c', 'mkdir -p -m 755 -- "$1" && shift && exec "$@"', 'sh', dir, ...cmd.argv],
+    argv: ['sh', '-c', 'mkdir -p -m 700 -- "$1" && shift && exec "$@"', 'sh', dir, ...cmd.argv],
   };
 }
 
@@ -100,9 +102,11 @@ export const registryTask: TaskDef<Shared> = {
         await ensureAuthKnown(ctx.run);
         const tls = ctx.run.shared.tls;
         const auth = ctx.run.shared.auth;
-        const { container, imageId } = parseProbe(
-          (await (ahead.take(ctx.run, ctx.host.name) ?? probe(ctx.run, ctx.conn))).stdout,
-        );
+        const [probed, dataDirs] = await Promise.all([
+          ahead.take(ctx.run, ctx.host.name) ?? probe(ctx.run, ctx.conn),
+          readDirs(ctx.conn, [registry.dataDir]),
+        ]);
+        const { container, imageId } = parseProbe(probed.stdout);
 
         const changes: Change[] = [];
         const steps: Step[] = [];
@@ -181,7 +185,13 @@ export const registryTask: TaskDef<Shared> = {
           });
         }
 
-        ctx.run.shared.registry = { serving: changes.length === 0, changed: changes.length > 0 };
+        // A looser data directory is tightened in place; the container needs no restart for it.
+        const dirFixes = privateDirFixes(dataDirs);
+        ctx.run.shared.registry = {
+          serving: changes.length === 0,
+          changed: changes.length + dirFixes.changes.length > 0,
+        };
+        await applySteps(ctx, dirFixes.steps);
         if (changes.length > 0 && !ctx.run.check) {
           await applySteps(ctx, steps);
           const failure = await waitForRegistry(ctx.run);
@@ -193,7 +203,7 @@ export const registryTask: TaskDef<Shared> = {
           }
           ctx.run.shared.registry.serving = true;
         }
-        return result(changes);
+        return result([...dirFixes.changes, ...changes]);
       },
     },
   ],

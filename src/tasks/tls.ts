@@ -4,6 +4,7 @@ import type { Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Connection } from '../transport/types.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
+import { PRIVATE_DIR_MODE, privateDirFixes, readDirs } from '../facts/dirs.js';
 import { aheadSlot } from './ahead.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Ctx, type Shared } from './shared.js';
@@ -51,8 +52,9 @@ export function modeFixes(files: Array<[string, RemoteFile | undefined, number]>
 async function readTls(pb: Playbook, conn: Connection, check: boolean) {
   const { tls } = pb;
   const p = tlsPaths(tls.dir);
-  const [files, pki] = await Promise.all([
+  const [files, dirs, pki] = await Promise.all([
     readFiles(conn, [p.caCrt, p.caKey, p.serverCrt, p.serverKey]),
+    readDirs(conn, [tls.dir]),
     import('../pki/index.js'),
   ]);
   const ca =
@@ -80,7 +82,7 @@ async function readTls(pb: Playbook, conn: Connection, check: boolean) {
         caRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
         serverRegen ? pki.generateRsaKeyPemAsync(tls.keyBits) : undefined,
       ]);
-  return { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey };
+  return { pki, p, files, dirs, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey };
 }
 
 /**
@@ -99,7 +101,7 @@ export const tlsTask: TaskDef<Shared> = {
       hosts: (run) => (run.playbook.tls.mode === 'none' ? [] : [masterName(run)]),
       async run(ctx: Ctx) {
         const { tls } = ctx.run.playbook;
-        const { pki, p, files, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =
+        const { pki, p, files, dirs, ca, server, verdict, caRegen, serverRegen, newCaKey, newServerKey } =
           await (ahead.take(ctx.run, ctx.host.name) ?? readTls(ctx.run.playbook, ctx.conn, ctx.run.check));
 
         const changes: Change[] = [];
@@ -114,6 +116,7 @@ export const tlsTask: TaskDef<Shared> = {
           if (!ctx.run.check) {
             const made = pki.createCa({
               commonName: tls.commonName,
+              subjectAltNames: tls.subjectAltNames,
               days: tls.days,
               keyBits: tls.keyBits,
               ...(newCaKey ? { keyPem: newCaKey } : {}),
@@ -127,7 +130,7 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.caKey,
                 data: made.keyPem,
                 mode: KEY_MODE,
-                dirMode: 0o755,
+                dirMode: PRIVATE_DIR_MODE,
               },
               {
                 kind: 'write',
@@ -164,7 +167,7 @@ export const tlsTask: TaskDef<Shared> = {
                 path: p.serverKey,
                 data: made.keyPem,
                 mode: KEY_MODE,
-                dirMode: 0o755,
+                dirMode: PRIVATE_DIR_MODE,
               },
               {
                 kind: 'write',
@@ -191,6 +194,9 @@ export const tlsTask: TaskDef<Shared> = {
             : []),
         ]);
         changes.push(...fixes.changes);
+        // The directory first: the keys are never readable through it, even before their chmod.
+        const dirFixes = privateDirFixes(dirs);
+        changes.unshift(...dirFixes.changes);
 
         const anchorChanged = tls.mode === 'ca' ? caRegen : serverRegen;
         const anchorPem = tls.mode === 'ca' ? caPem : serverPem;
@@ -203,6 +209,7 @@ export const tlsTask: TaskDef<Shared> = {
         };
         if (changes.length > 0)
           await applySteps(ctx, [
+            ...dirFixes.steps,
             ...parallel('write the certificates', [caSteps, serverSteps]),
             ...fixes.steps,
           ]);

@@ -1,12 +1,19 @@
 // Host key checking for one SSH hop: reads known_hosts, restricts the key types the server may
 // present, decides on the presented key (inside ssh2's hostVerifier, i.e. during key exchange,
 // before any authentication), and for accept-new appends the key once the handshake has proved
-// the server holds it.
+// the server holds it, and says so on stderr with its fingerprint, as OpenSSH does.
+//
+// `@cert-authority` lines (OpenSSH host certificates) cannot be honoured: ssh2 1.17 offers and
+// parses only plain host key algorithms (its SUPPORTED_SERVER_HOST_KEY has no
+// *-cert-v01@openssh.com, and an algorithms.serverHostKey entry outside that list throws
+// "Unsupported algorithm"), so a server never presents its certificate to it. A host known only
+// through a CA line is refused with that reason instead of being accepted on a plain key.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HostKeyChecking } from '../config/model.js';
 import {
+  certAuthorityFor,
   checkHostKey,
   fingerprintSha256,
   formatKnownHostsLine,
@@ -48,6 +55,10 @@ export function hostKeyCheck(opts: {
   port: number;
   file: string;
   mode: HostKeyChecking;
+  /** false (check mode): accept-new accepts an unknown key for this connection but writes nothing. */
+  record?: boolean;
+  /** Where notices go (default: stderr). */
+  warn?: (line: string) => void;
   onAccepted?: (info: {
     hostName: string;
     knownHostsName: string;
@@ -63,13 +74,22 @@ export function hostKeyCheck(opts: {
   );
   let pendingLine: string | undefined;
   let pendingFingerprint = '';
+  let pendingType = '';
+  const warn = opts.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
 
   const check: HostKeyCheck = {
     serverHostKey: opts.mode !== 'off' && algos.length > 0 ? algos : undefined,
     refusal: undefined,
     verify(key) {
-      if (opts.mode === 'off') return true;
       const presented = `${fingerprintSha256(key)} (${keyTypeOfBlob(key) ?? 'unknown type'})`;
+      if (opts.mode === 'off') {
+        // Said on every connection: with checking off, anyone on the path can pose as this host.
+        warn(
+          `Warning: ${opts.hostName}: hostKeyChecking is off; the host key of ${name} is not verified ` +
+            `(presented: ${presented}). Anyone between here and the host could impersonate it.`,
+        );
+        return true;
+      }
       const verdict = checkHostKey(entries, name, key);
       switch (verdict.status) {
         case 'match':
@@ -90,10 +110,29 @@ export function hostKeyCheck(opts: {
             `If the change is expected, remove the old entry: ssh-keygen -R '${name}' -f '${opts.file}'`;
           return false;
         }
-        case 'unknown':
+        case 'unknown': {
+          const ca = certAuthorityFor(entries, name);
+          if (ca) {
+            check.refusal =
+              `${opts.hostName}: ${opts.file}:${ca.line} vouches for ${name} through @cert-authority, but ` +
+              `host certificates cannot be checked here: the SSH library (ssh2) negotiates only plain host ` +
+              `key algorithms, never *-cert-v01@openssh.com, so the host cannot present its certificate; ` +
+              `refusing to connect.\n  presented: ${presented}\n` +
+              `Add the host's own key to ${opts.file} (ssh-keyscan -p ${opts.port} ${opts.address}), ` +
+              `after checking its fingerprint.`;
+            return false;
+          }
           if (opts.mode === 'accept-new') {
+            if (opts.record === false) {
+              warn(
+                `Warning: ${opts.hostName}: accepting the unknown host key of ${name} for this check only ` +
+                  `(${presented}); --check records nothing in ${opts.file}.`,
+              );
+              return true;
+            }
             pendingLine = formatKnownHostsLine(name, key);
             pendingFingerprint = fingerprintSha256(key);
+            pendingType = keyTypeOfBlob(key) ?? 'unknown';
             return true;
           }
           check.refusal =
@@ -102,6 +141,7 @@ export function hostKeyCheck(opts: {
             `Check the fingerprint on the host, then add it (ssh-keyscan -p ${opts.port} ${opts.address} ` +
             `>> '${opts.file}') or use hostKeyChecking: accept-new.`;
           return false;
+        }
       }
     },
     onHandshake() {
@@ -109,6 +149,10 @@ export function hostKeyCheck(opts: {
       mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
       const needsNewline = existsSync(opts.file) && !/(^|\n)$/.test(readFileSync(opts.file, 'utf8'));
       appendFileSync(opts.file, (needsNewline ? '\n' : '') + pendingLine, { mode: 0o600 });
+      warn(
+        `Warning: Permanently added '${name}' (${keyTypeLabel(pendingType)}) to the list of known hosts ` +
+          `(${opts.file}); ${opts.hostName}'s host key fingerprint is ${pendingFingerprint}.`,
+      );
       opts.onAccepted?.({
         hostName: opts.hostName,
         knownHostsName: name,
@@ -119,4 +163,12 @@ export function hostKeyCheck(opts: {
     },
   };
   return check;
+}
+
+/** OpenSSH's short names in "Permanently added" (ED25519, ECDSA, RSA). */
+function keyTypeLabel(type: string): string {
+  if (type === 'ssh-ed25519') return 'ED25519';
+  if (type.startsWith('ecdsa-')) return 'ECDSA';
+  if (type === 'ssh-rsa') return 'RSA';
+  return type;
 }

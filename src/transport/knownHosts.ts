@@ -100,7 +100,7 @@ export type HostKeyVerdict =
  * The verdict for a presented key: a key marked @revoked for this name wins over everything, then an exact match, then
  * "changed" when the host has any entry with another key (we restrict negotiation to the key
  * types we hold, so a different key of a held type is what a mismatch means), else unknown.
- * `@cert-authority` lines are ignored: host certificates are not used here.
+ * `@cert-authority` lines never match a plain key (see certAuthorityFor).
  */
 export function checkHostKey(entries: KnownHostEntry[], name: string, presented: Buffer): HostKeyVerdict {
   const revoked = entries.find(
@@ -140,4 +140,9 @@ export function hostKeyAlgorithmsFor(keyTypes: string[]): string[] {
 export function formatKnownHostsLine(name: string, blob: Buffer): string {
   const type = keyTypeOfBlob(blob) ?? 'unknown';
   return `${name} ${type} ${blob.toString('base64')}\n`;
+}
+
+/** The first `@cert-authority` entry whose host patterns cover this name, if any. */
+export function certAuthorityFor(entries: KnownHostEntry[], name: string): KnownHostEntry | undefined {
+  return entries.find((e) => e.marker === '@cert-authority' && hostFieldMatches(e.hosts, name));
 }

@@ -188,6 +188,7 @@ export async function connectSsh(host: ConnectableHost, opts: ConnectOptions = {
       port: p,
       file: host.knownHosts,
       mode: host.hostKeyChecking,
+      ...(opts.recordHostKeys === false ? { record: false } : {}),
       ...(opts.onHostKeyAccepted ? { onAccepted: opts.onHostKeyAccepted } : {}),
     });
 

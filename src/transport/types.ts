@@ -81,6 +81,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Default ~/.ssh/config; a missing file counts as empty. */
   sshConfigPath?: string;
+  /** false: accept-new writes nothing to known_hosts (check mode changes nothing, here either). */
+  recordHostKeys?: boolean;
   /** Told when accept-new records a host key it had not seen. */
   onHostKeyAccepted?: (info: HostKeyAcceptedInfo) => void;
   /** Session channels open at once on this connection (default 10, OpenSSH's MaxSessions). */

@@ -147,16 +147,30 @@ describe('regbook apply on the lab (mode ca)', () => {
     assert.deepEqual(apply.pairs, ['master/registry']);
   });
 
-  it('drift: a SAN added to the playbook renews the certificate and recreates the container, trust unchanged', async () => {
+  it('drift: a SAN added to the playbook reissues the CA for it, renews the certificate, recreates the container, and every host trusts the new CA', async () => {
     doc.tls.subjectAltNames = ['DNS:master', 'DNS:registry.lab', 'IP:127.0.0.1'];
     pb = writePlaybook(dir, doc);
     const pending = await regbook(['apply', pb, '-i', inv, '--check', '--detailed-exitcode', '--diff']);
     assert.equal(pending.code, 3, explain(pending));
     assert.match(pending.stdout, /registry\.lab/);
     const { apply } = await checkThenApply(pb, inv, L);
-    assert.deepEqual(apply.pairs, ['master/registry', 'master/tls']);
+    // The CA's name constraints must cover the new name: a new CA, which every host then trusts.
+    assert.deepEqual(apply.pairs, [
+      'master/registry',
+      'master/tls',
+      'master/trust',
+      'worker1/trust',
+      'worker2/trust',
+    ]);
     assert.match(
       await L.shOk('master', 'openssl x509 -in /etc/regbook/certs/server.crt -noout -ext subjectAltName'),
+      /DNS:registry\.lab/,
+    );
+    assert.match(
+      await L.shOk(
+        'worker1',
+        'openssl x509 -in /etc/docker/certs.d/master:5000/ca.crt -noout -ext nameConstraints',
+      ),
       /DNS:registry\.lab/,
     );
   });

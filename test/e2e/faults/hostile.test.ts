@@ -423,13 +423,13 @@ describe('hostile values on the lab', () => {
       DECLARED.auth,
     ]);
     assert.deepEqual(m, {
-      [DECLARED.tls]: '755 root:root',
+      [DECLARED.tls]: '700 root:root',
       [`${DECLARED.tls}/ca.key`]: '600 root:root',
       [`${DECLARED.tls}/server.key`]: '600 root:root',
       [`${DECLARED.tls}/ca.crt`]: '444 root:root',
       [`${DECLARED.tls}/server.crt`]: '444 root:root',
-      [DECLARED.data]: '755 root:root',
-      '/srv/rb-auth': '755 root:root',
+      [DECLARED.data]: '700 root:root',
+      '/srv/rb-auth': '700 root:root',
       [DECLARED.auth]: '600 root:root',
     });
     for (const h of L.hosts) {

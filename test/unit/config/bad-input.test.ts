@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic } from '../../../src/core/errors.js';
-import { diagnosticsOf, GOOD_INVENTORY, GOOD_PLAYBOOK } from './helpers.js';
+import { diagnosticsOf, GOOD_INVENTORY, GOOD_PLAYBOOK, load } from './helpers.js';
 
 interface Case {
   name: string;
@@ -381,6 +381,36 @@ const cases: Case[] = [
     col: 8,
     path: 'tls.dir',
     message: /must be an absolute path/,
+  },
+  {
+    name: 'tls.dir a system directory (regbook makes it 0700)',
+    playbook: pb('tls:\n  dir: /etc\n'),
+    file: 'playbook',
+    line: 5,
+    col: 8,
+    path: 'tls.dir',
+    message:
+      "the certificate directory '/etc' is a system directory; regbook makes it 0700, so give it one of its own",
+  },
+  {
+    name: 'dataDir a shared system directory',
+    playbook: pb('  dataDir: /var/lib/\n'),
+    file: 'playbook',
+    line: 4,
+    col: 12,
+    path: 'registry.dataDir',
+    message: /^the data directory '\/var\/lib\/' is a system directory/,
+  },
+  {
+    name: 'auth.file straight in /etc',
+    playbook: pb(
+      '  auth:\n    file: /etc/htpasswd\n    users:\n      - {username: ci, password: "${env:CI_PW}"}\n',
+    ),
+    file: 'playbook',
+    line: 5,
+    col: 11,
+    path: 'registry.auth.file',
+    message: /^the directory of the htpasswd file '\/etc' is a system directory/,
   },
   {
     name: 'relative auth.file',
@@ -826,6 +856,23 @@ describe('bad input is refused with file:line:col, key path and plain words', ()
       diagnostics.map((d) => d.path),
       ['master.colour', 'registry.port', 'registry.restart', 'images.0.name'],
     );
+  });
+
+  it('a file over 1 MiB is refused before parsing, naming the file and its size; 1 MiB itself is read', () => {
+    // A comment line is valid YAML: padding past the limit leaves the file otherwise valid.
+    const pad = (bytes: number, text: string) =>
+      text + '#'.repeat(bytes - Buffer.byteLength(text) - 1) + '\n';
+    const big = diagnosticsOf(pad(1024 * 1024 + 1, GOOD_PLAYBOOK), GOOD_INVENTORY);
+    assert.deepEqual(big.map(formatDiagnostic), [
+      `${big[0]?.file}:1:1: (document): the file is 1.0 MiB (1048577 bytes); the limit is 1 MiB (1048576 bytes), so it was not parsed`,
+    ]);
+    assert.match(big[0]!.file, /site\.yaml$/);
+    const bigInv = diagnosticsOf(GOOD_PLAYBOOK, pad(3 * 1024 * 1024, GOOD_INVENTORY));
+    assert.match(
+      formatDiagnostic(bigInv[0]!),
+      /inventory\.yaml:1:1: .*the file is 3\.0 MiB \(3145728 bytes\)/,
+    );
+    assert.equal(load(pad(1024 * 1024, GOOD_PLAYBOOK)).playbook.version, 1);
   });
 
   it('a YAML bomb fails fast', () => {

@@ -110,6 +110,24 @@ describe('regbook validate', { concurrency: true }, () => {
     );
   });
 
+  it('apply refuses a password under 12 characters before contacting any host, naming the reference', async () => {
+    const f = writeInputs(
+      'version: 1\nregistry:\n  address: master:5000\n  auth:\n    users:\n      - username: ci\n        password: "${env:REGBOOK_TEST_PW}"\n',
+      GOOD_INVENTORY,
+    );
+    const short = await regbook(['apply', f.playbook, '-i', f.inventory], {
+      ...process.env,
+      REGBOOK_TEST_PW: 'elevenchars',
+    });
+    assert.equal(short.code, 1, short.stderr);
+    assert.equal(
+      short.stderr.trim(),
+      `${f.playbook}:7:19: registry.auth.users.0.password: the password of 'ci' (environment variable ` +
+        'REGBOOK_TEST_PW) is 11 characters long; use at least 12',
+    );
+    assert.ok(!short.stderr.includes('elevenchars') && !short.stdout.includes('elevenchars'));
+  });
+
   it('--help shows an example', async () => {
     const r = await regbook(['validate', '--help']);
     assert.equal(r.code, 0);

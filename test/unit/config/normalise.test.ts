@@ -87,14 +87,26 @@ images:
       REGISTRY_LOG_LEVEL: 'debug',
       REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_ENABLED: 'false',
     });
-    assert.deepEqual(playbook.registry.auth, {
-      file: '/etc/regbook/auth/htpasswd',
-      users: [
-        { username: 'ci', password: { env: 'CI_PW' } },
-        { username: 'ops', password: { env: 'OPS_PW' } },
-        { username: 'bot', password: { env: 'CI_PW' } },
-      ],
-    });
+    const auth = playbook.registry.auth!;
+    assert.deepEqual(
+      auth.users.map((u) => (typeof u.password === 'string' ? '' : u.password.at?.line)),
+      [9, 10, 11],
+      'each reference keeps its line, for messages about the value it brings',
+    );
+    assert.deepEqual(
+      {
+        ...auth,
+        users: auth.users.map((u) => ({ ...u, password: { env: (u.password as { env: string }).env } })),
+      },
+      {
+        file: '/etc/regbook/auth/htpasswd',
+        users: [
+          { username: 'ci', password: { env: 'CI_PW' } },
+          { username: 'ops', password: { env: 'OPS_PW' } },
+          { username: 'bot', password: { env: 'CI_PW' } },
+        ],
+      },
+    );
     assert.deepEqual(playbook.envRefs, ['CI_PW', 'OPS_PW']);
     assert.deepEqual(playbook.trust.hosts, ['master', 'worker1', 'worker2']);
     const [app, base, old] = playbook.images;

@@ -81,7 +81,7 @@ describe('gc', () => {
 
 describe('status', () => {
   const now = new Date('2030-01-01T00:00:00Z');
-  const ca = createCa({ commonName: 'm', days: 100, keyBits: 2048, now });
+  const ca = createCa({ commonName: 'm', subjectAltNames: ['DNS:m'], days: 100, keyBits: 2048, now });
   const server = createServerCert({
     commonName: 'm',
     subjectAltNames: ['DNS:m'],

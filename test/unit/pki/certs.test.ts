@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -31,7 +31,12 @@ function openssl(...args: string[]): string {
 }
 
 const now = new Date();
-const ca = createCa({ commonName: 'master', days: 3650, keyBits: 2048 });
+const ca = createCa({
+  commonName: 'master',
+  subjectAltNames: ['DNS:Master', 'IP:10.0.0.10', 'IP:127.0.0.1', 'IP:::1', 'DNS:registry.test'],
+  days: 3650,
+  keyBits: 2048,
+});
 const server = createServerCert({
   commonName: 'master',
   subjectAltNames: ['DNS:Master', 'IP:10.0.0.10', 'IP:127.0.0.1', 'IP:::1', 'DNS:registry.test'],
@@ -185,12 +190,124 @@ describe('createServerCert self-signed', () => {
     const p = file('self.crt', self.certPem);
     assert.match(openssl('verify', '-CAfile', p, '-verify_ip', '127.0.0.1', p), /OK/);
     const text = openssl('x509', '-in', p, '-noout', '-text');
-    assert.match(text, /CA:TRUE/);
+    assert.match(text, /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    assert.doesNotMatch(text, /Certificate Sign/);
     assert.match(text, /TLS Web Server Authentication/);
     assert.match(text, /DNS:master, IP Address:127\.0\.0\.1/);
     const info = inspectCert(self.certPem);
     assert.equal(info.subjectCN, info.issuerCN);
     assert.ok(verifySignedBy(self.certPem, self.certPem));
+  });
+});
+
+/** A leaf for `sans`, signed by `issuer` (its key and certificate), made with the openssl CLI. */
+function opensslLeaf(name: string, issuer: { keyPem: string; certPem: string }, san: string): string {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const ext = file(`${name}.ext`, `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\n`);
+  openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=leaf', '-out', csr);
+  const crt = join(dir, `${name}.crt`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    file(`${name}-issuer.crt`, issuer.certPem),
+    '-CAkey',
+    file(`${name}-issuer.key`, issuer.keyPem),
+    '-set_serial',
+    '7',
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+    '-out',
+    crt,
+  );
+  return crt;
+}
+
+describe('the trust anchor vouches for the registry only', () => {
+  const caPath = () => file('anchor-ca.crt', ca.certPem);
+
+  it('the CA carries critical name constraints for exactly the SANs and a path length of 0', () => {
+    const text = openssl('x509', '-in', caPath(), '-noout', '-text');
+    assert.match(text, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    assert.match(
+      text,
+      /X509v3 Name Constraints: critical\s+Permitted:\s+DNS:master\s+DNS:registry\.test\s+IP:10\.0\.0\.10\/255\.255\.255\.255\s+IP:127\.0\.0\.1\/255\.255\.255\.255\s+IP:0:0:0:0:0:0:0:1\/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF/,
+    );
+    assert.deepEqual(inspectCert(ca.certPem).nameConstraints, {
+      permitted: ['DNS:master', 'DNS:registry.test', 'IP:10.0.0.10', 'IP:127.0.0.1', 'IP:::1'],
+      excluded: [],
+    });
+  });
+
+  it('a leaf for github.com signed with the CA key fails openssl verify; one for the registry passes', () => {
+    const github = opensslLeaf('github', ca, 'DNS:github.com');
+    assert.throws(
+      () => openssl('verify', '-CAfile', caPath(), github),
+      (err: { stdout?: string; stderr?: string }) =>
+        /permitted subtree violation/.test(`${err.stdout}${err.stderr}`),
+    );
+    const ip = opensslLeaf('otherip', ca, 'IP:192.0.2.1');
+    assert.throws(() => openssl('verify', '-CAfile', caPath(), ip));
+    const ours = opensslLeaf('ours', ca, 'DNS:registry.test,IP:127.0.0.1');
+    assert.match(openssl('verify', '-CAfile', caPath(), ours), /: OK/);
+  });
+
+  it('a DNS-only CA excludes every IP address, an IP-only CA every DNS name', () => {
+    const dnsOnly = createCa({ commonName: 'm', subjectAltNames: ['DNS:m'], days: 2, keyBits: 2048 });
+    const p = file('dnsonly.crt', dnsOnly.certPem);
+    assert.throws(() => openssl('verify', '-CAfile', p, opensslLeaf('dnsonly-ip', dnsOnly, 'IP:192.0.2.1')));
+    assert.match(openssl('verify', '-CAfile', p, opensslLeaf('dnsonly-m', dnsOnly, 'DNS:m')), /: OK/);
+    const ipOnly = createCa({ commonName: 'm', subjectAltNames: ['IP:10.0.0.1'], days: 2, keyBits: 2048 });
+    const q = file('iponly.crt', ipOnly.certPem);
+    assert.throws(() => openssl('verify', '-CAfile', q, opensslLeaf('iponly-dns', ipOnly, 'DNS:github.com')));
+    assert.match(openssl('verify', '-CAfile', q, opensslLeaf('iponly-ip', ipOnly, 'IP:10.0.0.1')), /: OK/);
+  });
+
+  it('a sub-CA signed with the CA key cannot issue (pathlen 0)', () => {
+    const key = join(dir, 'sub.key');
+    const csr = join(dir, 'sub.csr');
+    const ext = file('sub.ext', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n');
+    openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-subj', '/CN=sub', '-out', csr);
+    const sub = join(dir, 'sub.crt');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      caPath(),
+      '-CAkey',
+      file('sub-ca.key', ca.keyPem),
+      '-set_serial',
+      '9',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      sub,
+    );
+    const leaf = opensslLeaf(
+      'via-sub',
+      { keyPem: readFileSync(key, 'utf8'), certPem: readFileSync(sub, 'utf8') },
+      'DNS:master',
+    );
+    assert.throws(
+      () => openssl('verify', '-CAfile', caPath(), '-untrusted', sub, leaf),
+      (err: { stdout?: string; stderr?: string }) => /path length/.test(`${err.stdout}${err.stderr}`),
+    );
+  });
+
+  it("the self-signed certificate's key cannot vouch for another name", () => {
+    const selfAnchor = file('self-anchor.crt', self.certPem);
+    assert.throws(() =>
+      openssl('verify', '-CAfile', selfAnchor, opensslLeaf('self-github', self, 'DNS:github.com')),
+    );
   });
 });
 
@@ -224,7 +341,7 @@ describe('bad input', () => {
     const [a, b] = await Promise.all([generateRsaKeyPemAsync(2048), generateRsaKeyPemAsync(2048)]);
     assert.notEqual(a, b);
     assert.equal(createPrivateKey(a).asymmetricKeyDetails?.modulusLength, 2048);
-    const ca = createCa({ commonName: 'm', days: 10, keyBits: 2048, keyPem: a });
+    const ca = createCa({ commonName: 'm', subjectAltNames: ['DNS:m'], days: 10, keyBits: 2048, keyPem: a });
     const server = createServerCert({
       commonName: 'm',
       subjectAltNames: ['DNS:m'],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import forge from 'node-forge';
 import {
   certificateVerdict,
   createCa,
@@ -25,15 +26,64 @@ const caKey = generateRsaKeyPem(2048);
 const otherKey = generateRsaKeyPem(2048);
 const serverKey = generateRsaKeyPem(2048);
 
-const ca = createCa({ commonName: 'master', days: 3650, keyBits: 2048, keyPem: caKey, now });
-const otherCa = createCa({ commonName: 'master', days: 3650, keyBits: 2048, keyPem: otherKey, now });
+const ca = createCa({
+  commonName: 'master',
+  subjectAltNames: sans,
+  days: 3650,
+  keyBits: 2048,
+  keyPem: caKey,
+  now,
+});
+const otherCa = createCa({
+  commonName: 'master',
+  subjectAltNames: sans,
+  days: 3650,
+  keyBits: 2048,
+  keyPem: otherKey,
+  now,
+});
 const expiringCa = createCa({
   commonName: 'master',
+  subjectAltNames: sans,
   days: 3650,
   keyBits: 2048,
   keyPem: caKey,
   now: new Date(now.getTime() - 3640 * DAY),
 });
+/**
+ * A CA as regbook made it before name constraints: CA:true, keyCertSign, nothing else; with
+ * `asServer`, the self-signed server certificate of those versions (CN master, the SANs, also CA:true).
+ */
+function unconstrained(keyPem: string, asServer = false): { keyPem: string; certPem: string } {
+  const key = forge.pki.privateKeyFromPem(keyPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(now.getTime() - DAY);
+  cert.validity.notAfter = new Date(now.getTime() + 3650 * DAY);
+  const subject = [{ name: 'commonName', value: asServer ? 'master' : 'master regbook CA' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+    ...(asServer
+      ? [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'master' },
+              { type: 7, ip: '127.0.0.1' },
+            ],
+          },
+        ]
+      : []),
+  ]);
+  cert.sign(key, forge.md.sha256.create());
+  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+}
+const unconstrainedCa = unconstrained(caKey);
 const notACa = createServerCert({
   commonName: 'master',
   subjectAltNames: sans,
@@ -125,8 +175,12 @@ const rows: Row[] = [
     desired: { subjectAltNames: [...sans, 'IP:10.0.0.10'] },
     ca,
     server: good,
+    caReasons: [
+      /^CA name constraints differ from the SANs: DNS:master, IP:127\.0\.0\.1 → DNS:master, IP:10\.0\.0\.10, IP:127\.0\.0\.1$/,
+    ],
     serverReasons: [
       /^SANs differ: DNS:master, IP:127\.0\.0\.1 → DNS:master, IP:10\.0\.0\.10, IP:127\.0\.0\.1$/,
+      /^CA regenerated/,
     ],
   },
   {
@@ -181,23 +235,48 @@ const rows: Row[] = [
     name: 'ca.crt is not a CA',
     ca: notACa,
     server: server({ ca: notACa }),
-    caReasons: [/not a CA/],
+    caReasons: [/not a CA/, /^CA certificate has no critical name constraints/],
     serverReasons: [/^CA regenerated/],
   },
   {
-    name: 'CA unchanged when only the SANs change',
+    name: 'CA reissued when the SANs change (its constraints must follow them)',
     desired: { subjectAltNames: ['DNS:other'] },
     ca,
     server: good,
+    caReasons: [
+      /^CA name constraints differ from the SANs: DNS:master, IP:127\.0\.0\.1 → DNS:other, not IP:0\.0\.0\.0\/0, not IP:::\/0$/,
+    ],
+    serverReasons: [/^SANs differ/, /^CA regenerated/],
+  },
+  {
+    name: 'CA kept when only the commonName changes',
+    desired: { commonName: 'registry' },
+    ca,
+    server: good,
     caReasons: [],
-    serverReasons: [/^SANs differ/],
+    serverReasons: [/^subject differs/],
+  },
+  {
+    name: 'a CA without name constraints or path length (as earlier versions made it) is reissued',
+    ca: unconstrainedCa,
+    server: server({ ca: unconstrainedCa }),
+    caReasons: [
+      /^CA certificate has no path length 0/,
+      /^CA certificate has no critical name constraints \(it could vouch for any name\)$/,
+    ],
+    serverReasons: [/^CA regenerated/],
   },
   {
     name: 'several problems at once',
     desired: { commonName: 'm2', subjectAltNames: ['DNS:m2'] },
     ca,
     server: server({ days: 2 }),
-    serverReasons: [/^subject differs/, /^SANs differ/, /^server certificate expires in 2 days/],
+    serverReasons: [
+      /^subject differs/,
+      /^SANs differ/,
+      /^server certificate expires in 2 days/,
+      /^CA regenerated/,
+    ],
   },
   { name: 'selfsigned: in place', mode: 'selfsigned', server: selfSigned, caReasons: [], serverReasons: [] },
   {
@@ -214,6 +293,13 @@ const rows: Row[] = [
     server: good,
     caReasons: [],
     serverReasons: [/^not self-signed \(mode selfsigned\)$/],
+  },
+  {
+    name: 'selfsigned: a CA:TRUE self-signed certificate (as earlier versions made it) is made again',
+    mode: 'selfsigned',
+    server: unconstrained(serverKey, true),
+    caReasons: [],
+    serverReasons: [/^self-signed certificate is a CA \(CA:TRUE\); it is made again as CA:FALSE$/],
   },
   {
     name: 'selfsigned: missing',
@@ -257,6 +343,7 @@ describe('certificateVerdict', () => {
     assert.ok(first.ca.regenerate && first.server.regenerate);
     const newCa = createCa({
       commonName: want.commonName,
+      subjectAltNames: want.subjectAltNames,
       days: want.days,
       keyBits: 2048,
       keyPem: caKey,

@@ -14,8 +14,18 @@ import { InvalidReferenceError } from '../../../src/registry/reference.js';
 import { pushTinyImage } from './push.js';
 import { startRegistry, type RunningRegistry } from './server.js';
 
-const ca = createCa({ commonName: 'registry.test', days: 30, keyBits: 2048 });
-const otherCa = createCa({ commonName: 'other', days: 30, keyBits: 2048 });
+const ca = createCa({
+  commonName: 'registry.test',
+  subjectAltNames: ['DNS:registry.test', 'IP:127.0.0.1'],
+  days: 30,
+  keyBits: 2048,
+});
+const otherCa = createCa({
+  commonName: 'other',
+  subjectAltNames: ['DNS:registry.test', 'IP:127.0.0.1'],
+  days: 30,
+  keyBits: 2048,
+});
 const server = createServerCert({
   commonName: 'registry.test',
   subjectAltNames: ['DNS:registry.test', 'IP:127.0.0.1'],

@@ -8,7 +8,9 @@ import { createCa, createServerCert } from '../../../src/pki/index.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import {
+  BCRYPT_COST,
   HtpasswdError,
+  bcryptCost,
   htpasswdUpToDate,
   parseHtpasswd,
   renderHtpasswd,
@@ -17,7 +19,7 @@ import { startRegistry, type RunningRegistry } from './server.js';
 
 const COST = 4; // the minimum: keeps the tests fast; the format is the same at any cost
 const ci = { username: 'ci', password: new Secret('s3cr&t "pw" $(x)') };
-const ops = { username: 'ops', password: new Secret('other-Pa55') };
+const ops = { username: 'ops', password: new Secret('other-Pa55-word') };
 
 describe('renderHtpasswd / htpasswdUpToDate', () => {
   const text = renderHtpasswd([ci, ops], COST);
@@ -50,8 +52,18 @@ describe('renderHtpasswd / htpasswdUpToDate', () => {
     ['$2y$ written by htpasswd(1) still matches', text.replaceAll('$2b$', '$2y$'), [ci, ops], true],
   ];
   for (const [name, existing, users, want] of table) {
-    it(`${name} → ${want}`, () => assert.equal(htpasswdUpToDate(existing, users), want));
+    it(`${name} → ${want}`, () => assert.equal(htpasswdUpToDate(existing, users, COST), want));
   }
+
+  it('writes bcrypt cost 12 by default and counts a weaker stored hash as out of date', () => {
+    const strong = renderHtpasswd([ci]);
+    assert.match(strong, /^ci:\$2b\$12\$/);
+    assert.equal(bcryptCost(parseHtpasswd(strong)!.get('ci')!), BCRYPT_COST);
+    assert.equal(htpasswdUpToDate(strong, [ci]), true);
+    const weak = renderHtpasswd([ci], 10);
+    assert.equal(htpasswdUpToDate(weak, [ci]), false, 'a cost-10 hash is rehashed');
+    assert.equal(htpasswdUpToDate(weak, [ci], 10), true);
+  });
 
   it('refuses what bcrypt or the file format cannot hold', () => {
     assert.throws(() => renderHtpasswd([{ username: 'a:b', password: new Secret('x') }]), HtpasswdError);
@@ -73,7 +85,12 @@ describe('renderHtpasswd / htpasswdUpToDate', () => {
 });
 
 describe('htpasswd auth on the real registry', () => {
-  const ca = createCa({ commonName: 'registry.test', days: 30, keyBits: 2048 });
+  const ca = createCa({
+    commonName: 'registry.test',
+    subjectAltNames: ['DNS:registry.test', 'IP:127.0.0.1'],
+    days: 30,
+    keyBits: 2048,
+  });
   const server = createServerCert({
     commonName: 'registry.test',
     subjectAltNames: ['DNS:registry.test'],

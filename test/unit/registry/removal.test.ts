@@ -9,7 +9,12 @@ import { applyRemovals, planRemovals, type RemovalTarget } from '../../../src/re
 import { pushTinyImage } from './push.js';
 import { startRegistry, type RunningRegistry } from './server.js';
 
-const ca = createCa({ commonName: 'registry.test', days: 30, keyBits: 2048 });
+const ca = createCa({
+  commonName: 'registry.test',
+  subjectAltNames: ['DNS:registry.test'],
+  days: 30,
+  keyBits: 2048,
+});
 const server = createServerCert({
   commonName: 'registry.test',
   subjectAltNames: ['DNS:registry.test'],

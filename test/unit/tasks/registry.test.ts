@@ -25,6 +25,10 @@ function masterConn(hasImage: boolean, calls: string[]): Connection {
     hostName: 'master',
     exec: async (c: Cmd): Promise<ExecResult> => {
       const script = c.argv[0] === 'sh' ? (c.argv[2] ?? '') : '';
+      if (script.includes('stat -c "D')) {
+        calls.push('read dirs');
+        return { code: 0, stdout: 'M\n', stderr: '' };
+      }
       if (script.includes('docker container inspect')) {
         calls.push('probe');
         return { code: 0, stdout: `[]\n@@regbook@@\n${hasImage ? 'sha256:reg\n' : ''}`, stderr: '' };
@@ -62,7 +66,7 @@ async function runOn(hasImage: boolean, check: boolean, readAhead = false) {
 describe('registry task: images it adds', () => {
   it('marks the master when it pulls its image, so the images task reads the list again', async () => {
     const r = await runOn(false, false);
-    assert.deepEqual(r.calls.slice(0, 2), ['probe', 'docker pull']);
+    assert.deepEqual(r.calls.slice(0, 3), ['probe', 'read dirs', 'docker pull']);
     assert.deepEqual(r.added, ['master']);
     assert.equal(r.outcome, 'failed', 'the fake master has no docker run');
   });
@@ -72,13 +76,13 @@ describe('registry task: images it adds', () => {
     assert.ok(present.calls.includes('docker run'), 'the container is still created');
     assert.deepEqual(present.added, []);
     const check = await runOn(false, true);
-    assert.deepEqual(check.calls, ['probe']);
+    assert.deepEqual(check.calls, ['probe', 'read dirs']);
     assert.equal(check.outcome, 'changed');
     assert.deepEqual(check.added, []);
   });
   it('takes the probe its read-ahead made instead of probing again', async () => {
     const r = await runOn(false, true, true);
-    assert.deepEqual(r.calls, ['probe']);
+    assert.deepEqual(r.calls, ['probe', 'read dirs']);
     assert.equal(r.outcome, 'changed');
   });
 });

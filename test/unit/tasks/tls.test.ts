@@ -29,6 +29,10 @@ function emptyMaster(calls: string[]): Connection {
   return {
     hostName: 'master',
     exec: async (c: Cmd): Promise<ExecResult> => {
+      if (c.argv[2]?.includes('stat -c "D')) {
+        calls.push('read dirs');
+        return { code: 0, stdout: 'M\n', stderr: '' };
+      }
       calls.push(c.argv[0] === 'sh' ? 'read files' : c.argv.join(' '));
       return { code: 0, stdout: 'M\nM\nM\nM\n', stderr: '' };
     },
@@ -50,10 +54,10 @@ describe('tls task', () => {
       const conn = emptyMaster(calls);
       if (withAhead) {
         tlsTask.readAhead!(run, conn);
-        assert.deepEqual(calls, ['read files'], 'the read-ahead reads at once');
+        assert.deepEqual(calls, ['read files', 'read dirs'], 'the read-ahead reads at once');
       }
       const r = await tlsTask.stages[0]!.run({ host: master, conn, run, notify: () => undefined });
-      assert.deepEqual(calls, ['read files'], 'one read in all');
+      assert.deepEqual(calls, ['read files', 'read dirs'], 'one read of each in all');
       assert.equal(r.status, 'changed');
       assert.deepEqual(
         r.changes.map((c) => c.what),

@@ -1,0 +1,368 @@
+// The security guarantees that live on the hosts, checked with the hosts' own tools (openssl,
+// curl, stat, docker) rather than with regbook's code: the trust anchor vouches for the registry's
+// names only, the registry refuses TLS below 1.2, the master's secret directories are root's alone,
+// and stored password hashes are bcrypt at cost 12.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { lab, type Lab } from '../helpers/lab.js';
+import { regbook, tempDir } from '../helpers/cli.js';
+import {
+  applyJson,
+  basePlaybook,
+  checkThenApply,
+  explain,
+  writePlaybook,
+  type PlaybookDoc,
+} from './registry.js';
+
+const CERTS = '/etc/regbook/certs';
+const ANCHOR = '/etc/docker/certs.d/master:5000/ca.crt';
+
+/** A leaf for `san` made on the master and signed with the key at `caKey` (cert at `caCrt`); prints its PEM. */
+const signLeafScript = (san: string, caCrt = `${CERTS}/ca.crt`, caKey = `${CERTS}/ca.key`) => `
+set -e
+d=$(mktemp -d)
+openssl req -new -newkey rsa:2048 -nodes -keyout "$d/k" -subj /CN=leaf -out "$d/csr" 2>/dev/null
+printf 'subjectAltName=%s\\nbasicConstraints=critical,CA:FALSE\\n' '${san}' > "$d/ext"
+openssl x509 -req -in "$d/csr" -CA ${caCrt} -CAkey ${caKey} -set_serial 77 -days 2 -extfile "$d/ext" -out "$d/crt" 2>/dev/null
+cat "$d/crt"; rm -rf "$d"
+`;
+
+describe('security on the lab: trust anchor, TLS minimum, private directories, bcrypt', () => {
+  let L: Lab;
+  let dir: string;
+  let inv: string;
+  let pb: string;
+  let doc: PlaybookDoc;
+  const password = 'correct-horse-battery-staple';
+  const env = { REGBOOK_SEC_PW: password };
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+    inv = await L.writeInventory({ hosts: ['master', 'worker1'] });
+    doc = basePlaybook();
+    doc.registry.auth = { users: [{ username: 'ci', password: '${env:REGBOOK_SEC_PW}' }] };
+    doc.images = [{ name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' }];
+    pb = writePlaybook(dir, doc);
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('the CA is constrained to the SANs with path length 0, and docker, curl and openssl accept the registry', async () => {
+    await checkThenApply(pb, inv, L, env);
+    const ca = await L.shOk('worker1', `openssl x509 -in ${ANCHOR} -noout -text`);
+    assert.match(ca, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
+    assert.match(
+      ca,
+      /X509v3 Name Constraints: critical\s+Permitted:\s+DNS:master\s+IP:127\.0\.0\.1\/255\.255\.255\.255/,
+    );
+    // docker pulled through the registry with this anchor (the apply's images task), curl and
+    // openssl's own chain and name checks accept what the registry serves.
+    await L.shOk('worker1', 'docker image inspect master:5000/app:0.1 >/dev/null');
+    const code = await L.shOk(
+      'worker1',
+      `curl -sS --cacert ${ANCHOR} -o /dev/null -w '%{http_code}' https://master:5000/v2/`,
+    );
+    assert.equal(code, '401', 'TLS verified; the registry then asks for credentials');
+    const sClient = await L.sh(
+      'worker1',
+      `openssl s_client -connect master:5000 -servername master -CAfile ${ANCHOR} -verify_hostname master -verify_return_error </dev/null`,
+    );
+    assert.equal(sClient.code, 0, sClient.stderr);
+    assert.match(sClient.stdout, /Verify return code: 0 \(ok\)/);
+    // containerd (ctr with docker's certs.d as its hosts directory) and skopeo (the library podman
+    // and CRI-O share) verify the constrained CA too: they pull and inspect with it.
+    const creds = `ci:${password}`;
+    const ctr = await L.sh(
+      'worker1',
+      'read -r c; ctr --address /run/containerd/containerd.sock -n regbook-test images pull ' +
+        '--hosts-dir /etc/docker/certs.d --user "$c" master:5000/app:0.1 >/dev/null && ' +
+        'ctr --address /run/containerd/containerd.sock -n regbook-test images rm master:5000/app:0.1 >/dev/null',
+      { stdin: `${creds}\n` },
+    );
+    assert.equal(ctr.code, 0, ctr.stdout + ctr.stderr);
+    const skopeo = await L.sh(
+      'worker1',
+      'read -r c; skopeo inspect --creds "$c" --format "{{.Name}}" docker://master:5000/app:0.1',
+      { stdin: `${creds}\n` },
+    );
+    assert.equal(skopeo.code, 0, skopeo.stdout + skopeo.stderr);
+    assert.equal(skopeo.stdout.trim(), 'master:5000/app');
+  });
+
+  it('a leaf for any other name signed with the CA key fails openssl verify on the hosts that trust it', async () => {
+    const github = await L.shOk('master', signLeafScript('DNS:github.com'));
+    const other = await L.sh(
+      'worker1',
+      `cat > /tmp/leaf.crt; openssl verify -CAfile ${ANCHOR} /tmp/leaf.crt`,
+      {
+        stdin: github,
+      },
+    );
+    assert.notEqual(other.code, 0, other.stdout);
+    assert.match(other.stdout + other.stderr, /permitted subtree violation/);
+    // The same procedure for the registry's own name passes: the refusal above is the constraint.
+    const own = await L.shOk('master', signLeafScript('DNS:master'));
+    const ok = await L.sh('worker1', `cat > /tmp/leaf.crt; openssl verify -CAfile ${ANCHOR} /tmp/leaf.crt`, {
+      stdin: own,
+    });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  });
+
+  it('the registry refuses TLS 1.1 and accepts TLS 1.2', async () => {
+    // OPENSSL_CONF=/dev/null and SECLEVEL=0: Debian's client defaults would refuse TLS 1.1 on
+    // their own, and the test would then prove nothing about the server.
+    const hello = (version: string) =>
+      L.sh(
+        'worker1',
+        `OPENSSL_CONF=/dev/null openssl s_client ${version} -cipher 'DEFAULT:@SECLEVEL=0' -connect master:5000 -servername master </dev/null`,
+      );
+    const old = await hello('-tls1_1');
+    assert.notEqual(old.code, 0, old.stdout);
+    // Alert 70, protocol_version: the server refuses the version (not a cipher mismatch).
+    assert.match(old.stdout + old.stderr, /alert protocol version/i);
+    // distribution 2.8 (the lab's) defaults to 1.2 already; the setting pins it for any image.
+    const env = await L.shOk('master', "docker inspect --format '{{json .Config.Env}}' registry");
+    assert.ok(env.includes('"REGISTRY_HTTP_TLS_MINIMUMTLS=tls1.2"'), env);
+    const current = await hello('-tls1_2');
+    assert.equal(current.code, 0, current.stderr);
+    assert.match(current.stdout, /Protocol\s*:\s*TLSv1\.2/);
+  });
+
+  it('tls.dir, the auth directory and dataDir are root 0700; looser ones are corrected, as check predicts', async () => {
+    const dirs = `${CERTS} /etc/regbook/auth /var/lib/regbook/registry`;
+    const modes = async () => (await L.shOk('master', `stat -c '%n %a %U' ${dirs}`)).trim();
+    const tight = `${CERTS} 700 root\n/etc/regbook/auth 700 root\n/var/lib/regbook/registry 700 root`;
+    assert.equal(await modes(), tight);
+    await L.shOk(
+      'master',
+      `chmod 777 ${CERTS}; chmod 755 /etc/regbook/auth; chown 1000:1000 /etc/regbook/auth; chmod 755 /var/lib/regbook/registry`,
+    );
+    const { check, apply } = await checkThenApply(pb, inv, L, env);
+    assert.deepEqual(apply.pairs, ['master/auth', 'master/registry', 'master/tls']);
+    const what = check.tasks.flatMap((t) => t.changes.map((c) => `${c.what}: ${c.from} → ${c.to}`));
+    assert.ok(what.includes(`${CERTS} (directory): 777 root → 700 root`), what.join('\n'));
+    assert.ok(
+      what.includes('/etc/regbook/auth (directory): 755 uid 1000 gid 1000 → 700 root'),
+      what.join('\n'),
+    );
+    assert.equal(await modes(), tight);
+    const again = await applyJson(pb, inv, [], env);
+    assert.deepEqual(again.pairs, [], explain(again));
+  });
+
+  it('htpasswd holds bcrypt cost 12; a weaker stored hash of the same password is rehashed', async () => {
+    const read = async () => (await L.shOk('master', 'cat /etc/regbook/auth/htpasswd')).trim();
+    assert.match(await read(), /^ci:\$2b\$12\$/);
+    const weak = `ci:${bcrypt.hashSync(password, 10)}\n`;
+    await L.sh('master', 'cat > /etc/regbook/auth/htpasswd', { stdin: weak });
+    const { apply } = await checkThenApply(pb, inv, L, env);
+    assert.ok(apply.pairs.includes('master/auth'), apply.pairs.join(' '));
+    const stored = await read();
+    assert.match(stored, /^ci:\$2b\$12\$/);
+    assert.ok(bcrypt.compareSync(password, stored.slice(3)));
+  });
+
+  it('a CA without constraints (as earlier versions made it) is reissued and its anchor replaced on every host', async () => {
+    // The pair an unconstrained CA would have left: a CA:TRUE certificate without name
+    // constraints, and the server certificate it signed.
+    await L.shOk(
+      'master',
+      `set -e; cd ${CERTS}
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj '/CN=master regbook CA' \
+        -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null
+      openssl req -new -key server.key -subj /CN=master -out /tmp/s.csr
+      printf 'subjectAltName=DNS:master,IP:127.0.0.1\\nbasicConstraints=critical,CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > /tmp/s.ext
+      openssl x509 -req -in /tmp/s.csr -CA ca.crt -CAkey ca.key -set_serial 5 -days 30 -extfile /tmp/s.ext -out server.crt 2>/dev/null
+      chmod 600 ca.key; chmod 444 ca.crt server.crt`,
+    );
+    // Converge the hosts on that CA first (trust only), as an older version would have left them.
+    await L.sh('worker1', `cat > ${ANCHOR}`, { stdin: await L.shOk('master', `cat ${CERTS}/ca.crt`) });
+    const { check, apply } = await checkThenApply(pb, inv, L, env);
+    for (const pair of ['master/tls', 'master/registry', 'master/trust', 'worker1/trust']) {
+      assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
+    }
+    const why = check.tasks
+      .find((t) => t.task === 'tls')!
+      .changes.map((c) => c.why ?? '')
+      .join(' ');
+    assert.match(why, /no critical name constraints/);
+    assert.match(
+      await L.shOk('worker1', `openssl x509 -in ${ANCHOR} -noout -text`),
+      /Name Constraints: critical/,
+    );
+    await L.shOk('worker1', 'docker rmi master:5000/app:0.1 >/dev/null');
+    const again = await applyJson(pb, inv, [], env);
+    assert.deepEqual(again.pairs, ['worker1/images'], explain(again));
+  });
+});
+
+describe('SSH host keys on the lab: accept-new, off, @cert-authority', () => {
+  let L: Lab;
+  let dir: string;
+  let pb: string;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    dir = tempDir();
+    pb = writePlaybook(dir, basePlaybook());
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  /** The SHA256 fingerprint of the host's own ed25519 key, read on the host. */
+  const hostFingerprint = async (h: string) =>
+    (await L.shOk(h, 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+
+  it('accept-new: --check records nothing and says so; apply records the key and prints its fingerprint', async () => {
+    const kh = join(dir, 'known_hosts.accept-new');
+    writeFileSync(kh, '');
+    const inv = await L.writeInventory({ hosts: ['master'], hostKeyChecking: 'accept-new', knownHosts: kh });
+    const fp = await hostFingerprint('master');
+    const name = `[${L.master.address}]:${L.master.port}`;
+    const check = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+    assert.equal(check.code, 0, explain(check));
+    assert.match(check.stderr, /accepting the unknown host key of .* for this check only/);
+    assert.ok(check.stderr.includes(fp), check.stderr);
+    assert.equal(readFileSync(kh, 'utf8'), '', '--check wrote to known_hosts');
+    const apply = await regbook(['apply', pb, '-i', inv, '--tags', 'tls']);
+    assert.equal(apply.code, 0, explain(apply));
+    assert.ok(
+      apply.stderr.includes(`Warning: Permanently added '${name}' (ED25519) to the list of known hosts`),
+      apply.stderr,
+    );
+    assert.ok(apply.stderr.includes(`master's host key fingerprint is ${fp}`), apply.stderr);
+    assert.match(readFileSync(kh, 'utf8'), new RegExp(`^${name.replace(/[[\].]/g, '\\$&')} ssh-ed25519 `));
+    const again = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+    assert.doesNotMatch(
+      again.stderr,
+      /Permanently added|accepting the unknown/,
+      'a recorded key is not news',
+    );
+  });
+
+  it('off: every run warns that the host key is not verified', async () => {
+    const inv = await L.writeInventory({ hosts: ['master'], hostKeyChecking: 'off' });
+    for (let i = 0; i < 2; i++) {
+      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stderr, /Warning: master: hostKeyChecking is off; the host key of .* is not verified/);
+    }
+  });
+
+  it('@cert-authority: OpenSSH accepts the host certificate; regbook refuses, naming why, and sends nothing', async () => {
+    const w = L.workers.find((x) => x.user === 'root')!;
+    const ca = join(dir, 'host_ca');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lab host CA', '-f', ca]);
+    const pub = await L.shOk(w.name, 'cat /etc/ssh/ssh_host_ed25519_key.pub');
+    const hostPub = join(dir, 'host_key.pub');
+    writeFileSync(hostPub, pub);
+    execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', w.name, '-h', '-n', `${w.address},${w.name}`, hostPub]);
+    const cert = readFileSync(join(dir, 'host_key-cert.pub'), 'utf8');
+    try {
+      await L.sh(
+        w.name,
+        'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && ' +
+          'echo "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub" > /etc/ssh/sshd_config.d/zz-regbook-test-cert.conf && ' +
+          'service ssh restart >/dev/null',
+        { stdin: cert },
+      );
+      // known_hosts: the lab's plain entries for the other hosts, only the CA for this one.
+      const name = `[${w.address}]:${w.port}`;
+      const kh = join(dir, 'known_hosts.ca');
+      const others = readFileSync(L.knownHostsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith(`${name} `));
+      writeFileSync(
+        kh,
+        [...others, `@cert-authority ${name} ${readFileSync(`${ca}.pub`, 'utf8').trim()}`, ''].join('\n'),
+      );
+      // The setup is sound: OpenSSH's client checks the certificate against the CA line and logs in.
+      const ssh = execFileSync(
+        'ssh',
+        [
+          '-i',
+          L.keyPath,
+          '-o',
+          `UserKnownHostsFile=${kh}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          'BatchMode=yes',
+          '-p',
+          String(w.port),
+          `root@${w.address}`,
+          'echo in',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(ssh.trim(), 'in');
+      const logins = async () =>
+        Number((await L.shOk(w.name, "grep -c 'Accepted publickey' /var/log/sshd.log || true")).trim());
+      const before = await logins();
+      const inv = await L.writeInventory({ hosts: ['master', w.name], knownHosts: kh });
+      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+      assert.equal(r.code, 4, explain(r));
+      assert.match(
+        r.stdout + r.stderr,
+        /vouches for .* through @cert-authority, but host certificates cannot be checked here/,
+      );
+      assert.equal(await logins(), before, 'regbook authenticated to a host it could not verify');
+    } finally {
+      await L.sh(
+        w.name,
+        'rm -f /etc/ssh/ssh_host_ed25519_key-cert.pub /etc/ssh/sshd_config.d/zz-regbook-test-cert.conf; service ssh restart >/dev/null',
+      );
+    }
+  });
+});
+
+describe('selfsigned mode on the lab: the certificate every host trusts is no CA', () => {
+  let L: Lab;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+  });
+  after(async () => {
+    await L?.reset();
+  });
+
+  it('a CA:TRUE self-signed certificate (as earlier versions made it) is made again as CA:FALSE, and trusted anew', async () => {
+    const dir = tempDir();
+    const inv = await L.writeInventory({ hosts: ['master', 'worker1'] });
+    const doc = basePlaybook();
+    doc.tls = { mode: 'selfsigned', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'] };
+    doc.images = [];
+    const pb = writePlaybook(dir, doc);
+    await checkThenApply(pb, inv, L);
+    const text = () => L.shOk('master', `openssl x509 -in ${CERTS}/server.crt -noout -text`);
+    assert.match(await text(), /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    await L.shOk(
+      'master',
+      `cd ${CERTS} && openssl req -x509 -key server.key -out server.crt -days 30 -subj /CN=master ` +
+        `-addext 'subjectAltName=DNS:master,IP:127.0.0.1' -addext 'basicConstraints=critical,CA:TRUE' ` +
+        `-addext 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign' && chmod 444 server.crt`,
+    );
+    const { check, apply } = await checkThenApply(pb, inv, L);
+    for (const pair of ['master/tls', 'master/registry', 'master/trust', 'worker1/trust']) {
+      assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
+    }
+    const why = check.tasks.flatMap((t) => t.changes.map((c) => c.why ?? '')).join(' ');
+    assert.match(why, /self-signed certificate is a CA/);
+    assert.match(await text(), /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    await L.shOk(
+      'worker1',
+      `cmp ${ANCHOR} /dev/stdin <<'EOF'\n${await L.shOk('master', `cat ${CERTS}/server.crt`)}EOF`,
+    );
+  });
+});
