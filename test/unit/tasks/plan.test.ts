@@ -153,6 +153,10 @@ describe('facts', () => {
     assert.equal(r.privileged, false);
     assert.equal(parseFacts('id=ubuntu\nid_like=debian\n').osFamily, 'debian');
     assert.equal(parseFacts('id=alpine\n').osFamily, 'unknown');
+    const stale = parseFacts(
+      'id=debian\nstale_login=/tmp/regbook-docker.Ab12Cd\nstale_login=/tmp/regbook-docker.x; rm -rf /\nuid=0\n',
+    );
+    assert.deepEqual(stale.staleLogins, ['/tmp/regbook-docker.Ab12Cd'], 'only mktemp names are taken');
   });
   it('reads many files in one command, paths passed as arguments', () => {
     const cmd = readFilesCmd(['/a', "/b c'd"]);
