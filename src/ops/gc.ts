@@ -1,7 +1,9 @@
-// `regbook gc`: the registry's garbage collection, done the safe way. The registry is recreated in
+// `regbook gc`: the registry's garbage collection, done the safe way. It holds the deploy lock, so
+// no apply can recreate the registry in the middle of a sweep. The registry is recreated in
 // read-only mode (pulls keep working, pushes are refused) so no upload can race the sweep, the
 // collector runs inside the container, and the container is then recreated exactly as `apply`
-// wants it, so the next apply has nothing to change.
+// wants it, so the next apply has nothing to change. A signal at any moment ends in that last
+// step too: the registry is never left read-only.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
 import { EXIT } from '../core/errors.js';
@@ -18,6 +20,9 @@ import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
+import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
+import { acquireLock, releaseLock } from '../lock/remote.js';
+import { makeRedact } from '../ui/format.js';
 import { operatorRun } from './catalog.js';
 
 export interface GcArgs {
@@ -29,6 +34,8 @@ export interface GcArgs {
   /** The registry binary inside the container, when it is not the image's entrypoint. */
   registryBinary?: string;
   output: 'text' | 'json';
+  /** Seconds to wait for the deploy lock on the master (0: stop at once when it is held). */
+  lockTimeout?: number;
 }
 
 /** distribution 2.x reads storage.maintenance.readonly from this variable (a YAML/JSON map). */
@@ -173,7 +180,64 @@ async function inspectRegistry(run: Run, conn: Connection) {
   return { spec, container: container as InspectedWithCommand };
 }
 
-export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Promise<GcReport> {
+/**
+ * SIGINT, SIGTERM and SIGHUP while gc runs: they do not end the process at once but mark the run as
+ * stopped, so gc puts the registry back as the playbook wants it and releases the lock first.
+ */
+export interface StopSignals {
+  /** The first signal received, if any. */
+  readonly received: NodeJS.Signals | undefined;
+  /** Aborts on the first signal. */
+  readonly signal: AbortSignal;
+  /** Resolves on the first signal. */
+  readonly stopped: Promise<void>;
+  dispose(): void;
+}
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+export function watchStopSignals(): StopSignals {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  let resolveStopped = () => undefined as void;
+  const stopped = new Promise<void>((res) => (resolveStopped = res));
+  const on = (sig: NodeJS.Signals) => {
+    if (received) return; // a second Ctrl-C must not cut the restore short
+    received = sig;
+    process.stderr.write(`\nregbook: gc: ${sig}: putting the registry back in write mode, then stopping\n`);
+    controller.abort();
+    resolveStopped();
+  };
+  const sigs = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  for (const sig of sigs) process.on(sig, on);
+  return {
+    get received() {
+      return received;
+    },
+    signal: controller.signal,
+    stopped,
+    dispose: () => sigs.forEach((sig) => process.removeListener(sig, on)),
+  };
+}
+
+export class GcInterrupted extends Error {
+  constructor(readonly by: NodeJS.Signals) {
+    super(`interrupted by ${by}`);
+    this.name = 'GcInterrupted';
+  }
+}
+
+const progress = (line: string) => process.stderr.write(`regbook: gc: ${line}\n`);
+
+export async function collectGarbage(
+  run: Run,
+  conn: Connection,
+  a: GcArgs,
+  stop?: StopSignals,
+): Promise<GcReport> {
+  const halt = () => {
+    if (stop?.received) throw new GcInterrupted(stop.received);
+  };
   const { registry } = run.playbook;
   const { spec, container } = await inspectRegistry(run, conn);
   const found = registryCommandOf(container);
@@ -221,19 +285,29 @@ export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Pro
 
   const readOnly: ContainerSpec = { ...spec, env: { ...spec.env, ...READONLY_ENV } };
   let sweep: GcSweep | undefined;
+  halt();
   try {
+    progress(`${registry.name} on ${base.master} goes read-only for the collection`);
     await recreate(run, conn, readOnly, 'in read-only mode');
-    const out = await must(
+    halt();
+    progress(`sweeping${a.untagged ? ' (untagged manifests too)' : ''}`);
+    const collecting = must(
       conn,
       garbageCollectCmd(registry.name, binary, found.config, { dryRun: false, untagged: a.untagged }),
       'garbage-collect',
       30 * 60_000,
     );
-    sweep = parseGarbageCollect(out);
+    // On a signal the sweep is not waited for: the recreation below kills the collector with its
+    // container. Every blob it had yet to delete was unreferenced, so a cut sweep loses nothing.
+    collecting.catch(() => undefined);
+    const out = await Promise.race([collecting, stop?.stopped.then(() => undefined)]);
+    halt();
+    sweep = parseGarbageCollect(out ?? '');
   } finally {
     // Whatever happened, the registry goes back to the playbook's configuration (which also
     // empties its in-memory blob cache, so deleted layers can be pushed again).
     await recreate(run, conn, spec, 'with the playbook’s configuration');
+    progress(`${registry.name} is back in write mode, as the playbook configures it`);
   }
   const bytesAfter = await dataDirBytes(conn, registry.dataDir);
   return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
@@ -263,25 +337,77 @@ export function formatGcReport(r: GcReport): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Runs `body` holding the deploy lock on the master, taken on `conn`; resolves with `undefined`
+ * (after saying who holds it) when the lock stays held.
+ */
+async function withDeployLock<T>(
+  conn: Connection,
+  a: GcArgs,
+  master: string,
+  signal: AbortSignal,
+  body: () => Promise<T>,
+): Promise<{ value: T } | undefined> {
+  const me = makeHolder(['regbook', ...process.argv.slice(2)], makeRedact([]));
+  const timeoutSeconds = a.lockTimeout ?? 0;
+  const got = await acquireLock(conn, me, {
+    timeoutSeconds,
+    signal,
+    onWait: (h) =>
+      process.stderr.write(
+        `regbook: waiting up to ${timeoutSeconds}s for the deploy lock on ${master}, held by ${describeHolder(h)}\n`,
+      ),
+  });
+  if (!got.taken) {
+    if (!signal.aborted)
+      process.stderr.write(
+        `regbook: the deploy lock on ${master} (${LOCK_DIR}) is held by ${describeHolder(got.holder)}; ` +
+          `nothing was changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
+          `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
+      );
+    return undefined;
+  }
+  try {
+    return { value: await body() };
+  } finally {
+    await releaseLock(conn, me.id).catch((err: Error) =>
+      process.stderr.write(`regbook: could not release the deploy lock on ${master}: ${err.message}\n`),
+    );
+  }
+}
+
 export async function runGc(a: GcArgs): Promise<number> {
   const run = operatorRun(a.playbook, a.inventory);
   const master = run.inventory.master;
-  let conn: Connection;
+  const stop = watchStopSignals();
+  let conn: Connection | undefined;
   try {
-    conn = await connect(master);
-  } catch (err) {
-    process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
-    return EXIT.unreachable;
-  }
-  run.conns.set(master.name, conn);
-  try {
-    const report = await collectGarbage(run, conn, a);
+    try {
+      conn = await connect(master);
+    } catch (err) {
+      process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
+      return EXIT.unreachable;
+    }
+    run.conns.set(master.name, conn);
+    const c = conn;
+    // gc --check only reads (a dry run), so like apply --check it takes no lock.
+    const done = a.check
+      ? { value: await collectGarbage(run, c, a, stop) }
+      : await withDeployLock(c, a, master.name, stop.signal, () => collectGarbage(run, c, a, stop));
+    if (stop.received) return SIGNAL_EXIT[stop.received] ?? EXIT.taskFailed;
+    if (!done) return EXIT.taskFailed;
+    const report = done.value;
     process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatGcReport(report));
     return EXIT.ok;
   } catch (err) {
+    if (stop.received) {
+      if (!(err instanceof GcInterrupted)) process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
+      return SIGNAL_EXIT[stop.received] ?? EXIT.taskFailed;
+    }
     process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
     return EXIT.taskFailed;
   } finally {
-    await conn.close();
+    await conn?.close();
+    stop.dispose();
   }
 }
