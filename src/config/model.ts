@@ -69,7 +69,8 @@ export interface RegistryConfig {
   restart: 'no' | 'always' | 'unless-stopped' | 'on-failure';
   dataDir: string;
   deleteEnabled: boolean;
-  env: Record<string, string>;
+  /** Further REGISTRY_* settings; an EnvRef value is a secret read from the environment at apply time. */
+  env: Record<string, string | EnvRef>;
   auth?: { file: string; users: AuthUser[] };
 }
 

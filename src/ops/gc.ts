@@ -169,7 +169,12 @@ async function inspectRegistry(run: Run, conn: Connection) {
   if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
   if (!container.State?.Running)
     throw new TaskFailure(`the ${registry.name} container is not running: run regbook apply first`);
-  const spec = desiredContainer(run.playbook, run.shared.tls!.serverFingerprint!, run.shared.auth?.fileSha);
+  const spec = desiredContainer(
+    run.playbook,
+    run.shared.tls!.serverFingerprint!,
+    run.shared.auth?.fileSha,
+    run.secrets,
+  );
   const differs = diffContainer(spec, container, imageId);
   if (differs.length > 0) {
     // gc recreates the container from the playbook; doing that here would hide an apply's work.

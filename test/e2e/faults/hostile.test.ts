@@ -223,7 +223,9 @@ describe('hostile values on the lab', () => {
   let doc: PlaybookDoc;
   const password = `pw-${Date.now().toString(36)}-'"$(id)\`x\`;|&é`;
   const user = 'ci.user@build-1';
-  const env = { REGBOOK_FUZZ_PW: password };
+  // A registry.env secret: as hostile as the password, and like it never to be seen.
+  const httpSecret = `hs-${Date.now().toString(36)}-'"$(id)\`x\`;|&é`;
+  const env = { REGBOOK_FUZZ_PW: password, REGBOOK_HTTP_SECRET: httpSecret };
   // Accepted env values, generated once (fixed seed) and delivered in one apply.
   const values = fc
     .sample(
@@ -249,7 +251,7 @@ describe('hostile values on the lab', () => {
     dir = tempDir('regbook-hostile-lab-');
     doc = basePlaybook();
     doc.images = [{ name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' }];
-    doc.registry.env = envVars;
+    doc.registry.env = { ...envVars, REGISTRY_HTTP_SECRET: '${env:REGBOOK_HTTP_SECRET}' };
     doc.registry.dataDir = DECLARED.data;
     doc.registry.auth = {
       file: DECLARED.auth,
@@ -262,7 +264,7 @@ describe('hostile values on the lab', () => {
     for (const h of L.hosts) {
       await L.shOk(h.name, 'rm -f /tmp/ps-samples /tmp/ps-hits; touch /tmp/regbook-marker; sleep 1.1');
       await L.sh(h.name, 'cat > /tmp/ps-patterns', {
-        stdin: credentialForms(user, password).join('\n') + '\n',
+        stdin: [...credentialForms(user, password), httpSecret].join('\n') + '\n',
       });
       await L.shOk(
         h.name,
@@ -344,6 +346,24 @@ describe('hostile values on the lab', () => {
     }
   });
 
+  it('a ${env:…} registry.env value reaches the container, and no argv, file or output', async () => {
+    const inspected = JSON.parse(
+      await L.shOk('master', 'docker inspect -f "{{json .Config.Env}}" registry'),
+    ) as string[];
+    assert.ok(
+      inspected.includes(`REGISTRY_HTTP_SECRET=${httpSecret}`),
+      'the secret setting is not in the container',
+    );
+    assert.equal(psSamples.includes(httpSecret), false, 'a process list held the registry.env secret');
+    const grep = await L.sh(
+      'master',
+      `grep -rlF -- ${shq(httpSecret)} /tmp /srv /etc /root /var/lib/regbook 2>/dev/null | grep -v '^/tmp/ps-'`,
+    );
+    assert.equal(grep.stdout.trim(), '', 'the registry.env secret is in a file on the master');
+    for (const o of outputs)
+      assert.equal(o.text.includes(httpSecret), false, `${o.mode}: the secret was printed`);
+  });
+
   it('an apply sweeps up the docker logins older versions left in /tmp, as --check predicts', async () => {
     const stale = '/tmp/regbook-docker.Ab12Cd';
     const b64 = Buffer.from(`${user}:${password}`).toString('base64');
@@ -385,10 +405,12 @@ describe('hostile values on the lab', () => {
       outputs.push({ mode, text: r.stdout + r.stderr });
     }
     // A new password: auth changes (the diff shows it), registry restarts, images log in again.
-    const env2 = { REGBOOK_FUZZ_PW: `${password}-2` };
+    const env2 = { REGBOOK_FUZZ_PW: `${password}-2`, REGBOOK_HTTP_SECRET: `${httpSecret}-2` };
     const changed = await rb(['apply', pb, '-i', L.inventoryPath, '-vv', '--diff'], env2);
     outputs.push({ mode: 'password change -vv --diff', text: changed.stdout + changed.stderr });
     assert.equal(changed.code, 0, explain(changed));
+    // The new registry.env secret recreates the container; the diff says so with masks only.
+    assert.match(changed.stdout, /container\.env\.REGISTRY_HTTP_SECRET: \*\*\* → \*\*\*/);
     // An error: docker stopped on worker1.
     await L.shOk('worker1', 'service docker stop >/dev/null');
     try {
@@ -408,8 +430,8 @@ describe('hostile values on the lab', () => {
     const cut = await run.done;
     outputs.push({ mode: 'Ctrl-C', text: cut.stdout + cut.stderr });
     for (const { mode, text } of outputs) {
-      for (const pw of [password, `${password}-2`]) {
-        assert.equal(text.includes(pw), false, `${mode}: the password was printed`);
+      for (const pw of [password, `${password}-2`, httpSecret, `${httpSecret}-2`]) {
+        assert.equal(text.includes(pw), false, `${mode}: a secret was printed`);
       }
     }
   });

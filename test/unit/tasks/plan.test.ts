@@ -10,6 +10,7 @@ import { trustFiles } from '../../../src/tasks/trust.js';
 import { normaliseRef } from '../../../src/tasks/images.js';
 import { parseImageJson, parseImageList } from '../../../src/facts/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
+import { Secret } from '../../../src/core/secret.js';
 import { registrySettings } from './registry-settings.js';
 
 const pb = {
@@ -90,6 +91,54 @@ describe('registry container plan', () => {
     assert.match(line, /-e 'REGISTRY_X=a b'\\''\$\(id\)'/);
     assert.match(line, /-v \/etc\/regbook\/certs\/server.key:\/certs\/server.key:ro/);
     assert.doesNotMatch(line, /ca\.key/);
+  });
+  it('passes ${env:…} settings on stdin as an env-file, and diffs them only as masks', () => {
+    const value = "s3cr3t 'x' $(id)";
+    const withSecret = {
+      ...pb,
+      registry: {
+        ...pb.registry,
+        env: { REGISTRY_LOG_LEVEL: 'info', REGISTRY_HTTP_SECRET: { env: 'HTTP_SECRET' } },
+      },
+    } as unknown as Playbook;
+    const secrets = new Map([['HTTP_SECRET', new Secret(value)]]);
+    const s = desiredContainer(withSecret, 'F', undefined, secrets);
+    const c = runCmd(s);
+    assert.ok(!c.argv.some((w) => w.includes('s3cr3t')), 'the secret is in argv');
+    assert.ok(c.argv.includes('REGISTRY_LOG_LEVEL=info'), 'a plain setting stays in argv');
+    assert.deepEqual(c.argv.slice(c.argv.indexOf('--env-file'), c.argv.indexOf('--env-file') + 2), [
+      '--env-file',
+      '/dev/stdin',
+    ]);
+    assert.ok(c.stdin instanceof Secret);
+    assert.equal(c.stdin.reveal(), `REGISTRY_HTTP_SECRET=${value}\n`);
+    assert.equal(s.labels['regbook.secret-env'], 'REGISTRY_HTTP_SECRET');
+    const same: Inspected = inspectedFrom({ ...s, env: { ...s.env, REGISTRY_HTTP_SECRET: value } });
+    assert.deepEqual(diffContainer(s, same, 'sha256:aaa'), []);
+    const other: Inspected = inspectedFrom({ ...s, env: { ...s.env, REGISTRY_HTTP_SECRET: 'old-value' } });
+    const changes = diffContainer(s, other, 'sha256:aaa');
+    assert.deepEqual(changes, [
+      { what: 'container.env.REGISTRY_HTTP_SECRET', from: '***', to: '***', why: 'a secret setting differs' },
+    ]);
+    // Dropped from the playbook: the old value was a secret (the label says so): still masked.
+    const dropped = diffContainer(desiredContainer(pb, 'F'), other, 'sha256:aaa');
+    const d = dropped.find((x) => x.what === 'container.env.REGISTRY_HTTP_SECRET');
+    assert.deepEqual(d, {
+      what: 'container.env.REGISTRY_HTTP_SECRET',
+      from: '***',
+      why: 'a secret setting differs',
+    });
+    assert.ok(!JSON.stringify(dropped).includes('old-value'));
+    assert.throws(
+      () =>
+        desiredContainer(
+          withSecret,
+          'F',
+          undefined,
+          new Map([['HTTP_SECRET', new Secret('a\nREGISTRY_AUTH=')]]),
+        ),
+      /holds a line break/,
+    );
   });
   it('adds htpasswd settings and mount when auth is on', () => {
     const s = desiredContainer(
