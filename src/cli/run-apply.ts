@@ -1,5 +1,5 @@
 import { loadBoth } from '../config/index.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, formatDiagnostic } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
@@ -38,6 +38,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
   const { playbook, inventory } = loadBoth(a.playbook, a.inventory);
+  for (const w of playbook.warnings ?? []) process.stderr.write(`regbook: warning: ${formatDiagnostic(w)}\n`);
   const secrets = resolveSecrets(playbook);
   const redact = makeRedact([...secrets.values()].map((s) => s.reveal()));
 

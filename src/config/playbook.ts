@@ -1,6 +1,7 @@
 // Playbook: from schema-valid data (defaults filled in) to the normalised model, plus the rules a
 // schema cannot express: the address covered by a SAN, hosts that exist in the inventory, deletes
 // that the registry allows, renewal before expiry, no image declared twice, env references.
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../core/errors.js';
 import {
@@ -83,6 +84,7 @@ export function normalisePlaybook(
     image: r.image,
     name: r.name,
     port: r.port,
+    bind: r.bind,
     restart: r.restart,
     dataDir: r.dataDir,
     deleteEnabled: r.deleteEnabled,
@@ -108,6 +110,7 @@ export function normalisePlaybook(
   remotePath(r.dataDir, ['registry', 'dataDir']);
   remotePath(r.auth?.file, ['registry', 'auth', 'file']);
   remotePath(raw.tls.dir, ['tls', 'dir']);
+  if (!isIP(r.bind)) problem(['registry', 'bind'], `'${r.bind}' is not an IPv4 or IPv6 address`);
   if (r.auth) {
     const seen = new Map<string, number>();
     registry.auth = {
@@ -236,7 +239,21 @@ export function normalisePlaybook(
 
   checkEnvRefPlacement(raw, problem);
 
-  const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs };
+  const warnings: Diagnostic[] = [];
+  if (!registry.auth && registry.deleteEnabled) {
+    const at = isWritten(src, ['registry', 'deleteEnabled']) ? ['registry', 'deleteEnabled'] : ['registry'];
+    warnings.push(
+      diagnosticAt(
+        src,
+        at,
+        `the registry has no auth and deleteEnabled: true: anyone who reaches ${registry.bind}:${registry.port} ` +
+          'can push, overwrite and delete images; add registry.auth (users with ${env:...} passwords), ' +
+          'or set registry.bind to an address only trusted hosts reach',
+      ),
+    );
+  }
+
+  const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs, warnings };
   return { value: playbook, diagnostics };
 }
 

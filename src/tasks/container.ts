@@ -18,6 +18,8 @@ export interface ContainerSpec {
   /** A Secret value (from `${env:…}`) reaches the container through stdin, never argv. */
   env: Record<string, string | Secret>;
   hostPort: number;
+  /** The master's address the port is published on. */
+  hostIp: string;
   binds: string[];
   restart: string;
   labels: Record<string, string>;
@@ -73,10 +75,21 @@ export function desiredContainer(
     image: registry.image,
     env,
     hostPort: registry.port,
+    hostIp: registry.bind,
     binds,
     restart: registry.restart,
     labels,
   };
+}
+
+// docker records `-p PORT:5000` with an empty HostIp, which means every IPv4 interface: the
+// default is rendered that way, so containers made before registry.bind existed still compare equal.
+const ANY_IPV4 = '0.0.0.0';
+
+/** `-p`'s host part: PORT for every interface, else IP:PORT ([IP]:PORT for IPv6). */
+function publishedOn(ip: string | undefined, port: number | string | undefined): string {
+  if (!ip || ip === ANY_IPV4) return String(port);
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 export function runCmd(spec: ContainerSpec): Cmd {
@@ -89,7 +102,7 @@ export function runCmd(spec: ContainerSpec): Cmd {
     '--restart',
     spec.restart,
     '-p',
-    `${spec.hostPort}:5000`,
+    `${publishedOn(spec.hostIp, spec.hostPort)}:5000`,
   ];
   for (const b of spec.binds) argv.push('-v', b);
   const secretLines: string[] = [];
@@ -176,8 +189,12 @@ export function diffContainer(
         });
     } else add(`container.env.${k}`, from, want);
   }
-  const binding = actual.HostConfig?.PortBindings?.['5000/tcp']?.[0]?.HostPort;
-  add('container.ports.5000/tcp', binding, String(spec.hostPort));
+  const binding = actual.HostConfig?.PortBindings?.['5000/tcp']?.[0];
+  add(
+    'container.ports.5000/tcp',
+    binding?.HostPort === undefined ? undefined : publishedOn(binding.HostIp, binding.HostPort),
+    publishedOn(spec.hostIp, spec.hostPort),
+  );
   add(
     'container.mounts',
     [...(actual.HostConfig?.Binds ?? [])].sort().join(', '),

@@ -140,6 +140,21 @@ describe('registry container plan', () => {
       /holds a line break/,
     );
   });
+  it('publishes the port on registry.bind; the default compares equal to a container made without it', () => {
+    const at = (bind: string) =>
+      desiredContainer({ ...pb, registry: { ...pb.registry, bind } } as Playbook, 'AA:BB');
+    const p = (bind: string) => {
+      const argv = runCmd(at(bind)).argv;
+      return argv[argv.indexOf('-p') + 1];
+    };
+    assert.equal(p('0.0.0.0'), '5000:5000');
+    assert.equal(p('127.0.0.1'), '127.0.0.1:5000:5000');
+    assert.equal(p('fd00::5'), '[fd00::5]:5000:5000');
+    // docker records `-p 5000:5000` with an empty HostIp.
+    assert.deepEqual(diffContainer(at('0.0.0.0'), inspectedFrom(spec), 'sha256:aaa'), []);
+    const moved = diffContainer(at('127.0.0.1'), inspectedFrom(spec), 'sha256:aaa');
+    assert.deepEqual(moved, [{ what: 'container.ports.5000/tcp', from: '5000', to: '127.0.0.1:5000' }]);
+  });
   it('adds htpasswd settings and mount when auth is on', () => {
     const s = desiredContainer(
       { ...pb, registry: { ...pb.registry, auth: { file: '/etc/regbook/auth/htpasswd', users: [] } } },
