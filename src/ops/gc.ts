@@ -305,7 +305,9 @@ export async function collectGarbage(
     // On a signal the sweep is not waited for: the recreation below kills the collector with its
     // container. Every blob it had yet to delete was unreferenced, so a cut sweep loses nothing.
     collecting.catch(() => undefined);
-    const out = await Promise.race([collecting, stop?.stopped.then(() => undefined)]);
+    const out = stop
+      ? await Promise.race([collecting, stop.stopped.then(() => undefined)])
+      : await collecting;
     halt();
     sweep = parseGarbageCollect(out ?? '');
   } finally {

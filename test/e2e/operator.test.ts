@@ -323,6 +323,13 @@ describe('operator commands on the lab', () => {
     assert.equal(opted.code, 0, explain(opted));
     assert.deepEqual((JSON.parse(opted.stdout) as GcReport).manifests, [untagged]);
     assert.notEqual((await L.sh('master', byDigest)).code, 0, 'gc --untagged kept the untagged manifest');
+    // The master holds what it pushed under the name scratch (a tag, and the digest of the first
+    // push): the other tests compare its image list with a fresh lab's.
+    await L.shOk(
+      'master',
+      "docker images --digests --format '{{.Repository}}@{{.Digest}}' | grep '^master:5000/scratch@' | " +
+        'xargs -r docker rmi >/dev/null; docker rmi master:5000/scratch:x >/dev/null',
+    );
   });
 
   for (const [sig, at, code] of [
@@ -340,7 +347,10 @@ describe('operator commands on the lab', () => {
       assert.doesNotMatch(env, /MAINTENANCE_READONLY/, 'the registry was left read-only');
       await L.shOk('master', `${CURL} -o /dev/null https://master:5000/v2/`);
       const tag = `master:5000/after-${sig.toLowerCase()}:1`;
-      const push = await L.sh('master', `docker tag app:0.2 ${tag} && docker push ${tag}`);
+      const push = await L.sh(
+        'master',
+        `docker tag app:0.2 ${tag} && docker push ${tag}; s=$?; docker rmi ${tag}; exit $s`,
+      );
       assert.equal(push.code, 0, `a push after the interrupted gc failed: ${push.stdout}${push.stderr}`);
       assert.equal((await L.sh('master', `test -e ${LOCK}`)).code, 1, 'the lock was left held');
     });
