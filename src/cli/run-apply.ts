@@ -1,7 +1,6 @@
 import { writeSync } from 'node:fs';
 import { loadBoth } from '../config/index.js';
-import { insecureWarning } from '../config/trust-rules.js';
-import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
+import { EXIT, formatDiagnostic, SIGNAL_EXIT } from '../core/errors.js';
 import type { TaskId } from '../core/task.js';
 import { createRun, resolveSecrets } from '../engine/setup.js';
 import type { EngineEvent } from '../engine/events.js';
@@ -44,8 +43,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
 /** `regbook apply`: load and validate (exit 1 before any connection), then run and map to an exit code. */
 export async function runApply(a: ApplyArgs): Promise<number> {
   const { playbook, inventory } = loadBoth(a.playbook, a.inventory, { localFiles: true });
-  const insecure = insecureWarning(playbook);
-  if (insecure) process.stderr.write(`warning: ${insecure}\n`);
+  for (const w of playbook.warnings ?? []) process.stderr.write(`regbook: warning: ${formatDiagnostic(w)}\n`);
   const secrets = resolveSecrets(playbook);
   const redact = makeRedact([...secrets.values()].map((s) => s.reveal()));
   const palette = paletteFor(process.stdout);

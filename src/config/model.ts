@@ -1,3 +1,5 @@
+import type { Diagnostic } from '../core/errors.js';
+
 // The normalised, typed model that every later layer consumes. Only src/config reads YAML; it
 // returns these objects with every default applied, so no other code has to know a default.
 
@@ -68,10 +70,13 @@ export interface RegistryConfig {
   imageArchive?: string;
   name: string;
   port: number;
+  /** The master's address the port is published on (0.0.0.0: every IPv4 interface). */
+  bind: string;
   restart: 'no' | 'always' | 'unless-stopped' | 'on-failure';
   dataDir: string;
   deleteEnabled: boolean;
-  env: Record<string, string>;
+  /** Further REGISTRY_* settings; an EnvRef value is a secret read from the environment at apply time. */
+  env: Record<string, string | EnvRef>;
   auth?: { file: string; users: AuthUser[] };
 }
 
@@ -126,4 +131,6 @@ export interface Playbook {
   images: ImageSpec[];
   /** Every ${env:VAR} the playbook references, for an early, named error at apply time. */
   envRefs: string[];
+  /** What is allowed but unsafe (a registry open to anyone, with delete on), for validate and apply to say. */
+  warnings?: Diagnostic[];
 }

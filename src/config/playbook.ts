@@ -1,6 +1,7 @@
 // Playbook: from schema-valid data (defaults filled in) to the normalised model, plus the rules a
 // schema cannot express: the address covered by a SAN, hosts that exist in the inventory, deletes
 // that the registry allows, renewal before expiry, no image declared twice, env references.
+import { isIP } from 'node:net';
 import { dirname, posix, resolve } from 'node:path';
 import type { Diagnostic } from '../core/errors.js';
 import {
@@ -21,7 +22,7 @@ import type {
   TlsConfig,
   TrustConfig,
 } from './model.js';
-import { checkTrustRules } from './trust-rules.js';
+import { checkTrustRules, insecureWarning } from './trust-rules.js';
 import { dottedPath, isWritten, positionOf, type PositionSource, type Segment } from './positions.js';
 
 type HostSelector = 'all' | 'workers' | string[];
@@ -88,11 +89,20 @@ export function normalisePlaybook(
     image: r.image,
     name: r.name,
     port: r.port,
+    bind: r.bind,
     restart: r.restart,
     dataDir: r.dataDir,
     deleteEnabled: r.deleteEnabled,
-    env: Object.fromEntries(Object.entries(r.env).map(([k, v]) => [k, String(v)])),
+    env: {},
   };
+  const envRefs: string[] = [];
+  for (const [k, v] of Object.entries(r.env)) {
+    const owner = ownedEnvSetting(k);
+    if (owner) problem(['registry', 'env', k], `${k} is set by regbook; ${owner}`, 'key');
+    const ref = typeof v === 'string' ? envRefName(v) : undefined;
+    if (ref && !envRefs.includes(ref)) envRefs.push(ref);
+    registry.env[k] = ref ? { env: ref } : String(v);
+  }
   if (r.imageArchive !== undefined)
     registry.imageArchive = localPath(r.imageArchive, ['registry', 'imageArchive']);
   // Paths on the hosts say plainly where regbook writes: no `.`/`..` segments that lead elsewhere,
@@ -105,6 +115,7 @@ export function normalisePlaybook(
   remotePath(r.dataDir, ['registry', 'dataDir']);
   remotePath(r.auth?.file, ['registry', 'auth', 'file']);
   remotePath(raw.tls.dir, ['tls', 'dir']);
+  if (!isIP(r.bind)) problem(['registry', 'bind'], `'${r.bind}' is not an IPv4 or IPv6 address`);
   // These directories are made root's alone (0700): a system directory would lock everyone else out.
   const ownDir = (dir: string | undefined, path: Segment[], what: string) => {
     if (dir !== undefined && isSystemDir(dir))
@@ -120,7 +131,6 @@ export function normalisePlaybook(
     'the directory of the htpasswd file',
   );
   ownDir(raw.tls.dir, ['tls', 'dir'], 'the certificate directory');
-  const envRefs: string[] = [];
   if (r.auth) {
     const seen = new Map<string, number>();
     registry.auth = {
@@ -261,7 +271,23 @@ export function normalisePlaybook(
   checkEnvRefPlacement(raw, problem);
   checkTrustRules(src, trust, tls, registry, images, problem);
 
-  const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs };
+  const warnings: Diagnostic[] = [];
+  const insecure = insecureWarning({ tls, registry });
+  if (insecure) warnings.push(diagnosticAt(src, ['tls', 'mode'], insecure));
+  if (!registry.auth && registry.deleteEnabled) {
+    const at = isWritten(src, ['registry', 'deleteEnabled']) ? ['registry', 'deleteEnabled'] : ['registry'];
+    warnings.push(
+      diagnosticAt(
+        src,
+        at,
+        `the registry has no auth and deleteEnabled: true: anyone who reaches ${registry.bind}:${registry.port} ` +
+          'can push, overwrite and delete images; add registry.auth (users with ${env:...} passwords), ' +
+          'or set registry.bind to an address only trusted hosts reach',
+      ),
+    );
+  }
+
+  const playbook: Playbook = { file: src.file, version: 1, registry, tls, trust, images, envRefs, warnings };
   return { value: playbook, diagnostics };
 }
 
@@ -269,16 +295,37 @@ function unknownHostMessage(name: string, inventory: Inventory): string {
   return `no host named '${name}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`;
 }
 
-/** `${env:…}` is resolved in auth passwords only; anywhere else it would be taken literally. */
+/**
+ * The REGISTRY_* settings regbook derives from other playbook fields: one written in registry.env
+ * would silently undo TLS, auth, the delete switch or the mounts. Says which field to use instead.
+ */
+export function ownedEnvSetting(name: string): string | undefined {
+  if (name.startsWith('REGISTRY_HTTP_TLS_'))
+    return 'TLS comes from the tls section (tls.dir, tls.mode and the certificate regbook makes)';
+  if (name.startsWith('REGISTRY_AUTH')) return 'use registry.auth (htpasswd users) instead';
+  if (name === 'REGISTRY_STORAGE_DELETE_ENABLED') return 'use registry.deleteEnabled instead';
+  if (name === 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY')
+    return 'use registry.dataDir instead (mounted at /var/lib/registry)';
+  if (name === 'REGISTRY_HTTP_ADDR') return 'use registry.port and registry.bind instead';
+  return undefined;
+}
+
+/**
+ * `${env:…}` is resolved in auth passwords and as a whole registry.env value only; anywhere else
+ * it would be taken literally.
+ */
 function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message: string) => void): void {
   const visit = (value: unknown, path: Segment[]): void => {
     if (typeof value === 'string') {
       const isPassword =
         path.length === 5 && dottedPath(path.slice(0, 3)) === 'registry.auth.users' && path[4] === 'password';
-      if (!isPassword && value.includes('${env:')) {
+      const isEnvValue = path.length === 3 && dottedPath(path.slice(0, 2)) === 'registry.env';
+      if (isEnvValue && value.includes('${env:') && !envRefName(value)) {
+        problem(path, 'a registry.env value is either ${env:NAME} as a whole or plain text; split it');
+      } else if (!isPassword && !isEnvValue && value.includes('${env:')) {
         problem(
           path,
-          '${env:...} is only resolved in registry.auth.users[].password; write the value itself here',
+          '${env:...} is only resolved in registry.auth.users[].password and registry.env values; write the value itself here',
         );
       }
     } else if (Array.isArray(value)) {

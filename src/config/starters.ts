@@ -31,14 +31,19 @@ registry:
   address: master:5000
   image: registry:2
   port: 5000 # published on the master
+  bind: 0.0.0.0 # the master's address it is published on; one address narrows who can reach it
   dataDir: /var/lib/regbook/registry
   deleteEnabled: false # true lets images with state: absent be deleted
+  # Only these users can push and pull (htpasswd, bcrypt). Passwords never go in this file: apply
+  # reads each from the environment of the machine it runs on, e.g.
+  #   export REGBOOK_CI_PASSWORD=$(openssl rand -base64 24)
+  auth:
+    users:
+      - username: ci
+        password: \${env:REGBOOK_CI_PASSWORD}
   # env:                              # further REGISTRY_* settings
   #   REGISTRY_LOG_LEVEL: info
-  # auth:                             # htpasswd (bcrypt); passwords come from the environment
-  #   users:
-  #     - username: ci
-  #       password: \${env:REGBOOK_CI_PASSWORD}
+  #   REGISTRY_HTTP_SECRET: \${env:REGBOOK_HTTP_SECRET}   # a secret: from the environment too
 
 tls:
   mode: ca # ca: a private CA signs the certificate | selfsigned

@@ -42,6 +42,8 @@ export interface HostFacts {
   images: ReadonlyMap<string, string>;
   /** Root already, or `sudo -n true` works on a become host. */
   privileged: boolean;
+  /** /tmp/regbook-docker.* directories (docker logins of older versions) found on the host. */
+  staleLogins?: readonly string[];
 }
 
 export type HandlerId = 'restart-docker';

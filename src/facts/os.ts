@@ -17,6 +17,8 @@ const FACTS_SCRIPT = [
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
   'printf "uid=%s\\n" "$(id -u)"',
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
+  // Login directories older versions made for `docker login` and could leave behind (see tasks/images.ts).
+  'for d in /tmp/regbook-docker.*; do if [ -d "$d" ]; then printf "stale_login=%s\\n" "$d"; fi; done',
   `if ${ENGINE_API_GATE} &&`,
   '  l=$(curl -sf --max-time 30 --unix-socket "$s" http://docker/images/json 2>/dev/null); then',
   `  printf "docker_running=yes\\nimages=json\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
@@ -33,7 +35,10 @@ export function parseFacts(stdout: string): HostFacts {
   const at = stdout.indexOf(`\n${IMAGES_MARKER}\n`);
   const head = at < 0 ? stdout : stdout.slice(0, at);
   const kv = new Map<string, string>();
+  const staleLogins: string[] = [];
   for (const line of head.split('\n')) {
+    const stale = /^stale_login=(\/tmp\/regbook-docker\.[A-Za-z0-9]+)$/.exec(line);
+    if (stale) staleLogins.push(stale[1]!);
     const i = line.indexOf('=');
     if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
   }
@@ -52,6 +57,7 @@ export function parseFacts(stdout: string): HostFacts {
     dockerRunning: kv.has('docker_running'),
     images: images(kv.get('images'), at < 0 ? '' : stdout.slice(at + IMAGES_MARKER.length + 2)),
     privileged: kv.get('uid') === '0',
+    ...(staleLogins.length > 0 ? { staleLogins } : {}),
   };
 }
 

@@ -1,10 +1,13 @@
-// `regbook gc`: the registry's garbage collection, done the safe way. The registry is recreated in
+// `regbook gc`: the registry's garbage collection, done the safe way. It holds the deploy lock, so
+// no apply can recreate the registry in the middle of a sweep. The registry is recreated in
 // read-only mode (pulls keep working, pushes are refused) so no upload can race the sweep, the
 // collector runs inside the container, and the container is then recreated exactly as `apply`
-// wants it, so the next apply has nothing to change.
+// wants it, so the next apply has nothing to change. A signal at any moment ends in that last
+// step too: the registry is never left read-only.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
-import { EXIT } from '../core/errors.js';
+import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
+import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
 import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from '../tasks/api.js';
 import {
@@ -18,6 +21,7 @@ import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
+import { LockHeld, withDeployLock } from '../lock/guard.js';
 import { operatorRun } from './catalog.js';
 import { formatBytes, plural } from '../ui/size.js';
 
@@ -30,6 +34,8 @@ export interface GcArgs {
   /** The registry binary inside the container, when it is not the image's entrypoint. */
   registryBinary?: string;
   output: 'text' | 'json';
+  /** Seconds to wait for the deploy lock on the master (0: stop at once when it is held). */
+  lockTimeout?: number;
 }
 
 /** distribution 2.x reads storage.maintenance.readonly from this variable (a YAML/JSON map). */
@@ -152,7 +158,12 @@ async function inspectRegistry(run: Run, conn: Connection) {
   if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
   if (!container.State?.Running)
     throw new TaskFailure(`the ${registry.name} container is not running: run regbook apply first`);
-  const spec = desiredContainer(run.playbook, run.shared.tls!.serverFingerprint!, run.shared.auth?.fileSha);
+  const spec = desiredContainer(
+    run.playbook,
+    run.shared.tls!.serverFingerprint!,
+    run.shared.auth?.fileSha,
+    run.secrets,
+  );
   const differs = diffContainer(spec, container, imageId);
   if (differs.length > 0) {
     // gc recreates the container from the playbook; doing that here would hide an apply's work.
@@ -163,7 +174,25 @@ async function inspectRegistry(run: Run, conn: Connection) {
   return { spec, container: container as InspectedWithCommand };
 }
 
-export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Promise<GcReport> {
+export class GcInterrupted extends Error {
+  constructor(readonly by: string) {
+    super(`interrupted by ${by}`);
+    this.name = 'GcInterrupted';
+  }
+}
+
+const progress = (line: string) => process.stderr.write(`regbook: gc: ${line}\n`);
+
+export async function collectGarbage(
+  run: Run,
+  conn: Connection,
+  a: GcArgs,
+  stop?: StopSignals,
+): Promise<GcReport> {
+  const halt = () => {
+    const sig = stop?.which();
+    if (sig) throw new GcInterrupted(sig);
+  };
   const { registry } = run.playbook;
   const { spec, container } = await inspectRegistry(run, conn);
   const found = registryCommandOf(container);
@@ -211,19 +240,29 @@ export async function collectGarbage(run: Run, conn: Connection, a: GcArgs): Pro
 
   const readOnly: ContainerSpec = { ...spec, env: { ...spec.env, ...READONLY_ENV } };
   let sweep: GcSweep | undefined;
+  halt();
   try {
+    progress(`${registry.name} on ${base.master} goes read-only for the collection`);
     await recreate(run, conn, readOnly, 'in read-only mode');
-    const out = await must(
+    halt();
+    progress(`sweeping${a.untagged ? ' (untagged manifests too)' : ''}`);
+    const collecting = must(
       conn,
       garbageCollectCmd(registry.name, binary, found.config, { dryRun: false, untagged: a.untagged }),
       'garbage-collect',
       30 * 60_000,
     );
-    sweep = parseGarbageCollect(out);
+    // On a signal the sweep is not waited for: the recreation below kills the collector with its
+    // container. Every blob it had yet to delete was unreferenced, so a cut sweep loses nothing.
+    collecting.catch(() => undefined);
+    const out = stop ? await Promise.race([collecting, aborted(stop.signal)]) : await collecting;
+    halt();
+    sweep = parseGarbageCollect(out ?? '');
   } finally {
     // Whatever happened, the registry goes back to the playbook's configuration (which also
     // empties its in-memory blob cache, so deleted layers can be pushed again).
     await recreate(run, conn, spec, 'with the playbook’s configuration');
+    progress(`${registry.name} is back in write mode, as the playbook configures it`);
   }
   const bytesAfter = await dataDirBytes(conn, registry.dataDir);
   return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
@@ -253,25 +292,66 @@ export function formatGcReport(r: GcReport): string {
   return lines.join('\n') + '\n';
 }
 
+const aborted = (signal: AbortSignal) =>
+  new Promise<undefined>((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
+
 export async function runGc(a: GcArgs): Promise<number> {
   const run = operatorRun(a.playbook, a.inventory);
   const master = run.inventory.master;
-  let conn: Connection;
+  // SIGINT, SIGTERM, SIGHUP: the registry goes back to write mode, the lock is released, then gc
+  // exits with the signal's code. A second signal waits for that too: a registry left read-only
+  // would refuse every push until someone noticed.
+  let working: Promise<unknown> = Promise.resolve();
+  const stop: StopSignals = listenForStopSignals({
+    onFirst: (sig) =>
+      process.stderr.write(`\nregbook: gc: ${sig}: putting the registry back in write mode, then stopping\n`),
+    onForce: async () => void (await working.catch(() => undefined)),
+    exitCode: (sig) => SIGNAL_EXIT[sig],
+    forceExitMs: 5 * 60_000,
+  });
+  let conn: Connection | undefined;
   try {
-    conn = await connect(master);
-  } catch (err) {
-    process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
-    return EXIT.unreachable;
-  }
-  run.conns.set(master.name, conn);
-  try {
-    const report = await collectGarbage(run, conn, a);
+    try {
+      conn = await connect(master);
+    } catch (err) {
+      process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
+      return EXIT.unreachable;
+    }
+    run.conns.set(master.name, conn);
+    const c = conn;
+    // gc --check only reads (a dry run), so like apply --check it takes no lock.
+    working = a.check
+      ? collectGarbage(run, c, a, stop)
+      : withDeployLock(
+          {
+            conn: c,
+            master: master.name,
+            command: ['regbook', ...process.argv.slice(2)],
+            timeoutSeconds: a.lockTimeout ?? 0,
+            signal: stop.signal,
+            releaseHint: `regbook lock release ${a.playbook} -i ${a.inventory}`,
+          },
+          () => collectGarbage(run, c, a, stop),
+        );
+    const report = (await working) as GcReport;
+    const sig = stop.which();
+    if (sig) return SIGNAL_EXIT[sig];
     process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatGcReport(report));
     return EXIT.ok;
   } catch (err) {
-    process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
+    const sig = stop.which();
+    if (sig) {
+      if (!(err instanceof GcInterrupted) && (err as Error).name !== 'StoppedBySignal')
+        process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
+      return SIGNAL_EXIT[sig];
+    }
+    process.stderr.write(`regbook: ${err instanceof LockHeld ? '' : 'gc: '}${(err as Error).message}\n`);
     return EXIT.taskFailed;
   } finally {
-    await conn.close();
+    await conn?.close();
+    stop.dispose();
   }
 }

@@ -1,8 +1,8 @@
 // `regbook rm FILE -i INV REF...`: the runbook's DELETE of a manifest, by tag or by digest, through
 // the master's SSH connection, under the deploy lock.
-import { EXIT, UsageError } from '../core/errors.js';
-import { describeHolder, LOCK_DIR, makeHolder } from '../lock/holder.js';
-import { acquireLock, releaseLock } from '../lock/remote.js';
+import { EXIT, SIGNAL_EXIT, UsageError } from '../core/errors.js';
+import { listenForStopSignals } from '../engine/stop-signals.js';
+import { LockHeld, withDeployLock } from '../lock/guard.js';
 import { RegistryError } from '../registry/errors.js';
 import { assertDigest, assertRepository, assertTag, InvalidReferenceError } from '../registry/reference.js';
 import {
@@ -13,7 +13,6 @@ import {
   type RemovalTarget,
 } from '../registry/removal.js';
 import { ensureTlsKnown, registryClient } from '../tasks/api.js';
-import type { Run } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { makeRedact } from '../ui/format.js';
@@ -48,43 +47,6 @@ export function parseRef(ref: string, registryAddress: string): RemovalTarget {
     throw err;
   }
   throw new UsageError(`${ref}: give a tag (REPOSITORY:TAG) or a digest (REPOSITORY@sha256:…)`);
-}
-
-/**
- * Runs `fn` holding the deploy lock on the master, on the connection given. A held lock is not
- * an error to throw but an answer: it returns undefined after saying who holds it.
- */
-async function underDeployLock<T>(
-  conn: Connection,
-  run: Run,
-  a: RmArgs,
-  fn: () => Promise<T>,
-): Promise<T | undefined> {
-  const master = run.inventory.master.name;
-  const redact = makeRedact([...run.secrets.values()].map((s) => s.reveal()));
-  const me = makeHolder(['regbook', ...process.argv.slice(2)], redact);
-  const got = await acquireLock(conn, me, {
-    timeoutSeconds: a.lockTimeout,
-    onWait: (h) =>
-      process.stderr.write(
-        `regbook: waiting up to ${a.lockTimeout}s for the deploy lock on ${master}, held by ${describeHolder(h)}\n`,
-      ),
-  });
-  if (!got.taken) {
-    process.stderr.write(
-      `regbook: the deploy lock on ${master} (${LOCK_DIR}) is held by ${describeHolder(got.holder)}; ` +
-        `nothing was removed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break ` +
-        `the lock with: regbook lock release ${a.playbook} -i ${a.inventory}\n`,
-    );
-    return undefined;
-  }
-  try {
-    return await fn();
-  } finally {
-    await releaseLock(conn, me.id).catch((err: Error) =>
-      process.stderr.write(`regbook: could not release the deploy lock on ${master}: ${err.message}\n`),
-    );
-  }
 }
 
 function describe(r: Removal, check: boolean): string {
@@ -132,11 +94,34 @@ export async function runRm(a: RmArgs): Promise<number> {
     } else for (const r of plan.removals) process.stdout.write(describe(r, a.check) + '\n');
     return EXIT.ok;
   };
+  // A signal lets the removals in flight finish (each is a few requests), then the lock is released
+  // and rm exits with the signal's code.
+  const stop = listenForStopSignals({ exitCode: (sig) => SIGNAL_EXIT[sig] });
   try {
     // Check mode changes nothing, so it takes no lock, as apply --check takes none.
-    const code = a.check ? await work() : await underDeployLock(conn, run, a, work);
-    return code ?? EXIT.taskFailed;
+    const code = a.check
+      ? await work()
+      : await withDeployLock(
+          {
+            conn,
+            master: inventory.master.name,
+            command: ['regbook', ...process.argv.slice(2)],
+            redact: makeRedact([...run.secrets.values()].map((s) => s.reveal())),
+            timeoutSeconds: a.lockTimeout,
+            signal: stop.signal,
+            releaseHint: `regbook lock release ${a.playbook} -i ${a.inventory}`,
+          },
+          work,
+        );
+    const sig = stop.which();
+    return sig ? SIGNAL_EXIT[sig] : code;
   } catch (err) {
+    const sig = stop.which();
+    if (sig) return SIGNAL_EXIT[sig];
+    if (err instanceof LockHeld) {
+      process.stderr.write(`regbook: ${err.message}\n`);
+      return EXIT.taskFailed;
+    }
     if (err instanceof RegistryError && err.status === 405) {
       process.stderr.write(
         `regbook: the registry refuses deletes (${err.message}): it runs without ` +
@@ -147,6 +132,7 @@ export async function runRm(a: RmArgs): Promise<number> {
     process.stderr.write(`regbook: ${(err as Error).message}\n`);
     return EXIT.taskFailed;
   } finally {
+    stop.dispose();
     for (const c of run.conns.values()) await c.close();
   }
 }

@@ -261,7 +261,12 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
     };
     await ensureAuthKnown(run);
     if (c) {
-      const spec = desiredContainer(pb, run.shared.tls.serverFingerprint!, run.shared.auth?.fileSha);
+      const spec = desiredContainer(
+        pb,
+        run.shared.tls.serverFingerprint!,
+        run.shared.auth?.fileSha,
+        run.secrets,
+      );
       container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
     }
     try {

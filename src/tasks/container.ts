@@ -2,26 +2,38 @@ import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
 import type { Change } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
+import { MASK, Secret } from '../core/secret.js';
+import { TaskFailure } from '../core/task.js';
 
 export const LABEL_CERT = 'regbook.cert-sha256';
 export const LABEL_AUTH = 'regbook.auth-sha256';
 export const LABEL_MANAGED = 'regbook.managed';
+/** The names of the env settings whose values are secrets, so a diff never shows their old value. */
+export const LABEL_SECRET_ENV = 'regbook.secret-env';
 
 /** The registry container as the playbook wants it: the fields compared with `docker inspect`. */
 export interface ContainerSpec {
   name: string;
   image: string;
-  env: Record<string, string>;
+  /** A Secret value (from `${env:…}`) reaches the container through stdin, never argv. */
+  env: Record<string, string | Secret>;
   hostPort: number;
+  /** The master's address the port is published on. */
+  hostIp: string;
   binds: string[];
   restart: string;
   labels: Record<string, string>;
 }
 
-export function desiredContainer(pb: Playbook, certFingerprint: string, authSha?: string): ContainerSpec {
+export function desiredContainer(
+  pb: Playbook,
+  certFingerprint: string,
+  authSha?: string,
+  secrets: ReadonlyMap<string, Secret> = new Map(),
+): ContainerSpec {
   const { registry, tls } = pb;
   const plain = tls.mode === 'none';
-  const env: Record<string, string> = {
+  const env: Record<string, string | Secret> = {
     REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
     ...(plain
       ? {}
@@ -52,16 +64,43 @@ export function desiredContainer(pb: Playbook, certFingerprint: string, authSha?
     binds.push(`${registry.auth.file}:/auth/htpasswd:ro`);
     if (authSha) labels[LABEL_AUTH] = authSha;
   }
-  Object.assign(env, registry.env);
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(registry.env)) {
+    if (typeof v === 'string') {
+      env[k] = v;
+      continue;
+    }
+    const secret = secrets.get(v.env);
+    if (!secret) throw new TaskFailure(`no value for \${env:${v.env}} (registry.env.${k})`);
+    // docker's env-file is line-based: a line break would end the value early or start a setting.
+    if (/[\r\n\0]/.test(secret.reveal()))
+      throw new TaskFailure(
+        `\${env:${v.env}} (registry.env.${k}) holds a line break or NUL, which no container setting can carry`,
+      );
+    env[k] = secret;
+    secretKeys.push(k);
+  }
+  if (secretKeys.length > 0) labels[LABEL_SECRET_ENV] = secretKeys.sort().join(',');
   return {
     name: registry.name,
     image: registry.image,
     env,
     hostPort: registry.port,
+    hostIp: registry.bind,
     binds,
     restart: registry.restart,
     labels,
   };
+}
+
+// docker records `-p PORT:5000` with an empty HostIp, which means every IPv4 interface: the
+// default is rendered that way, so containers made before registry.bind existed still compare equal.
+const ANY_IPV4 = '0.0.0.0';
+
+/** `-p`'s host part: PORT for every interface, else IP:PORT ([IP]:PORT for IPv6). */
+function publishedOn(ip: string | undefined, port: number | string | undefined): string {
+  if (!ip || ip === ANY_IPV4) return String(port);
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 export function runCmd(spec: ContainerSpec): Cmd {
@@ -74,13 +113,24 @@ export function runCmd(spec: ContainerSpec): Cmd {
     '--restart',
     spec.restart,
     '-p',
-    `${spec.hostPort}:5000`,
+    `${publishedOn(spec.hostIp, spec.hostPort)}:5000`,
   ];
   for (const b of spec.binds) argv.push('-v', b);
-  for (const [k, v] of Object.entries(spec.env)) argv.push('-e', `${k}=${v}`);
+  const secretLines: string[] = [];
+  for (const [k, v] of Object.entries(spec.env)) {
+    if (v instanceof Secret) secretLines.push(`${k}=${v.reveal()}\n`);
+    else argv.push('-e', `${k}=${v}`);
+  }
   for (const [k, v] of Object.entries(spec.labels)) argv.push('--label', `${k}=${v}`);
+  // Secret settings: docker reads the env-file itself, here from the command's stdin (the SSH
+  // channel), so the values are in no argv and in no file on the host.
+  if (secretLines.length > 0) argv.push('--env-file', '/dev/stdin');
   argv.push(spec.image);
-  return { argv, privileged: true };
+  return {
+    argv,
+    privileged: true,
+    ...(secretLines.length > 0 ? { stdin: new Secret(secretLines.join('')) } : {}),
+  };
 }
 
 /** The part of `docker container inspect` output that regbook compares. */
@@ -134,9 +184,28 @@ export function diffContainer(
     ...Object.keys(spec.env),
     ...Object.keys(env).filter((k) => k.startsWith('REGISTRY_')),
   ]);
-  for (const k of [...keys].sort()) add(`container.env.${k}`, env[k], spec.env[k]);
-  const binding = actual.HostConfig?.PortBindings?.['5000/tcp']?.[0]?.HostPort;
-  add('container.ports.5000/tcp', binding, String(spec.hostPort));
+  // Secret values, now or when the container was made, are compared but shown only as masks.
+  const wasSecret = new Set((actual.Config?.Labels?.[LABEL_SECRET_ENV] ?? '').split(',').filter(Boolean));
+  for (const k of [...keys].sort()) {
+    const want = spec.env[k];
+    const from = env[k];
+    if (want instanceof Secret || wasSecret.has(k)) {
+      const to = want instanceof Secret ? want.reveal() : want;
+      if (from !== to)
+        changes.push({
+          what: `container.env.${k}`,
+          ...(from !== undefined ? { from: wasSecret.has(k) ? MASK : from } : {}),
+          ...(want !== undefined ? { to: want instanceof Secret ? MASK : want } : {}),
+          why: 'a secret setting differs',
+        });
+    } else add(`container.env.${k}`, from, want);
+  }
+  const binding = actual.HostConfig?.PortBindings?.['5000/tcp']?.[0];
+  add(
+    'container.ports.5000/tcp',
+    binding?.HostPort === undefined ? undefined : publishedOn(binding.HostIp, binding.HostPort),
+    publishedOn(spec.hostIp, spec.hostPort),
+  );
   add(
     'container.mounts',
     [...(actual.HostConfig?.Binds ?? [])].sort().join(', '),

@@ -8,6 +8,7 @@ import { readFiles } from '../facts/files.js';
 import { API_FAIL, API_STREAM_END, ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import type { Cmd } from '../core/cmd.js';
 import { applyRemovals, planRemovals, type RemovalTarget } from '../registry/removal.js';
+import { Secret } from '../core/secret.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { authUsers } from './auth.js';
 import { applySteps, must, parallel, result } from './steps.js';
@@ -26,29 +27,60 @@ export function pusherOf(run: Run, i: ImageSpec): string {
 const LIST_IMAGES = ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FORMAT];
 
 // Pulls and pushes go through the engine API with curl where that reaches the daemon the docker
-// client would (facts/engine-api.ts), and where the client has been given no config of its own.
-// The API requests carry no credentials: with auth, applyLoggedIn logs the client in to a private
-// DOCKER_CONFIG, and every pull and push it runs then goes through the client, with that login.
-const VIA_API = `[ -z "\${DOCKER_CONFIG:-}" ] && ${ENGINE_API_GATE}`;
+// client would (facts/engine-api.ts). With registry auth the credentials travel as the API's
+// X-Registry-Auth header, which curl reads from its stdin (`-H @-`): never in argv, never in a
+// file. The docker client can only use credentials that `docker login` wrote to disk, so with auth
+// there is no fallback to it: a host whose daemon curl cannot reach is told so.
+const AUTH_NEEDS_API =
+  'echo "with registry.auth regbook pushes and pulls through the engine API, which needs curl and the daemon at /var/run/docker.sock (no DOCKER_HOST or docker context)" >&2; exit 1';
 
 // A pull from the registry: the POST /images/create the client makes, without starting the
 // client, ~40 ms of a host's CPU per image pulled. Elsewhere, `docker pull`.
-// $1 the reference, $2 and $3 its repository and tag as URL query values.
+// $1 the reference, $2 and $3 its repository and tag as URL query values, $4 `auth` when the
+// X-Registry-Auth header is on stdin.
 const PULL = [
   API_FAIL,
-  `if ${VIA_API}; then`,
-  `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/create?fromImage=$2&tag=$3") || exit 1`,
+  `if ${ENGINE_API_GATE}; then`,
+  `  if [ "\${4:-}" = auth ]; then h=@-; else h='X-Registry-Auth: e30='; fi`,
+  `  r=$(curl -sSg -X POST -H "$h" --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/create?fromImage=$2&tag=$3") || exit 1`,
   API_STREAM_END,
   'fi',
+  `if [ "\${4:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
   'exec docker pull "$1"',
 ].join('\n');
 
+/**
+ * The X-Registry-Auth header for the registry's first user, as curl reads it from stdin: the
+ * daemon decodes URL-safe base64 of {username, password, serveraddress}, with padding.
+ */
+export function registryAuthHeader(run: Run): Secret | undefined {
+  const user = authUsers(run)[0];
+  if (!user) return undefined;
+  const json = JSON.stringify({
+    username: user.username,
+    password: user.password.reveal(),
+    serveraddress: run.playbook.registry.address,
+  });
+  const b64 = Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return new Secret(`X-Registry-Auth: ${b64}\n`);
+}
+
 /** `docker pull` of an image the registry holds, through the engine API where it can. */
-export function pullCmd(pb: Playbook, i: ImageSpec): Cmd {
+export function pullCmd(pb: Playbook, i: ImageSpec, auth?: Secret): Cmd {
   const ref = targetRef(pb, i);
   const repository = `${pb.registry.address}/${i.repository}`;
   return {
-    argv: ['sh', '-c', PULL, 'regbook-pull', ref, encodeURIComponent(repository), encodeURIComponent(i.tag)],
+    argv: [
+      'sh',
+      '-c',
+      PULL,
+      'regbook-pull',
+      ref,
+      encodeURIComponent(repository),
+      encodeURIComponent(i.tag),
+      ...(auth ? ['auth'] : []),
+    ],
+    ...(auth ? { stdin: auth } : {}),
     privileged: true,
   };
 }
@@ -59,20 +91,22 @@ export function pullCmd(pb: Playbook, i: ImageSpec): Cmd {
 // X-Registry-Auth header present even where no credentials are needed: `e30=` is `{}`.
 // $1 the source (a reference or an image id), $2 the target reference; then, for the URLs, $3 the
 // source and $4 the target repository as path segments, $5 that repository and $6 its tag as
-// query values.
+// query values; $7 `auth` when the X-Registry-Auth header is on stdin.
 const PUSH = [
   API_FAIL,
-  `if ${VIA_API}; then`,
+  `if ${ENGINE_API_GATE}; then`,
   `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$3/tag?repo=$5&tag=$6") || exit 1`,
   `  case "$r" in *' @@201') ;; *) api_fail "\${r% @@*}" "docker tag $1 $2: " ;; esac`,
-  `  r=$(curl -sSg -X POST -H 'X-Registry-Auth: e30=' --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$4/push?tag=$6") || exit 1`,
+  `  if [ "\${7:-}" = auth ]; then h=@-; else h='X-Registry-Auth: e30='; fi`,
+  `  r=$(curl -sSg -X POST -H "$h" --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$4/push?tag=$6") || exit 1`,
   API_STREAM_END,
   'fi',
+  `if [ "\${7:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
   'docker tag "$1" "$2" && exec docker push "$2"',
 ].join('\n');
 
 /** Tags `source` as the image's reference in the registry and pushes it, through the engine API where it can. */
-export function pushCmd(pb: Playbook, i: ImageSpec, source: string): Cmd {
+export function pushCmd(pb: Playbook, i: ImageSpec, source: string, auth?: Secret): Cmd {
   const repository = `${pb.registry.address}/${i.repository}`;
   return {
     argv: [
@@ -86,7 +120,9 @@ export function pushCmd(pb: Playbook, i: ImageSpec, source: string): Cmd {
       apiPathSegment(repository),
       encodeURIComponent(repository),
       encodeURIComponent(i.tag),
+      ...(auth ? ['auth'] : []),
     ],
+    ...(auth ? { stdin: auth } : {}),
     privileged: true,
   };
 }
@@ -114,57 +150,6 @@ export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<s
           (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout,
         );
   return new Map(refs.map((ref) => [ref, list.get(ref.startsWith('sha256:') ? ref : normaliseRef(ref))]));
-}
-
-/**
- * Runs the steps logged in to the registry. docker keeps a login as base64 of user:password, and
- * a password is never to be left on a host in any form but a bcrypt hash, nor is an operator's own
- * login to be touched: so the login lives in a private DOCKER_CONFIG made for these steps and
- * removed after them, whatever happened.
- */
-async function applyLoggedIn(ctx: Ctx, steps: Step[]): Promise<void> {
-  const login = loginStep(ctx.run);
-  if (login.length === 0 || ctx.run.check) return applySteps(ctx, [...login, ...steps]);
-  const made = await must(
-    ctx.conn,
-    { argv: ['mktemp', '-d', '/tmp/regbook-docker.XXXXXX'], privileged: true },
-    'making a private docker config directory',
-  );
-  const dir = made.stdout.trim();
-  const withConfig = (s: Step): Step =>
-    s.kind === 'exec'
-      ? { ...s, cmd: { ...s.cmd, env: { ...s.cmd.env, DOCKER_CONFIG: dir } } }
-      : s.kind === 'parallel'
-        ? { ...s, lanes: s.lanes.map((lane) => lane.map(withConfig)) }
-        : s;
-  try {
-    await applySteps(ctx, [...login, ...steps].map(withConfig));
-  } finally {
-    await ctx.conn.exec({ argv: ['rm', '-rf', '--', dir], privileged: true }).catch(() => undefined);
-  }
-}
-
-function loginStep(run: Run): Step[] {
-  const user = authUsers(run)[0];
-  if (!user) return [];
-  return [
-    {
-      kind: 'exec',
-      describe: `docker login ${run.playbook.registry.address} as ${user.username}`,
-      cmd: {
-        argv: [
-          'docker',
-          'login',
-          '--username',
-          user.username,
-          '--password-stdin',
-          run.playbook.registry.address,
-        ],
-        stdin: user.password,
-        privileged: true,
-      },
-    },
-  ];
 }
 
 /**
@@ -327,7 +312,7 @@ const pushStage = {
       steps.push({
         kind: 'exec',
         describe: `docker tag ${src} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
-        cmd: pushCmd(pb, i, src),
+        cmd: pushCmd(pb, i, src, registryAuthHeader(ctx.run)),
       });
     }
     const deletes: RemovalTarget[] = [];
@@ -342,7 +327,7 @@ const pushStage = {
       if (lanes.length > 0) {
         // Loads, pulls and tags change what this host holds: a pull stage here must read again.
         (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
-        await applyLoggedIn(ctx, parallel('push', lanes));
+        await applySteps(ctx, parallel('push', lanes));
         // docker may rewrite the config when pushing an image built by an old builder; what
         // workers must end up with is what the registry now holds.
         const after = await registryState(ctx, present);
@@ -401,13 +386,39 @@ const pullStage = {
         {
           kind: 'exec',
           describe: `docker pull ${targetRef(pb, i)}`,
-          cmd: pullCmd(pb, i),
+          cmd: pullCmd(pb, i, registryAuthHeader(ctx.run)),
         },
       ]);
     }
-    if (pulls.length > 0) await applyLoggedIn(ctx, parallel('pull', pulls));
+    if (pulls.length > 0) await applySteps(ctx, parallel('pull', pulls));
     return result(changes);
   },
 };
 
-export const imagesTask: TaskDef<Shared> = { id: 'images', stages: [pushStage, pullStage] };
+const staleLogins = (run: Run, host: string) => run.facts.get(host)?.staleLogins ?? [];
+
+// Older versions logged docker in to a private DOCKER_CONFIG under /tmp, which holds the
+// registry password as base64 and outlived a run cut by a signal or a dropped link. Any host that
+// still has one loses it here, whatever this playbook pushes or pulls there.
+const sweepStage = {
+  hosts: (run: Run) => run.inventory.hosts.map((h) => h.name).filter((h) => staleLogins(run, h).length > 0),
+  async run(ctx: Ctx) {
+    const dirs = staleLogins(ctx.run, ctx.host.name);
+    await applySteps(ctx, [
+      {
+        kind: 'exec',
+        describe: `rm -rf ${dirs.join(' ')}`,
+        cmd: { argv: ['rm', '-rf', '--', ...dirs], privileged: true },
+      },
+    ]);
+    return result(
+      dirs.map((d) => ({
+        what: d,
+        to: '(removed)',
+        why: 'a docker login an older regbook left, with a credential',
+      })),
+    );
+  },
+};
+
+export const imagesTask: TaskDef<Shared> = { id: 'images', stages: [sweepStage, pushStage, pullStage] };

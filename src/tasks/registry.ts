@@ -150,7 +150,7 @@ export const registryTask: TaskDef<Shared> = {
           pending[LABEL_AUTH] = '(new htpasswd)';
           authSha = labels[LABEL_AUTH] ?? '';
         }
-        const spec = desiredContainer(ctx.run.playbook, certFp, authSha);
+        const spec = desiredContainer(ctx.run.playbook, certFp, authSha, ctx.run.secrets);
         const differs = container ? diffContainer(spec, container, imageId, pending) : [];
         const recreate = !container || differs.length > 0;
         if (!container)

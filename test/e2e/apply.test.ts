@@ -241,6 +241,28 @@ describe('regbook apply on the lab (mode ca)', () => {
     const again = await applyJson(pb, invAll);
     assert.ok(allZeroChanged(again.recap.hosts), JSON.stringify(again.recap));
   });
+
+  it('registry.bind publishes the port on one address only; no auth with delete on is warned', async () => {
+    const reach = (host: string, via = '') =>
+      L.sh(host, `curl -s -o /dev/null -w '%{http_code}' ${via} https://master:5000/v2/`).then(
+        (r) => r.stdout,
+      );
+    const local = await applyJson(
+      writePlaybook(dir, { ...doc, registry: { ...doc.registry, bind: '127.0.0.1' } }, 'bound.yaml'),
+      invAll,
+    );
+    assert.equal(local.code, 0, explain(local));
+    assert.deepEqual(local.pairs, ['master/registry']);
+    assert.match(
+      local.stderr,
+      /warning: .*registry\.deleteEnabled: the registry has no auth and deleteEnabled: true/,
+    );
+    assert.equal(await reach('worker1'), '000', 'a worker reached a registry bound to the master’s loopback');
+    assert.equal(await reach('master', '--resolve master:5000:127.0.0.1'), '200');
+    const back = await applyJson(pb, invAll);
+    assert.deepEqual(back.pairs, ['master/registry']);
+    assert.equal(await reach('worker1'), '200');
+  });
 });
 
 describe('regbook apply on the lab (mode selfsigned, with auth)', () => {

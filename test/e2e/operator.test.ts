@@ -15,11 +15,13 @@ import {
 import type { StatusReport } from '../../src/ops/status.js';
 import type { GcReport } from '../../src/ops/gc.js';
 import type { CatalogEntry } from '../../src/ops/catalog.js';
+import { start } from './faults/support.js';
 
 const CERTS_D = '/etc/docker/certs.d/master:5000/ca.crt';
 const SYSTEM = '/usr/local/share/ca-certificates/regbook-master_5000.crt';
 const DATA = '/var/lib/regbook/registry';
 const CURL = `curl -sS --fail --cacert ${CERTS_D}`;
+const LOCK = '/var/lib/regbook/lock';
 
 describe('operator commands on the lab', () => {
   let L: Lab;
@@ -260,6 +262,101 @@ describe('operator commands on the lab', () => {
     const tags = await L.shOk('worker2', `${CURL} https://master:5000/v2/app/tags/list`);
     assert.deepEqual((JSON.parse(tags) as { tags: string[] }).tags.sort(), ['0.1', '0.2']);
   });
+
+  it('gc takes the deploy lock: a held lock stops it before it touches the registry', async () => {
+    const before = await L.shOk('master', "docker inspect -f '{{.Id}}' registry");
+    const holder = JSON.stringify({
+      id: 'other-run',
+      holder: 'ops@elsewhere',
+      pid: 4242,
+      since: new Date().toISOString(),
+      command: 'regbook apply site.yaml',
+    });
+    await L.shOk('master', `mkdir -p ${LOCK} && printf '%s' '${holder}' > ${LOCK}/holder.json`);
+    try {
+      const gc = await regbook(['gc', pb, '-i', inv]);
+      assert.equal(gc.code, 2, explain(gc));
+      assert.match(gc.stderr, /deploy lock on master .* held by ops@elsewhere/);
+      assert.match(gc.stderr, /regbook lock release/);
+      assert.equal(
+        await L.shOk('master', "docker inspect -f '{{.Id}}' registry"),
+        before,
+        'gc recreated the registry',
+      );
+    } finally {
+      await L.shOk('master', `rm -rf ${LOCK}`);
+    }
+    const gc = await regbook(['gc', pb, '-i', inv]);
+    assert.equal(gc.code, 0, explain(gc));
+    assert.equal((await L.sh('master', `test -e ${LOCK}`)).code, 1, 'gc released the lock');
+  });
+
+  it('gc keeps untagged manifests unless --untagged asks for them', async () => {
+    // A manifest no tag refers to: scratch:x pushed from app:0.1, then moved to app:0.2.
+    const digestOf = async () =>
+      (
+        await L.shOk(
+          'master',
+          `${CURL} -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' https://master:5000/v2/scratch/manifests/x | sed -n 's/^docker-content-digest: *//Ip' | tr -d '\r'`,
+        )
+      ).trim();
+    await L.shOk(
+      'master',
+      'docker tag app:0.1 master:5000/scratch:x && docker push -q master:5000/scratch:x',
+    );
+    const untagged = await digestOf();
+    await L.shOk(
+      'master',
+      'docker tag app:0.2 master:5000/scratch:x && docker push -q master:5000/scratch:x',
+    );
+    assert.notEqual(await digestOf(), untagged);
+    const byDigest = `${CURL} -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' https://master:5000/v2/scratch/manifests/${untagged}`;
+
+    const plain = await regbook(['gc', pb, '-i', inv, '--output', 'json']);
+    assert.equal(plain.code, 0, explain(plain));
+    assert.deepEqual((JSON.parse(plain.stdout) as GcReport).manifests, []);
+    assert.equal(
+      (await L.sh('master', byDigest)).code,
+      0,
+      'gc without --untagged deleted an untagged manifest',
+    );
+
+    const opted = await regbook(['gc', pb, '-i', inv, '--untagged', '--output', 'json']);
+    assert.equal(opted.code, 0, explain(opted));
+    assert.deepEqual((JSON.parse(opted.stdout) as GcReport).manifests, [untagged]);
+    assert.notEqual((await L.sh('master', byDigest)).code, 0, 'gc --untagged kept the untagged manifest');
+    // The master holds what it pushed under the name scratch (a tag, and the digest of the first
+    // push): the other tests compare its image list with a fresh lab's.
+    await L.shOk(
+      'master',
+      "docker images --digests --format '{{.Repository}}@{{.Digest}}' | grep '^master:5000/scratch@' | " +
+        'xargs -r docker rmi >/dev/null; docker rmi master:5000/scratch:x >/dev/null',
+    );
+  });
+
+  for (const [sig, at, code] of [
+    ['SIGINT', /sweeping/, 130],
+    ['SIGTERM', /goes read-only/, 143],
+  ] as const) {
+    it(`${sig} during gc (at "${at.source}") leaves the registry serving, in write mode, and the lock released`, async () => {
+      const run = start(['gc', pb, '-i', inv], { REGBOOK_LAB: process.env.REGBOOK_LAB });
+      await run.waitFor(at);
+      run.child.kill(sig);
+      const r = await run.done;
+      assert.equal(r.code, code, explain(r));
+      assert.match(r.stderr, /back in write mode/);
+      const env = await L.shOk('master', 'docker inspect -f "{{json .Config.Env}}" registry');
+      assert.doesNotMatch(env, /MAINTENANCE_READONLY/, 'the registry was left read-only');
+      await L.shOk('master', `${CURL} -o /dev/null https://master:5000/v2/`);
+      const tag = `master:5000/after-${sig.toLowerCase()}:1`;
+      const push = await L.sh(
+        'master',
+        `docker tag app:0.2 ${tag} && docker push ${tag}; s=$?; docker rmi ${tag}; exit $s`,
+      );
+      assert.equal(push.code, 0, `a push after the interrupted gc failed: ${push.stdout}${push.stderr}`);
+      assert.equal((await L.sh('master', `test -e ${LOCK}`)).code, 1, 'the lock was left held');
+    });
+  }
 
   it('every operator command has help with examples; completion prints bash and zsh scripts', async () => {
     for (const c of ['status', 'gc', 'catalog', 'rm', 'completion']) {

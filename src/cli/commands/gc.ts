@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { UsageError } from '../../core/errors.js';
 import type { SetExit } from './index.js';
 import { withFiles, withOutput } from './options.js';
 
@@ -16,8 +17,16 @@ export function register(cli: Argv, setExit: SetExit): void {
         })
         .option('untagged', {
           type: 'boolean',
-          default: true,
-          describe: 'Also delete manifests no tag refers to (--no-untagged keeps them)',
+          default: false,
+          describe:
+            'Also delete manifests no tag refers to (garbage-collect --delete-untagged). Off by default: ' +
+            'distribution 2.x counts the per-platform manifests of a multi-arch image as untagged and ' +
+            'deletes them, which breaks that image',
+        })
+        .option('lock-timeout', {
+          type: 'number',
+          default: 0,
+          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
         })
         .option('registry-binary', {
           type: 'string',
@@ -25,11 +34,20 @@ export function register(cli: Argv, setExit: SetExit): void {
         })
         .example('$0 gc site.yaml -i inventory.yaml --check', 'what a collection would delete, and its size')
         .example('$0 gc site.yaml -i inventory.yaml', 'collect, and report the bytes freed')
+        .example(
+          '$0 gc site.yaml -i inventory.yaml --untagged',
+          'also delete untagged manifests (never on a registry with multi-arch images)',
+        )
         .epilogue(
-          'Exit codes: 0 done, 1 bad input, 2 the collection failed or the container differs from the ' +
+          'gc holds the deploy lock while it runs. Ctrl-C, SIGTERM or SIGHUP at any moment put the ' +
+            'registry back in write mode before regbook exits (130, 143, 129). Exit codes: 0 done, ' +
+            '1 bad input, 2 the collection failed, the lock is held or the container differs from the ' +
             'playbook (run apply first), 4 the master is unreachable.',
         ),
     async (argv) => {
+      const lockTimeout = argv['lock-timeout'];
+      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
       const { runGc } = await import('../../ops/gc.js');
       setExit(
         await runGc({
@@ -39,6 +57,7 @@ export function register(cli: Argv, setExit: SetExit): void {
           untagged: argv.untagged,
           ...(argv['registry-binary'] ? { registryBinary: argv['registry-binary'] } : {}),
           output: argv.output,
+          lockTimeout,
         }),
       );
     },

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { EXIT } from '../../core/errors.js';
+import { EXIT, formatDiagnostic } from '../../core/errors.js';
 import type { SetExit } from './index.js';
 import { withFiles } from './options.js';
 
@@ -27,9 +27,7 @@ export function register(cli: Argv, setExit: SetExit): void {
       process.stdout.write(
         `ok: ${argv.playbook} (${count(inventory.hosts.length, 'host')}, ${count(playbook.images.length, 'image')})\n`,
       );
-      const { insecureWarning } = await import('../../config/trust-rules.js');
-      const insecure = insecureWarning(playbook);
-      if (insecure) process.stderr.write(`warning: ${insecure}\n`);
+      for (const w of playbook.warnings ?? []) process.stderr.write(`warning: ${formatDiagnostic(w)}\n`);
       if (playbook.envRefs.length > 0) {
         // Not an error: the variables are needed only when apply runs, maybe on another machine.
         const unset = playbook.envRefs.filter((name) => process.env[name] === undefined);

@@ -14,7 +14,7 @@ import { loadBoth } from '../../../src/config/index.js';
 import { InputError } from '../../../src/core/errors.js';
 import type { Playbook, Inventory } from '../../../src/config/model.js';
 import { lab, type Lab } from '../../helpers/lab.js';
-import { tempDir } from '../../helpers/cli.js';
+import { changedPairs, parseNdjson, tempDir } from '../../helpers/cli.js';
 import { basePlaybook, explain, writePlaybook, type PlaybookDoc } from '../registry.js';
 import { rb, start, tempFilesEverywhere } from './support.js';
 
@@ -223,7 +223,9 @@ describe('hostile values on the lab', () => {
   let doc: PlaybookDoc;
   const password = `pw-${Date.now().toString(36)}-'"$(id)\`x\`;|&é`;
   const user = 'ci.user@build-1';
-  const env = { REGBOOK_FUZZ_PW: password };
+  // A registry.env secret: as hostile as the password, and like it never to be seen.
+  const httpSecret = `hs-${Date.now().toString(36)}-'"$(id)\`x\`;|&é`;
+  const env = { REGBOOK_FUZZ_PW: password, REGBOOK_HTTP_SECRET: httpSecret };
   // Accepted env values, generated once (fixed seed) and delivered in one apply.
   const values = fc
     .sample(
@@ -238,6 +240,7 @@ describe('hostile values on the lab', () => {
   const DECLARED = { tls: '/srv/rb-tls', data: '/srv/rb-data', auth: '/srv/rb-auth/htpasswd' };
   const outputs: Array<{ mode: string; text: string }> = [];
   let psSamples = '';
+  const credentialFiles: string[] = [];
   const changedFiles: Record<string, string[]> = {};
 
   before(async () => {
@@ -248,7 +251,7 @@ describe('hostile values on the lab', () => {
     dir = tempDir('regbook-hostile-lab-');
     doc = basePlaybook();
     doc.images = [{ name: 'app:0.1', source: { host: 'master' }, pullOn: 'workers' }];
-    doc.registry.env = envVars;
+    doc.registry.env = { ...envVars, REGISTRY_HTTP_SECRET: '${env:REGBOOK_HTTP_SECRET}' };
     doc.registry.dataDir = DECLARED.data;
     doc.registry.auth = {
       file: DECLARED.auth,
@@ -256,12 +259,18 @@ describe('hostile values on the lab', () => {
     };
     doc.tls.dir = DECLARED.tls;
     pb = writePlaybook(dir, doc);
-    // A marker on every host, then the process-list sampler, then the apply.
+    // A marker on every host, then the sampler of process lists and of files that hold a
+    // credential (under /tmp and in docker's configs), then the apply.
     for (const h of L.hosts) {
-      await L.shOk(h.name, 'rm -f /tmp/ps-samples; touch /tmp/regbook-marker; sleep 1.1');
+      await L.shOk(h.name, 'rm -f /tmp/ps-samples /tmp/ps-hits; touch /tmp/regbook-marker; sleep 1.1');
+      await L.sh(h.name, 'cat > /tmp/ps-patterns', {
+        stdin: [...credentialForms(user, password), httpSecret].join('\n') + '\n',
+      });
       await L.shOk(
         h.name,
-        'nohup sh -c "while [ ! -e /tmp/ps-stop ]; do ps -eo args >> /tmp/ps-samples; sleep 0.02; done" >/dev/null 2>&1 &',
+        'nohup sh -c "while [ ! -e /tmp/ps-stop ]; do ps -eo args >> /tmp/ps-samples; ' +
+          "grep -rlF --exclude='ps-*' -f /tmp/ps-patterns /tmp /root/.docker /home >> /tmp/ps-hits 2>/dev/null; " +
+          'sleep 0.02; done" >/dev/null 2>&1 &',
       );
     }
     const r = await rb(['apply', pb, '-i', L.inventoryPath, '-vv', '--diff'], env);
@@ -270,6 +279,13 @@ describe('hostile values on the lab', () => {
     for (const h of L.hosts) {
       await L.shOk(h.name, 'touch /tmp/ps-stop; sleep 0.1; rm -f /tmp/ps-stop');
       psSamples += await L.shOk(h.name, 'cat /tmp/ps-samples; rm -f /tmp/ps-samples');
+      const hits = await L.shOk(h.name, 'cat /tmp/ps-hits; rm -f /tmp/ps-hits /tmp/ps-patterns');
+      credentialFiles.push(
+        ...hits
+          .split('\n')
+          .filter(Boolean)
+          .map((f) => `${h.name}:${f}`),
+      );
       const found = await L.shOk(
         h.name,
         `find / -xdev \\( -path /proc -o -path /sys -o -path /var/lib/docker -o -path /var/lib/containerd -o -path /run -o -path /tmp \\) -prune ` +
@@ -303,7 +319,6 @@ describe('hostile values on the lab', () => {
       /^\/etc\/docker\/certs\.d\/master:5000\/ca\.crt$/,
       /^\/usr\/local\/share\/ca-certificates\/regbook-master_5000\.crt$/,
       /^\/etc\/ssl\/certs\//, // written by update-ca-certificates
-      /^\/root\/\.docker\/config\.json$/, // written by docker login
       /^\/var\/log\/(wtmp|lastlog|btmp|auth\.log|sshd\.log|docker\.log|containerd\.log)$/, // SSH logins, the daemons' logs
       /^\/var\/lib\/regbook\/lock\//, // the deploy lock (removed at the end)
     ];
@@ -324,6 +339,60 @@ describe('hostile values on the lab', () => {
     assert.equal(psSamples.includes(password), false, 'the password was in a process list');
   });
 
+  it('the credential is in no file under /tmp or in docker configs during the run, nor in any argv', () => {
+    assert.deepEqual([...new Set(credentialFiles)], [], 'files that held the credential during the apply');
+    for (const form of credentialForms(user, password)) {
+      assert.equal(psSamples.includes(form), false, `a process list held ${form.slice(0, 8)}…`);
+    }
+  });
+
+  it('a ${env:…} registry.env value reaches the container, and no argv, file or output', async () => {
+    const inspected = JSON.parse(
+      await L.shOk('master', 'docker inspect -f "{{json .Config.Env}}" registry'),
+    ) as string[];
+    assert.ok(
+      inspected.includes(`REGISTRY_HTTP_SECRET=${httpSecret}`),
+      'the secret setting is not in the container',
+    );
+    assert.equal(psSamples.includes(httpSecret), false, 'a process list held the registry.env secret');
+    const grep = await L.sh(
+      'master',
+      `grep -rlF -- ${shq(httpSecret)} /tmp /srv /etc /root /var/lib/regbook 2>/dev/null | grep -v '^/tmp/ps-'`,
+    );
+    assert.equal(grep.stdout.trim(), '', 'the registry.env secret is in a file on the master');
+    for (const o of outputs)
+      assert.equal(o.text.includes(httpSecret), false, `${o.mode}: the secret was printed`);
+  });
+
+  it('an apply sweeps up the docker logins older versions left in /tmp, as --check predicts', async () => {
+    const stale = '/tmp/regbook-docker.Ab12Cd';
+    const b64 = Buffer.from(`${user}:${password}`).toString('base64');
+    for (const h of ['master', 'worker3']) {
+      await L.shOk(
+        h,
+        `mkdir -p ${stale} && printf '{"auths":{"master:5000":{"auth":"${b64}"}}}' > ${stale}/config.json`,
+      );
+    }
+    const check = await rb(['apply', pb, '-i', L.inventoryPath, '--check', '--output', 'json'], env);
+    assert.equal(check.code, 0, explain(check));
+    const predicted = parseNdjson(check.stdout).tasks.filter(
+      (t) => t.task === 'images' && t.status === 'changed',
+    );
+    assert.deepEqual(predicted.map((t) => t.host).sort(), ['master', 'worker3']);
+    for (const t of predicted)
+      assert.ok(
+        t.changes.some((c) => c.what === stale),
+        JSON.stringify(t),
+      );
+    assert.equal((await L.sh('master', `test -d ${stale}`)).code, 0, '--check removed nothing');
+    const applied = await rb(['apply', pb, '-i', L.inventoryPath, '--output', 'json'], env);
+    assert.equal(applied.code, 0, explain(applied));
+    assert.deepEqual(changedPairs(parseNdjson(applied.stdout).tasks), ['master/images', 'worker3/images']);
+    for (const h of ['master', 'worker3']) assert.notEqual((await L.sh(h, `test -e ${stale}`)).code, 0, h);
+    const again = await rb(['apply', pb, '-i', L.inventoryPath, '--output', 'json'], env);
+    assert.deepEqual(changedPairs(parseNdjson(again.stdout).tasks), []);
+  });
+
   it('the password is in no output of any mode, verbosity, diff or error', async () => {
     const runs: Array<[string, string[]]> = [
       ['check -vv --diff', ['--check', '-vv', '--diff']],
@@ -336,10 +405,12 @@ describe('hostile values on the lab', () => {
       outputs.push({ mode, text: r.stdout + r.stderr });
     }
     // A new password: auth changes (the diff shows it), registry restarts, images log in again.
-    const env2 = { REGBOOK_FUZZ_PW: `${password}-2` };
+    const env2 = { REGBOOK_FUZZ_PW: `${password}-2`, REGBOOK_HTTP_SECRET: `${httpSecret}-2` };
     const changed = await rb(['apply', pb, '-i', L.inventoryPath, '-vv', '--diff'], env2);
     outputs.push({ mode: 'password change -vv --diff', text: changed.stdout + changed.stderr });
     assert.equal(changed.code, 0, explain(changed));
+    // The new registry.env secret recreates the container; the diff says so with masks only.
+    assert.match(changed.stdout, /container\.env\.REGISTRY_HTTP_SECRET: \*\*\* → \*\*\*/);
     // An error: docker stopped on worker1.
     await L.shOk('worker1', 'service docker stop >/dev/null');
     try {
@@ -359,14 +430,10 @@ describe('hostile values on the lab', () => {
     const cut = await run.done;
     outputs.push({ mode: 'Ctrl-C', text: cut.stdout + cut.stderr });
     for (const { mode, text } of outputs) {
-      for (const pw of [password, `${password}-2`]) {
-        assert.equal(text.includes(pw), false, `${mode}: the password was printed`);
+      for (const pw of [password, `${password}-2`, httpSecret, `${httpSecret}-2`]) {
+        assert.equal(text.includes(pw), false, `${mode}: a secret was printed`);
       }
     }
-    assert.ok(
-      outputs.some((o) => /docker login/.test(o.text)),
-      'no run logged in: the password was never used',
-    );
   });
 
   it('the htpasswd file holds only bcrypt hashes, of the right password', async () => {
@@ -381,7 +448,7 @@ describe('hostile values on the lab', () => {
     assert.match(hash, /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/);
     assert.ok(bcrypt.compareSync(`${password}-2`, hash), 'the hash is not of the current password');
     assert.equal(text.includes(password), false);
-    // docker login keeps base64(user:password) in the docker config; regbook logs out again.
+    // docker login would keep base64(user:password) in the docker config; regbook never logs in.
     for (const h of L.hosts) {
       for (const pw of [password, `${password}-2`]) {
         const b64 = Buffer.from(`${user}:${pw}`).toString('base64');
@@ -451,6 +518,15 @@ describe('hostile values on the lab', () => {
     assert.deepEqual(await tempFilesEverywhere(L), {});
   });
 });
+
+/** The ways a credential could be written: itself, as docker login stores it, as an X-Registry-Auth header. */
+function credentialForms(user: string, password: string): string[] {
+  const header = Buffer.from(JSON.stringify({ username: user, password, serveraddress: 'master:5000' }))
+    .toString('base64')
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+  return [password, Buffer.from(`${user}:${password}`).toString('base64'), header];
+}
 
 function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { loadBoth } from '../../../src/config/index.js';
 import { GOOD_INVENTORY, tempDir, writeInputs } from './helpers.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -93,6 +94,44 @@ describe('regbook validate', { concurrency: true }, () => {
     const r = await regbook(['validate', 'playbooks/site.yaml']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /inventory/);
+  });
+
+  it('warns, without failing, about a registry with delete enabled and no auth', async () => {
+    const open = writeInputs(
+      'version: 1\nregistry:\n  address: master:5000\n  deleteEnabled: true\n',
+      GOOD_INVENTORY,
+    );
+    const r = await regbook(['validate', open.playbook, '-i', open.inventory]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^warning: ${open.playbook.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:18: registry\\.deleteEnabled: the registry has no auth and deleteEnabled: true: anyone who reaches 0\\.0\\.0\\.0:5000 can push, overwrite and delete images`,
+        'm',
+      ),
+    );
+    for (const quiet of [
+      'version: 1\nregistry:\n  address: master:5000\n  deleteEnabled: false\n',
+      'version: 1\nregistry:\n  address: master:5000\n  deleteEnabled: true\n  auth:\n    users: [{username: ci, password: "${env:PW}"}]\n',
+    ]) {
+      const f = writeInputs(quiet, GOOD_INVENTORY);
+      const q = await regbook(['validate', f.playbook, '-i', f.inventory]);
+      assert.equal(q.code, 0, q.stderr);
+      assert.doesNotMatch(q.stderr, /warning/);
+    }
+  });
+
+  it('refuses a registry.bind that is not an IP address, naming file and line', async () => {
+    const f = writeInputs(
+      'version: 1\nregistry:\n  address: master:5000\n  bind: 10.0.0.999\n',
+      GOOD_INVENTORY,
+    );
+    const r = await regbook(['validate', f.playbook, '-i', f.inventory]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `${f.playbook}:4:9: registry.bind: '10.0.0.999' is not an IPv4 or IPv6 address`,
+    );
   });
 
   it('names env references as a note, without failing', async () => {
@@ -202,6 +241,18 @@ describe('regbook init', { concurrency: true }, () => {
     const v = await regbook(['validate', join(dir, 'site.yaml'), '-i', join(dir, 'inventory.yaml')]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /^ok: .*site\.yaml \(3 hosts, 0 images\)\n$/);
+    // Auth from the start, its password from the environment; nothing to warn about.
+    assert.match(v.stderr, /note: apply reads REGBOOK_CI_PASSWORD from the environment/);
+    assert.doesNotMatch(v.stderr, /warning/);
+    const { playbook } = loadBoth(join(dir, 'site.yaml'), join(dir, 'inventory.yaml'));
+    assert.deepEqual(
+      playbook.registry.auth?.users.map((u) => ({
+        username: u.username,
+        env: typeof u.password === 'string' ? u.password : u.password.env,
+      })),
+      [{ username: 'ci', env: 'REGBOOK_CI_PASSWORD' }],
+    );
+    assert.equal(playbook.registry.bind, '0.0.0.0');
   });
 
   it('refuses to overwrite, then overwrites with --force', async () => {

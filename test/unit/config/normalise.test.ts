@@ -125,6 +125,17 @@ images:
     });
   });
 
+  it('takes a whole ${env:NAME} registry.env value as a secret reference', () => {
+    const { playbook } = load(
+      GOOD_PLAYBOOK + '  env:\n    REGISTRY_HTTP_SECRET: ${env:HTTP_SECRET}\n    REGISTRY_LOG_LEVEL: info\n',
+    );
+    assert.deepEqual(playbook.registry.env, {
+      REGISTRY_HTTP_SECRET: { env: 'HTTP_SECRET' },
+      REGISTRY_LOG_LEVEL: 'info',
+    });
+    assert.deepEqual(playbook.envRefs, ['HTTP_SECRET']);
+  });
+
   it('a wildcard SAN covers one label', () => {
     const { playbook } = load(
       'version: 1\nregistry:\n  address: reg.example.com\ntls:\n  subjectAltNames: ["DNS:*.EXAMPLE.com"]\n',

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ImageSpec, Playbook } from '../../../src/config/model.js';
 import { API_FAIL, API_STREAM_END } from '../../../src/facts/engine-api.js';
+import { Secret } from '../../../src/core/secret.js';
 import { pullCmd, pushCmd } from '../../../src/tasks/images.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 
@@ -90,10 +91,28 @@ describe('pull and push commands', () => {
     assert.equal(pull.privileged, true);
   });
 
+  it('with auth, carry the X-Registry-Auth header on stdin only, and never fall back to the client', async () => {
+    const header = new Secret('X-Registry-Auth: c2VjcmV0\n');
+    const dir = (await new LocalConnection({ name: 'local' }).exec({ argv: ['mktemp', '-d'] })).stdout.trim();
+    const stub = `printf '#!/bin/sh\\necho "docker $*" >> ${dir}/calls\\n' > ${dir}/docker; chmod 755 ${dir}/docker`;
+    const local = new LocalConnection({ name: 'local' });
+    assert.equal((await local.exec({ argv: ['sh', '-c', stub] })).code, 0);
+    const env = { PATH: `${dir}:/usr/bin:/bin`, DOCKER_HOST: 'unix:///nowhere.sock' };
+    for (const cmd of [pushCmd(pb, image, 'sha256:abc', header), pullCmd(pb, image, header)]) {
+      assert.equal(cmd.stdin, header);
+      assert.equal(cmd.argv.at(-1), 'auth');
+      assert.ok(!cmd.argv.some((a) => a.includes('c2VjcmV0')), 'the header is in argv');
+      const r = await local.exec({ ...cmd, privileged: false, env });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /with registry\.auth regbook pushes and pulls through the engine API/);
+    }
+    assert.equal((await local.exec({ argv: ['sh', '-c', `cat ${dir}/calls 2>/dev/null`] })).stdout, '');
+    await local.exec({ argv: ['rm', '-rf', dir] });
+  });
+
   it('fall back to the docker client where the engine API gate fails', async () => {
     // DOCKER_HOST fails the gate on any machine: the scripts run the client, which a stub on PATH
-    // records. (That a private DOCKER_CONFIG, the login's, sends them to the client too is shown
-    // against a real daemon by the lab's auth test: through the API they get no credentials.)
+    // records.
     const dir = (await new LocalConnection({ name: 'local' }).exec({ argv: ['mktemp', '-d'] })).stdout.trim();
     const stub = `printf '#!/bin/sh\\necho "docker $*" >> ${dir}/calls\\n' > ${dir}/docker; chmod 755 ${dir}/docker`;
     const local = new LocalConnection({ name: 'local' });

@@ -74,7 +74,22 @@ const ctx = (run: ReturnType<typeof fixture>['run'], h: HostSpec, c: Connection)
 });
 
 describe('images task stages', () => {
-  const [pushStage, pullStage] = imagesTask.stages;
+  const [sweepStage, pushStage, pullStage] = imagesTask.stages;
+
+  it('sweeps the docker logins older versions left under /tmp, on any host that has them, check mode included', async () => {
+    const { run, hosts } = fixture();
+    assert.deepEqual(sweepStage!.hosts(run), []);
+    run.facts.set('worker2', { ...dockerFacts(''), staleLogins: ['/tmp/regbook-docker.Ab12Cd'] });
+    assert.deepEqual(sweepStage!.hosts(run), ['worker2']);
+    const calls: string[] = [];
+    const r = await sweepStage!.run(ctx(run, hosts[2]!, conn('worker2', {}, calls)));
+    assert.equal(r.status, 'changed');
+    assert.deepEqual(
+      r.changes.map((c) => c.what),
+      ['/tmp/regbook-docker.Ab12Cd'],
+    );
+    assert.deepEqual(calls, [], 'check mode removed something');
+  });
 
   it('has the hosts that only pull take part in the push stage', () => {
     const { run } = fixture();

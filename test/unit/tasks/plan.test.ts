@@ -11,6 +11,7 @@ import { trustFiles } from '../../../src/tasks/trust.js';
 import { normaliseRef } from '../../../src/tasks/images.js';
 import { parseImageJson, parseImageList } from '../../../src/facts/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
+import { Secret } from '../../../src/core/secret.js';
 import { registrySettings } from './registry-settings.js';
 
 const pb = {
@@ -92,6 +93,69 @@ describe('registry container plan', () => {
     assert.match(line, /-v \/etc\/regbook\/certs\/server.key:\/certs\/server.key:ro/);
     assert.doesNotMatch(line, /ca\.key/);
   });
+  it('passes ${env:…} settings on stdin as an env-file, and diffs them only as masks', () => {
+    const value = "s3cr3t 'x' $(id)";
+    const withSecret = {
+      ...pb,
+      registry: {
+        ...pb.registry,
+        env: { REGISTRY_LOG_LEVEL: 'info', REGISTRY_HTTP_SECRET: { env: 'HTTP_SECRET' } },
+      },
+    } as unknown as Playbook;
+    const secrets = new Map([['HTTP_SECRET', new Secret(value)]]);
+    const s = desiredContainer(withSecret, 'F', undefined, secrets);
+    const c = runCmd(s);
+    assert.ok(!c.argv.some((w) => w.includes('s3cr3t')), 'the secret is in argv');
+    assert.ok(c.argv.includes('REGISTRY_LOG_LEVEL=info'), 'a plain setting stays in argv');
+    assert.deepEqual(c.argv.slice(c.argv.indexOf('--env-file'), c.argv.indexOf('--env-file') + 2), [
+      '--env-file',
+      '/dev/stdin',
+    ]);
+    assert.ok(c.stdin instanceof Secret);
+    assert.equal(c.stdin.reveal(), `REGISTRY_HTTP_SECRET=${value}\n`);
+    assert.equal(s.labels['regbook.secret-env'], 'REGISTRY_HTTP_SECRET');
+    const same: Inspected = inspectedFrom({ ...s, env: { ...s.env, REGISTRY_HTTP_SECRET: value } });
+    assert.deepEqual(diffContainer(s, same, 'sha256:aaa'), []);
+    const other: Inspected = inspectedFrom({ ...s, env: { ...s.env, REGISTRY_HTTP_SECRET: 'old-value' } });
+    const changes = diffContainer(s, other, 'sha256:aaa');
+    assert.deepEqual(changes, [
+      { what: 'container.env.REGISTRY_HTTP_SECRET', from: '***', to: '***', why: 'a secret setting differs' },
+    ]);
+    // Dropped from the playbook: the old value was a secret (the label says so): still masked.
+    const dropped = diffContainer(desiredContainer(pb, 'F'), other, 'sha256:aaa');
+    const d = dropped.find((x) => x.what === 'container.env.REGISTRY_HTTP_SECRET');
+    assert.deepEqual(d, {
+      what: 'container.env.REGISTRY_HTTP_SECRET',
+      from: '***',
+      why: 'a secret setting differs',
+    });
+    assert.ok(!JSON.stringify(dropped).includes('old-value'));
+    assert.throws(
+      () =>
+        desiredContainer(
+          withSecret,
+          'F',
+          undefined,
+          new Map([['HTTP_SECRET', new Secret('a\nREGISTRY_AUTH=')]]),
+        ),
+      /holds a line break/,
+    );
+  });
+  it('publishes the port on registry.bind; the default compares equal to a container made without it', () => {
+    const at = (bind: string) =>
+      desiredContainer({ ...pb, registry: { ...pb.registry, bind } } as Playbook, 'AA:BB');
+    const p = (bind: string) => {
+      const argv = runCmd(at(bind)).argv;
+      return argv[argv.indexOf('-p') + 1];
+    };
+    assert.equal(p('0.0.0.0'), '5000:5000');
+    assert.equal(p('127.0.0.1'), '127.0.0.1:5000:5000');
+    assert.equal(p('fd00::5'), '[fd00::5]:5000:5000');
+    // docker records `-p 5000:5000` with an empty HostIp.
+    assert.deepEqual(diffContainer(at('0.0.0.0'), inspectedFrom(spec), 'sha256:aaa'), []);
+    const moved = diffContainer(at('127.0.0.1'), inspectedFrom(spec), 'sha256:aaa');
+    assert.deepEqual(moved, [{ what: 'container.ports.5000/tcp', from: '5000', to: '127.0.0.1:5000' }]);
+  });
   it('adds htpasswd settings and mount when auth is on', () => {
     const s = desiredContainer(
       { ...pb, registry: { ...pb.registry, auth: { file: '/etc/regbook/auth/htpasswd', users: [] } } },
@@ -154,6 +218,10 @@ describe('facts', () => {
     assert.equal(r.privileged, false);
     assert.equal(parseFacts('id=ubuntu\nid_like=debian\n').osFamily, 'debian');
     assert.equal(parseFacts('id=alpine\n').osFamily, 'unknown');
+    const stale = parseFacts(
+      'id=debian\nstale_login=/tmp/regbook-docker.Ab12Cd\nstale_login=/tmp/regbook-docker.x; rm -rf /\nuid=0\n',
+    );
+    assert.deepEqual(stale.staleLogins, ['/tmp/regbook-docker.Ab12Cd'], 'only mktemp names are taken');
   });
   it('reads many files in one command, paths passed as arguments', () => {
     const cmd = readFilesCmd(['/a', "/b c'd"]);
