@@ -2,7 +2,8 @@
 // The entry point stays tiny and loads each command's module only when that command runs, so
 // `regbook --version` does not pay for ssh2, node-forge or listr2.
 import { createRequire } from 'node:module';
-import { EXIT, InputError, SIGNAL_EXIT, UsageError } from '../core/errors.js';
+import { EXIT, UsageError } from '../core/errors.js';
+import { exitFor } from './exit.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -49,24 +50,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof InputError) {
-      process.stderr.write(err.message + '\n');
-      process.exitCode = EXIT.badInput;
-    } else if (err instanceof UsageError) {
-      process.stderr.write(`regbook: ${err.message}\n`);
-      process.exitCode = EXIT.badInput;
-    } else if (err instanceof Error && err.name === 'StoppedBySignal') {
-      // The deploy lock's entry point (lock/guard.ts) released the lock before throwing this.
-      const sig = (err as Error & { signal: keyof typeof SIGNAL_EXIT }).signal;
-      process.stderr.write(`regbook: ${err.message}\n`);
-      process.exitCode = SIGNAL_EXIT[sig] ?? SIGNAL_EXIT.SIGINT;
-    } else if (err instanceof Error && (err.name === 'LockHeld' || err.name === 'LockError')) {
-      // Named, not imported: the entry point stays free of the lock's modules.
-      process.stderr.write(`regbook: ${err.message}\n`);
-      process.exitCode = EXIT.taskFailed;
-    } else {
-      process.stderr.write(`regbook: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = EXIT.taskFailed;
-    }
+    const { code, message } = exitFor(err);
+    process.stderr.write(message + '\n');
+    process.exitCode = code;
   },
 );

@@ -1,5 +1,6 @@
 // The deploy lock as one entry point for every command that changes the registry: take it (or stop),
 // run, always release it, whatever ends the run (an error, a signal).
+import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import type { Connection } from '../transport/types.js';
 import { describeHolder, isStaleHere, LOCK_DIR, makeHolder, type LockHolder } from './holder.js';
 import { acquireLock, LockError, releaseLock } from './remote.js';
@@ -7,7 +8,7 @@ import { acquireLock, LockError, releaseLock } from './remote.js';
 export { LockError } from './remote.js';
 
 /** The lock is held by another run: nothing was changed. The message names it and the way out. */
-export class LockHeld extends Error {
+export class LockHeld extends ExitError {
   constructor(
     readonly master: string,
     readonly holder: LockHolder | undefined,
@@ -17,15 +18,16 @@ export class LockHeld extends Error {
       `the deploy lock on ${master} (${LOCK_DIR}) is held by ${describeHolder(holder)}; nothing was ` +
         `changed. Wait for that run (--lock-timeout SECONDS), or, if it was killed, break the lock ` +
         `with: ${releaseHint}`,
+      EXIT.taskFailed,
     );
     this.name = 'LockHeld';
   }
 }
 
 /** A signal stopped the wait for the lock, or the work under it; the lock is released. */
-export class StoppedBySignal extends Error {
+export class StoppedBySignal extends ExitError {
   constructor(readonly signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP') {
-    super(`stopped by ${signal}`);
+    super(`stopped by ${signal}`, SIGNAL_EXIT[signal]);
     this.name = 'StoppedBySignal';
   }
 }

@@ -1,14 +1,16 @@
 // The deploy lock on the master, through a Connection: take it (waiting up to a timeout), read it,
 // release it. Like Kamal's deploy lock, it keeps two applies from converging the cluster at once.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EXIT, ExitError } from '../core/errors.js';
 import type { Connection } from '../transport/types.js';
 import { acquireCmd, HELD, LOCK_DIR, parseHolder, releaseCmd, statusCmd, type LockHolder } from './holder.js';
 
 export type AcquireResult = { taken: true } | { taken: false; holder: LockHolder | undefined };
 
-export class LockError extends Error {
+/** The lock could not be taken or even checked: the run stops (exit 2), it never goes on unlocked. */
+export class LockError extends ExitError {
   constructor(message: string) {
-    super(message);
+    super(message, EXIT.taskFailed);
     this.name = 'LockError';
   }
 }
