@@ -187,10 +187,11 @@ export function renderScreen(raw: string): string {
     .replace(/\n+$/, '\n');
 }
 
-/** The screen with its varying parts made constant: durations, pids, dates, spinner frames. */
+/** The screen with its varying parts made constant: durations, pids, temporary directories. */
 export function normaliseScreen(screen: string): string {
   return screen
     .replace(/@@pid=\d+@@\n?/g, '')
+    .replace(/\/tmp\/[\w.-]+\//g, 'TMP/')
     .replace(/\b\d+m\d\ds\b/g, 'Ns')
     .replace(/\b\d+(\.\d+)?s\b/g, 'Ns')
     .replace(/sha256:[0-9a-f]{8,64}/g, 'sha256:…');
