@@ -162,7 +162,7 @@ if ((small < big)); then
     cat "$WORK/logs/lab-up-pairs.log" >&2
     die "the second bench lab did not come up"
   }
-  regbook_wrapper "$WORK/regbook-small" "$ROOT/.lab-$SMALL_LAB/inventory.yaml"
+  regbook_wrapper "$WORK/regbook-small" "$ROOT/.lab-$SMALL_LAB/inventory.yaml" "$ROOT/bench/playbooks/parity.yaml"
   # The large lab was last converged by Ansible: regbook converges it again from a reset.
   reset_lab
   timed "$big" pair-converge regbook 0 "$WORK/regbook"
