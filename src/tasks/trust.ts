@@ -370,11 +370,15 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
   // the writes, so a store refresh that a write runs anyway covers them.
   const want = wantedRecord(pb, files);
   const recorded = parseRecord(probe.record);
-  // A file kept away above (the plain-HTTP drop-in of this address) is not reported twice.
+  // A file kept away above (the plain-HTTP drop-in of this address) is not reported twice. On
+  // the master, a file in tls.dir is the tls task's own (a tls.dir inside certs.d, under the
+  // old address), whatever trust wrote there before.
   const absent = new Set(files.filter((f) => f.kind === 'absent').map((f) => f.path));
+  const tlsDir = posix.join(pb.tls.dir, '/');
+  const tlsOwns = (p: string) => ctx.host.name === masterName(ctx.run) && p.startsWith(tlsDir);
   const stale = staleTrust(
     want,
-    [...probe.known].filter((p) => !absent.has(p)),
+    [...probe.known].filter((p) => !absent.has(p) && !tlsOwns(p)),
     recorded,
   );
   const removals: Step[] = [];

@@ -314,6 +314,17 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
     assert.deepEqual(check.execs, []);
     assert.deepEqual(check.writes, []);
   });
+  it('on the master, a file in tls.dir stays (a tls.dir inside certs.d is the tls task’s)', async () => {
+    const inCertsD = {
+      ...moved,
+      tls: { ...moved.tls, dir: '/etc/docker/certs.d/master:5000' },
+    } as unknown as Playbook;
+    const { r } = await trustAfterMove(master, false, inCertsD);
+    assert.deepEqual(
+      r.changes.filter((c) => c.to === 'absent').map((c) => c.what),
+      [OLD[1]],
+    );
+  });
   it('a host taken out of trust.hosts loses what regbook wrote there, and is reported only then', async () => {
     const out = { ...moved, trust: { ...moved.trust, hosts: ['master'] } } as unknown as Playbook;
     const { r, writes } = await trustAfterMove(worker, false, out);
