@@ -222,7 +222,7 @@ describe('trust: the probe it takes', () => {
  * anchor for another registry; it answers the probe from `present` and records every other command
  * and every write.
  */
-function hostWithOldAnchors(name: string, present: Map<string, string>, record: string) {
+function hostWithOldAnchors(name: string, present: Map<string, string>, record: string, info = '{}') {
   const execs: string[][] = [];
   const writes: { path: string; data: string }[] = [];
   const conn = {
@@ -242,7 +242,7 @@ function hostWithOldAnchors(name: string, present: Map<string, string>, record: 
         return { code: 0, stdout: lines.join('\n') + '\n', stderr: '' };
       }
       execs.push([...c.argv]);
-      return { code: 0, stdout: '{}', stderr: '' };
+      return { code: 0, stdout: info, stderr: '' };
     },
     writeFile: async (path: string, data: Buffer | string) => {
       writes.push({ path, data: data.toString() });
@@ -346,5 +346,43 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
     );
     run.facts.set('w1', { ...debian, trustLeftovers: true });
     assert.deepEqual(trustTask.stages[1]!.hosts(run), ['w1']);
+  });
+  it('tls.mode none: the insecure-registries entry regbook added for the old address goes, the new one comes', async () => {
+    const none = { ...moved, tls: { ...moved.tls, mode: 'none' }, trust: { ...moved.trust, system: false } };
+    const daemonJson = JSON.stringify({ 'insecure-registries': ['mine:5000', 'master:5000'] });
+    const info = JSON.stringify({
+      RegistryConfig: { IndexConfigs: { 'registry.lab:5000': { Secure: false } } },
+    });
+    const go = async (check: boolean) => {
+      const run = createRun<Shared>(
+        none as unknown as Playbook,
+        inventory,
+        new Map(),
+        { check, diff: false },
+        () => {},
+        {},
+      );
+      run.facts.set(worker.name, debian);
+      const h = hostWithOldAnchors(
+        worker.name,
+        new Map([['/etc/docker/daemon.json', daemonJson]]),
+        recordText({ files: [], insecure: ['master:5000'] }),
+        info,
+      );
+      run.conns.set(worker.name, h.conn);
+      const r = await trustTask.stages[0]!.run({ host: worker, conn: h.conn, run, notify: () => undefined });
+      return { ...h, r };
+    };
+    const apply = await go(false);
+    const edit = apply.r.changes.find((c) => c.what === '/etc/docker/daemon.json insecure-registries');
+    assert.deepEqual(edit, {
+      what: '/etc/docker/daemon.json insecure-registries',
+      from: 'mine:5000, master:5000',
+      to: 'mine:5000, registry.lab:5000',
+    });
+    const written = apply.writes.find((w) => w.path === '/etc/docker/daemon.json')!;
+    assert.deepEqual(JSON.parse(written.data), { 'insecure-registries': ['mine:5000', 'registry.lab:5000'] });
+    assert.deepEqual(parseRecord(apply.writes.at(-1)!.data).insecure, ['registry.lab:5000']);
+    assert.deepEqual((await go(true)).r.changes, apply.r.changes);
   });
 });
