@@ -27,6 +27,7 @@ import {
   parseRecord,
   recordText,
   removeStaleCmd,
+  removeStoreFilesCmd,
   staleTrust,
   storeRefresh,
   type TrustRecord,
@@ -381,8 +382,13 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
     [...probe.known].filter((p) => !absent.has(p) && !tlsOwns(p)),
     recorded,
   );
+  // An OS-store file and the store's rebuild go in one command, so a run stopped between steps
+  // never leaves the file gone and the bundle still holding it. Where a write of this run
+  // rebuilds that store anyway (later, in its lane), the removal leaves it to that: a stop before
+  // then leaves the write, and so the rebuild, owed to the next run.
   const removals: Step[] = [];
-  const refreshes = new Map<string, string[]>();
+  const laneRuns = new Set(lanes.flat().flatMap((s) => (s.kind === 'exec' ? [s.cmd.argv.join(' ')] : [])));
+  const byStore = new Map<string, string[]>();
   for (const path of stale.files) {
     changes.push({
       what: path,
@@ -390,18 +396,24 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
       to: 'absent',
       why: 'written by regbook; the playbook no longer asks for it',
     });
-    removals.push({ kind: 'exec', describe: `rm ${path}`, cmd: removeStaleCmd(path) });
     const refresh = storeRefresh(path);
-    if (refresh) refreshes.set(refresh.join(' '), refresh);
-  }
-  if (refreshes.size > 0) {
-    systemChanged = true;
-    const runs = new Set(lanes.flat().flatMap((s) => (s.kind === 'exec' ? [s.cmd.argv.join(' ')] : [])));
-    for (const [line, argv] of refreshes) {
-      if (runs.has(line)) continue;
-      changes.push({ what: 'OS trust store', why: `rebuilt without the removed certificate (${line})` });
-      lanes.push([{ kind: 'exec', describe: line, cmd: { argv, privileged: true } }]);
+    if (!refresh) {
+      removals.push({ kind: 'exec', describe: `rm ${path}`, cmd: removeStaleCmd(path) });
+      continue;
     }
+    systemChanged = true;
+    const line = refresh.join(' ');
+    byStore.set(line, [...(byStore.get(line) ?? []), path]);
+  }
+  for (const [line, paths] of byStore) {
+    const rebuild = !laneRuns.has(line);
+    if (rebuild)
+      changes.push({ what: 'OS trust store', why: `rebuilt without the removed certificate (${line})` });
+    removals.push({
+      kind: 'exec',
+      describe: `rm ${paths.join(' ')}${rebuild ? `; ${line}` : ''}`,
+      cmd: removeStoreFilesCmd(paths, rebuild),
+    });
   }
 
   // The record lists every file before it is written, and drops an entry only once it is gone.

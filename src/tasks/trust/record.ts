@@ -85,3 +85,16 @@ export function removeStaleCmd(path: string): Cmd {
   const ownDir = CERTS_D_ROOTS.includes(posix.dirname(dir));
   return { argv: ['sh', '-c', REMOVE_SCRIPT, 'sh', path, ownDir ? dir : '-'], privileged: true };
 }
+
+/**
+ * Removes files of one OS store (all under the same store directory) and, when `rebuild`, rebuilds
+ * that store's bundle in the same command. The rebuild is a fixed command from the table above;
+ * the paths are positional arguments.
+ */
+export function removeStoreFilesCmd(paths: readonly string[], rebuild: boolean): Cmd {
+  const refresh = storeRefresh(paths[0] ?? '');
+  if (!refresh || paths.some((p) => storeRefresh(p) !== refresh))
+    throw new Error(`not files of one OS store: ${paths.join(', ')}`);
+  const script = rebuild ? `rm -f -- "$@" && ${refresh.join(' ')}` : 'rm -f -- "$@"';
+  return { argv: ['sh', '-c', script, 'sh', ...paths], privileged: true };
+}

@@ -9,6 +9,7 @@ import {
   parseRecord,
   recordText,
   removeStaleCmd,
+  removeStoreFilesCmd,
   staleTrust,
   storeRefresh,
 } from '../../../src/tasks/trust/record.js';
@@ -57,6 +58,17 @@ describe('trust record: what is stale', () => {
   ];
   for (const [name, args, want] of table) it(name, () => assert.deepEqual(staleTrust(...args), want));
 
+  it('store files go with their rebuild in one command, and only files of one store', () => {
+    assert.deepEqual(removeStoreFilesCmd([STORE_A], true).argv, [
+      'sh',
+      '-c',
+      'rm -f -- "$@" && update-ca-certificates',
+      'sh',
+      STORE_A,
+    ]);
+    assert.deepEqual(removeStoreFilesCmd([STORE_A], false).argv.slice(2), ['rm -f -- "$@"', 'sh', STORE_A]);
+    assert.throws(() => removeStoreFilesCmd([STORE_A, A], true), /not files of one OS store/);
+  });
   it('a store file’s removal rebuilds its store; a certs.d file’s needs nothing', () => {
     assert.deepEqual(storeRefresh(STORE_A), ['update-ca-certificates']);
     assert.deepEqual(storeRefresh('/etc/pki/ca-trust/source/anchors/regbook-a.crt'), [

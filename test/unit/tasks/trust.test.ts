@@ -285,12 +285,20 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
       !r.changes.some((c) => c.what.includes('other.example')),
       'the operator’s anchor is not regbook’s',
     );
-    const rms = execs.filter((a) => a[2]?.startsWith('rm -f -- "$1"'));
-    assert.deepEqual(rms.map((a) => a[4]).sort(), [...OLD].sort());
-    // docker's directory goes with its file when empty; the store file's directory stays.
-    assert.equal(rms.find((a) => a[4] === OLD[0])![5], '/etc/docker/certs.d/master:5000');
-    assert.equal(rms.find((a) => a[4] === OLD[1])![5], '-');
-    assert.equal(execs.filter((a) => a[0] === 'update-ca-certificates').length, 1);
+    // docker's file goes with its directory when that is empty; the store file goes on its own,
+    // since the new store file's write rebuilds the store once, after it.
+    const rm = (a: string[]) => a[2]?.startsWith('rm -f');
+    assert.deepEqual(
+      execs.filter(rm).map((a) => a.slice(2)),
+      [
+        [String(execs.find(rm)![2]), 'sh', OLD[0], '/etc/docker/certs.d/master:5000'],
+        ['rm -f -- "$@"', 'sh', OLD[1]],
+      ],
+    );
+    assert.deepEqual(
+      execs.filter((a) => a.join(' ').includes('update-ca-certificates')),
+      [['update-ca-certificates']],
+    );
     // The record lists old and new before anything is written or removed, and only the new after.
     const rec = writes.filter((w) => w.path === TRUST_RECORD).map((w) => parseRecord(w.data).files.sort());
     assert.equal(rec.length, 2);
@@ -313,6 +321,14 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
     assert.deepEqual(check.r.changes, apply.r.changes);
     assert.deepEqual(check.execs, []);
     assert.deepEqual(check.writes, []);
+  });
+  it('without a new store file, the old one’s removal rebuilds the store in the same command', async () => {
+    const noStore = { ...moved, trust: { ...moved.trust, system: false } } as unknown as Playbook;
+    const { r, execs } = await trustAfterMove(worker, false, noStore);
+    assert.ok(r.changes.some((c) => c.what === 'OS trust store'));
+    const store = execs.filter((a) => a.includes(OLD[1]!));
+    assert.deepEqual(store, [['sh', '-c', 'rm -f -- "$@" && update-ca-certificates', 'sh', OLD[1]]]);
+    assert.equal(execs.filter((a) => a[0] === 'update-ca-certificates').length, 0);
   });
   it('on the master, a file in tls.dir stays (a tls.dir inside certs.d is the tls task’s)', async () => {
     const inCertsD = {
