@@ -396,7 +396,7 @@ describe('a new registry address on the lab: the old anchors regbook wrote go fr
     for (const h of hosts) {
       await L?.sh(
         h,
-        `sed '/ registry.lab$/d' /etc/hosts > /tmp/h && cat /tmp/h > /etc/hosts; rm -rf /etc/containers/certs.d /etc/docker/certs.d/other.example:443`,
+        `sed '/ registry.lab$/d' /etc/hosts > /tmp/h && cat /tmp/h > /etc/hosts; rm -rf /etc/containers/certs.d /etc/containers/registries.conf.d/regbook-* /etc/docker/certs.d/other.example:443`,
       );
     }
     await L?.reset();
@@ -457,6 +457,42 @@ describe('a new registry address on the lab: the old anchors regbook wrote go fr
     // The new anchor works: worker1 pulled through the new name.
     await L.shOk('worker1', `docker image inspect ${NEW}/app:0.1 >/dev/null`);
 
+    const again = await applyJson(pb, inv);
+    assert.equal(again.code, 0, explain(again));
+    assert.deepEqual(again.pairs, [], explain(again));
+  });
+  it('tls.mode none: the insecure-registries entry and drop-in of the old address go; an operator’s entry stays', async () => {
+    const dir = tempDir();
+    const inv = await L.writeInventory({ hosts });
+    const doc = basePlaybook();
+    doc.tls = { mode: 'none' };
+    doc.trust = { hosts: 'all', runtimes: ['docker', 'podman'] };
+    doc.images = [];
+    const first = await applyJson(writePlaybook(dir, doc), inv);
+    assert.equal(first.code, 0, explain(first));
+    // The operator's own insecure registry, beside regbook's.
+    for (const h of hosts) {
+      await L.shOk(
+        h,
+        `python3 -c 'import json; p="/etc/docker/daemon.json"; d=json.load(open(p)); d["insecure-registries"].insert(0, "mine.example:5000"); json.dump(d, open(p, "w"))'`,
+      );
+    }
+    doc.registry.address = NEW;
+    const pb = writePlaybook(dir, doc);
+    const { check } = await checkThenApply(pb, inv, L);
+    const edits = check.tasks.flatMap((t) => t.changes).filter((c) => c.what.endsWith('insecure-registries'));
+    assert.equal(edits.length, hosts.length, JSON.stringify(edits));
+    for (const h of hosts) {
+      const json = JSON.parse(await L.shOk(h, 'cat /etc/docker/daemon.json')) as Record<string, unknown>;
+      assert.deepEqual(json['insecure-registries'], ['mine.example:5000', NEW], h);
+      const info = await L.shOk(h, "docker info --format '{{json .RegistryConfig.IndexConfigs}}'");
+      const configs = JSON.parse(info) as Record<string, { Secure: boolean }>;
+      assert.equal(configs[NEW]?.Secure, false, `${h}: docker has not loaded ${NEW}`);
+      assert.equal(configs[OLD], undefined, `${h}: docker still treats ${OLD} as insecure`);
+      assert.ok(!(await exists(h, '/etc/containers/registries.conf.d/regbook-master_5000.conf')), h);
+      assert.ok(await exists(h, '/etc/containers/registries.conf.d/regbook-registry.lab_5000.conf'), h);
+      for (const p of written(OLD)) assert.ok(!(await exists(h, p)), `${h}: ${p} is still there`);
+    }
     const again = await applyJson(pb, inv);
     assert.equal(again.code, 0, explain(again));
     assert.deepEqual(again.pairs, [], explain(again));
