@@ -65,9 +65,25 @@ export function staleTrust(want: TrustRecord, known: Iterable<string>, recorded:
   const keep = new Set(want.files);
   const keepInsecure = new Set(want.insecure);
   return {
-    files: [...new Set(known)].filter((f) => !keep.has(f)).sort(),
+    files: [...new Set(known)].filter((f) => !keep.has(f) && isTrustPath(f)).sort(),
     insecure: [...new Set(recorded.insecure)].filter((a) => !keepInsecure.has(a)).sort(),
   };
+}
+
+// The only shapes of path regbook writes for trust: a record that lists anything else (edited by
+// hand, or damaged) does not make regbook remove it.
+const NAME = '(?!\\.\\.?/)[^/]+';
+const TRUST_PATHS = [
+  new RegExp(`^/etc/docker/certs\\.d/${NAME}/ca\\.crt$`),
+  new RegExp(`^/etc/containerd/certs\\.d/${NAME}/(ca\\.crt|hosts\\.toml)$`),
+  new RegExp(`^/etc/containers/certs\\.d/${NAME}/ca\\.crt$`),
+  new RegExp(`^(/usr/local/share/ca-certificates|/etc/pki/ca-trust/source/anchors)/regbook-[^/]+\\.crt$`),
+  new RegExp(`^/etc/containers/registries\\.conf\\.d/regbook-[^/]+\\.conf$`),
+];
+
+/** Whether a path has the shape of a file regbook writes for trust. */
+export function isTrustPath(path: string): boolean {
+  return TRUST_PATHS.some((re) => re.test(path));
 }
 
 /** The refresh an OS-store file's removal needs, or undefined for a file outside the stores. */

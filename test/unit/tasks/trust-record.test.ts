@@ -51,6 +51,15 @@ describe('trust record: what is stale', () => {
       { files: [], insecure: ['a:5000'] },
     ],
     [
+      'a record listing a path of another shape (edited by hand, damaged) does not make it go',
+      [
+        none,
+        ['/etc/passwd', '/etc/docker/certs.d/../passwd/ca.crt', '/etc/docker/certs.d/a/b/ca.crt', A],
+        { files: ['/etc/passwd', A], insecure: [] },
+      ],
+      { files: [A], insecure: [] },
+    ],
+    [
       'a host outside trust.hosts: all of it',
       [none, [A], { files: [A], insecure: ['a:5000'] }],
       { files: [A], insecure: ['a:5000'] },
