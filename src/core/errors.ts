@@ -40,6 +40,15 @@ export class ExitError extends Error {
   }
 }
 
+/**
+ * What a command makes of an error from the network, a host or the registry: the user's to act on
+ * (exit 2 unless said otherwise), not a bug. An ExitError keeps its own code.
+ */
+export function asExitError(err: unknown, exitCode: number = EXIT.taskFailed): ExitError {
+  if (err instanceof ExitError) return err;
+  return new ExitError(err instanceof Error ? err.message : String(err), exitCode);
+}
+
 /** Bad input (usage, YAML, schema, semantic rules): exit 1, nothing was contacted. */
 export class InputError extends ExitError {
   constructor(readonly diagnostics: Diagnostic[]) {

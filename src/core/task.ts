@@ -44,6 +44,8 @@ export interface HostFacts {
   privileged: boolean;
   /** /tmp/regbook-docker.* directories (docker logins of older versions) found on the host. */
   staleLogins?: readonly string[];
+  /** The host holds trust files regbook wrote (its record lists some, or its naming marks one). */
+  trustLeftovers?: boolean;
 }
 
 export type HandlerId = 'restart-docker';

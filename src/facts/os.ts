@@ -2,6 +2,7 @@ import type { Cmd } from '../core/cmd.js';
 import type { HostFacts } from '../core/task.js';
 import { ENGINE_API_GATE } from './engine-api.js';
 import { IMAGE_LIST_FORMAT, parseImageJson, parseImageList } from './images.js';
+import { OWN_NAMED_GLOBS, TRUST_RECORD } from './trust-record.js';
 
 const IMAGES_MARKER = '@@regbook-images@@';
 
@@ -19,6 +20,9 @@ const FACTS_SCRIPT = [
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
   // Login directories older versions made for `docker login` and could leave behind (see tasks/images.ts).
   'for d in /tmp/regbook-docker.*; do if [ -d "$d" ]; then printf "stale_login=%s\\n" "$d"; fi; done',
+  // Trust files regbook wrote (tasks/trust/record.ts): a host outside trust.hosts loses them.
+  `if grep -qE '^(file|insecure) ' ${TRUST_RECORD} 2>/dev/null; then echo trust_leftovers=yes;`,
+  `else for f in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$f" ]; then echo trust_leftovers=yes; break; fi; done; fi`,
   `if ${ENGINE_API_GATE} &&`,
   '  l=$(curl -sf --max-time 30 --unix-socket "$s" http://docker/images/json 2>/dev/null); then',
   `  printf "docker_running=yes\\nimages=json\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
@@ -58,6 +62,7 @@ export function parseFacts(stdout: string): HostFacts {
     images: images(kv.get('images'), at < 0 ? '' : stdout.slice(at + IMAGES_MARKER.length + 2)),
     privileged: kv.get('uid') === '0',
     ...(staleLogins.length > 0 ? { staleLogins } : {}),
+    ...(kv.get('trust_leftovers') === 'yes' ? { trustLeftovers: true } : {}),
   };
 }
 

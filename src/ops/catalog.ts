@@ -1,17 +1,15 @@
 import { loadBoth } from '../config/index.js';
-import { EXIT } from '../core/errors.js';
+import { asExitError, EXIT, ExitError } from '../core/errors.js';
 import { resolveSecrets } from '../engine/setup.js';
 import { ensureTlsKnown, registryClient } from '../tasks/api.js';
 import type { Run, Shared } from '../tasks/shared.js';
 import { connect } from '../transport/index.js';
 import { createRun } from '../engine/setup.js';
-import { formatBytes, plural } from '../ui/size.js';
 
 export interface CatalogArgs {
   playbook: string;
   inventory: string;
   repository?: string;
-  output: 'text' | 'json';
 }
 
 export interface CatalogEntry {
@@ -67,50 +65,40 @@ export function operatorRun(playbookPath: string, inventoryPath: string): Run {
   );
 }
 
-export async function runCatalog(a: CatalogArgs): Promise<number> {
+export interface CatalogReport {
+  registry: string;
+  /** The one repository asked for, if one was. */
+  repository?: string;
+  images: CatalogEntry[];
+}
+
+/** Throws ExitError: 4 the master is unreachable, 2 an unknown repository or a registry failure. */
+export async function catalog(a: CatalogArgs): Promise<CatalogReport> {
   const run = operatorRun(a.playbook, a.inventory);
   const { playbook, inventory } = run;
+  const conn = await connect(inventory.master).catch((err: Error) => {
+    throw new ExitError(`${inventory.master.name} unreachable: ${err.message}`, EXIT.unreachable);
+  });
+  run.conns.set(inventory.master.name, conn);
   try {
-    run.conns.set(inventory.master.name, await connect(inventory.master));
-  } catch (err) {
-    process.stderr.write(`regbook: ${inventory.master.name} unreachable: ${(err as Error).message}\n`);
-    return EXIT.unreachable;
-  }
-  try {
-    const entries = await readCatalog(run, a.repository);
-    if (a.output === 'json') {
-      process.stdout.write(JSON.stringify({ registry: playbook.registry.address, images: entries }) + '\n');
-    } else {
-      const w = Math.max(10, ...entries.map((e) => `${e.repository}:${e.tag}`.length));
-      process.stdout.write(`${'IMAGE'.padEnd(w)}  ${'DIGEST'.padEnd(71)}  SIZE\n`);
-      for (const e of entries) {
-        const size = e.size === undefined ? '-' : formatBytes(e.size);
-        process.stdout.write(
-          `${`${e.repository}:${e.tag}`.padEnd(w)}  ${(e.digest ?? '-').padEnd(71)}  ${size}\n`,
-        );
-      }
-      const repos = new Set(entries.map((e) => e.repository)).size;
-      if (a.repository && entries.length === 0) process.stdout.write(`(${a.repository} has no tags)\n`);
-      else if (entries.length === 0) process.stdout.write('(the registry is empty)\n');
-      else
-        process.stdout.write(
-          `${plural(repos, 'repository', 'repositories')}, ${plural(entries.length, 'tag')}\n`,
-        );
-    }
-    return EXIT.ok;
+    const images = await readCatalog(run, a.repository);
+    return {
+      registry: playbook.registry.address,
+      ...(a.repository ? { repository: a.repository } : {}),
+      images,
+    };
   } catch (err) {
     if (err instanceof UnknownRepositoryError) {
       const known = await registryClient(run)
         .then((c) => c.catalog())
         .catch(() => []);
-      process.stderr.write(
-        `regbook: ${err.message} at ${playbook.registry.address} ` +
-          `(repositories: ${known.length ? known.join(', ') : 'none'})\n`,
+      throw new ExitError(
+        `${err.message} at ${playbook.registry.address} ` +
+          `(repositories: ${known.length ? known.join(', ') : 'none'})`,
+        EXIT.taskFailed,
       );
-      return EXIT.taskFailed;
     }
-    process.stderr.write(`regbook: ${(err as Error).message}\n`);
-    return EXIT.taskFailed;
+    throw asExitError(err);
   } finally {
     for (const c of run.conns.values()) await c.close();
   }

@@ -6,7 +6,7 @@
 // step too: the registry is never left read-only.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
-import { EXIT, SIGNAL_EXIT } from '../core/errors.js';
+import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
 import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from '../tasks/api.js';
@@ -21,9 +21,8 @@ import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
-import { LockHeld, withDeployLock } from '../lock/guard.js';
+import { StoppedBySignal, withDeployLock } from '../lock/guard.js';
 import { operatorRun } from './catalog.js';
-import { formatBytes, plural } from '../ui/size.js';
 
 export interface GcArgs {
   playbook: string;
@@ -33,7 +32,8 @@ export interface GcArgs {
   untagged: boolean;
   /** The registry binary inside the container, when it is not the image's entrypoint. */
   registryBinary?: string;
-  output: 'text' | 'json';
+  /** Where gc says what it is doing (the registry going read-only, the sweep, back to write mode). */
+  progress: (line: string) => void;
   /** Seconds to wait for the deploy lock on the master (0: stop at once when it is held). */
   lockTimeout?: number;
 }
@@ -181,8 +181,6 @@ export class GcInterrupted extends Error {
   }
 }
 
-const progress = (line: string) => process.stderr.write(`regbook: gc: ${line}\n`);
-
 export async function collectGarbage(
   run: Run,
   conn: Connection,
@@ -242,10 +240,10 @@ export async function collectGarbage(
   let sweep: GcSweep | undefined;
   halt();
   try {
-    progress(`${registry.name} on ${base.master} goes read-only for the collection`);
+    a.progress(`${registry.name} on ${base.master} goes read-only for the collection`);
     await recreate(run, conn, readOnly, 'in read-only mode');
     halt();
-    progress(`sweeping${a.untagged ? ' (untagged manifests too)' : ''}`);
+    a.progress(`sweeping${a.untagged ? ' (untagged manifests too)' : ''}`);
     const collecting = must(
       conn,
       garbageCollectCmd(registry.name, binary, found.config, { dryRun: false, untagged: a.untagged }),
@@ -262,34 +260,10 @@ export async function collectGarbage(
     // Whatever happened, the registry goes back to the playbook's configuration (which also
     // empties its in-memory blob cache, so deleted layers can be pushed again).
     await recreate(run, conn, spec, 'with the playbook’s configuration');
-    progress(`${registry.name} is back in write mode, as the playbook configures it`);
+    a.progress(`${registry.name} is back in write mode, as the playbook configures it`);
   }
   const bytesAfter = await dataDirBytes(conn, registry.dataDir);
   return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
-}
-
-export function formatGcReport(r: GcReport): string {
-  const lines: string[] = [];
-  const what = `${plural(r.manifests.length, 'untagged manifest')} and ${plural(r.blobs.length, 'blob')}`;
-  if (r.check) {
-    lines.push(`gc --check on ${r.master} (container ${r.container}, ${r.dataDir}): nothing was changed`);
-    lines.push(`would delete ${what}, ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes):`);
-  } else {
-    lines.push(`gc on ${r.master} (container ${r.container}, ${r.dataDir})`);
-    lines.push(
-      '  the registry ran read-only during the collection and is back to the playbook’s configuration',
-    );
-    lines.push(`deleted ${what}:`);
-  }
-  for (const m of r.manifests) lines.push(`  manifest ${m}`);
-  for (const b of r.blobs) lines.push(`  blob     ${b}`);
-  if (r.summary) lines.push(`garbage-collect: ${r.summary}`);
-  if (!r.check) {
-    lines.push(
-      `freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes): ${formatBytes(r.bytesBefore)} → ${r.bytesAfter === undefined ? '?' : formatBytes(r.bytesAfter)}`,
-    );
-  }
-  return lines.join('\n') + '\n';
 }
 
 const aborted = (signal: AbortSignal) =>
@@ -298,7 +272,12 @@ const aborted = (signal: AbortSignal) =>
     else signal.addEventListener('abort', () => resolve(undefined), { once: true });
   });
 
-export async function runGc(a: GcArgs): Promise<number> {
+/**
+ * Collects garbage under the deploy lock (check mode reads only, and takes no lock). Throws
+ * ExitError: 4 the master is unreachable, 2 the collection failed or the lock is held; a signal's
+ * code once the registry is back in write mode.
+ */
+export async function gc(a: GcArgs): Promise<GcReport> {
   const run = operatorRun(a.playbook, a.inventory);
   const master = run.inventory.master;
   // SIGINT, SIGTERM, SIGHUP: the registry goes back to write mode, the lock is released, then gc
@@ -306,24 +285,20 @@ export async function runGc(a: GcArgs): Promise<number> {
   // would refuse every push until someone noticed.
   let working: Promise<unknown> = Promise.resolve();
   const stop: StopSignals = listenForStopSignals({
-    onFirst: (sig) =>
-      process.stderr.write(`\nregbook: gc: ${sig}: putting the registry back in write mode, then stopping\n`),
+    onFirst: (sig) => a.progress(`${sig}: putting the registry back in write mode, then stopping`),
     onForce: async () => void (await working.catch(() => undefined)),
     exitCode: (sig) => SIGNAL_EXIT[sig],
     forceExitMs: 5 * 60_000,
   });
   let conn: Connection | undefined;
   try {
-    try {
-      conn = await connect(master);
-    } catch (err) {
-      process.stderr.write(`regbook: ${master.name} unreachable: ${(err as Error).message}\n`);
-      return EXIT.unreachable;
-    }
+    conn = await connect(master).catch((err: Error) => {
+      throw new ExitError(`${master.name} unreachable: ${err.message}`, EXIT.unreachable);
+    });
     run.conns.set(master.name, conn);
     const c = conn;
     // gc --check only reads (a dry run), so like apply --check it takes no lock.
-    working = a.check
+    const collecting = a.check
       ? collectGarbage(run, c, a, stop)
       : withDeployLock(
           {
@@ -336,20 +311,20 @@ export async function runGc(a: GcArgs): Promise<number> {
           },
           () => collectGarbage(run, c, a, stop),
         );
-    const report = (await working) as GcReport;
+    working = collecting;
+    const report = await collecting;
     const sig = stop.which();
-    if (sig) return SIGNAL_EXIT[sig];
-    process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatGcReport(report));
-    return EXIT.ok;
+    if (sig) throw new StoppedBySignal(sig);
+    return report;
   } catch (err) {
     const sig = stop.which();
     if (sig) {
-      if (!(err instanceof GcInterrupted) && (err as Error).name !== 'StoppedBySignal')
-        process.stderr.write(`regbook: gc: ${(err as Error).message}\n`);
-      return SIGNAL_EXIT[sig];
+      if (!(err instanceof GcInterrupted) && !(err instanceof StoppedBySignal))
+        a.progress((err as Error).message);
+      throw new StoppedBySignal(sig);
     }
-    process.stderr.write(`regbook: ${err instanceof LockHeld ? '' : 'gc: '}${(err as Error).message}\n`);
-    return EXIT.taskFailed;
+    if (err instanceof ExitError) throw err;
+    throw new ExitError(`gc: ${(err as Error).message}`, EXIT.taskFailed);
   } finally {
     await conn?.close();
     stop.dispose();

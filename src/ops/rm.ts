@@ -1,8 +1,8 @@
 // `regbook rm FILE -i INV REF...`: the runbook's DELETE of a manifest, by tag or by digest, through
 // the master's SSH connection, under the deploy lock.
-import { EXIT, SIGNAL_EXIT, UsageError } from '../core/errors.js';
+import { asExitError, EXIT, ExitError, SIGNAL_EXIT, UsageError } from '../core/errors.js';
 import { listenForStopSignals } from '../engine/stop-signals.js';
-import { LockHeld, withDeployLock } from '../lock/guard.js';
+import { StoppedBySignal, withDeployLock } from '../lock/guard.js';
 import { RegistryError } from '../registry/errors.js';
 import { assertDigest, assertRepository, assertTag, InvalidReferenceError } from '../registry/reference.js';
 import {
@@ -14,7 +14,6 @@ import {
 } from '../registry/removal.js';
 import { ensureTlsKnown, registryClient } from '../tasks/api.js';
 import { connect } from '../transport/index.js';
-import type { Connection } from '../transport/types.js';
 import { makeRedact } from '../ui/format.js';
 import { operatorRun } from './catalog.js';
 
@@ -23,7 +22,6 @@ export interface RmArgs {
   inventory: string;
   refs: string[];
   check: boolean;
-  output: 'text' | 'json';
   /** Seconds to wait for the deploy lock (0: stop at once when it is held). */
   lockTimeout: number;
 }
@@ -49,15 +47,19 @@ export function parseRef(ref: string, registryAddress: string): RemovalTarget {
   throw new UsageError(`${ref}: give a tag (REPOSITORY:TAG) or a digest (REPOSITORY@sha256:…)`);
 }
 
-function describe(r: Removal, check: boolean): string {
-  const verb = check ? 'would remove' : 'removed';
-  if (r.how === 'tag-alone')
-    return `${verb} ${r.repository}:${r.reference} alone (${r.digest} stays, tagged ${r.kept.join(', ')})`;
-  const tags = r.tags.length ? `, tagged ${r.tags.join(', ')}` : ', untagged';
-  return `${verb} ${r.repository}@${r.digest}${tags}`;
+export interface RmReport {
+  registry: string;
+  check: boolean;
+  /** What went (or, with check, would go). */
+  removed: Array<Omit<Removal, 'mediaType'>>;
 }
 
-export async function runRm(a: RmArgs): Promise<number> {
+/**
+ * Removes the references under the deploy lock (check mode reads only, and takes no lock). Throws
+ * ExitError: 4 the master is unreachable, 2 a reference is not in the registry (nothing is removed),
+ * the lock is held or the registry refuses; a signal's code when one stopped it.
+ */
+export async function removeRefs(a: RmArgs): Promise<RmReport> {
   const run = operatorRun(a.playbook, a.inventory);
   const { playbook, inventory } = run;
   const targets = a.refs.map((ref) => parseRef(ref, playbook.registry.address));
@@ -67,39 +69,30 @@ export async function runRm(a: RmArgs): Promise<number> {
         `set it to true and run apply before rm`,
     );
   }
-  let conn: Connection;
-  try {
-    conn = await connect(inventory.master);
-  } catch (err) {
-    process.stderr.write(`regbook: ${inventory.master.name} unreachable: ${(err as Error).message}\n`);
-    return EXIT.unreachable;
-  }
+  const conn = await connect(inventory.master).catch((err: Error) => {
+    throw new ExitError(`${inventory.master.name} unreachable: ${err.message}`, EXIT.unreachable);
+  });
   run.conns.set(inventory.master.name, conn);
-  const work = async (): Promise<number> => {
+  const work = async (): Promise<RmReport> => {
     await ensureTlsKnown(run);
     const client = await registryClient(run);
     const plan = await planRemovals(client, targets);
     if (plan.missing.length > 0) {
-      process.stderr.write(
-        `regbook: not in the registry: ${plan.missing.map(targetRef).join(', ')}; nothing was removed\n`,
+      throw new ExitError(
+        `not in the registry: ${plan.missing.map(targetRef).join(', ')}; nothing was removed`,
+        EXIT.taskFailed,
       );
-      return EXIT.taskFailed;
     }
     if (!a.check) await applyRemovals(client, plan.removals);
-    if (a.output === 'json') {
-      const removed = plan.removals.map(({ mediaType: _, ...r }) => r);
-      process.stdout.write(
-        JSON.stringify({ registry: playbook.registry.address, check: a.check, removed }) + '\n',
-      );
-    } else for (const r of plan.removals) process.stdout.write(describe(r, a.check) + '\n');
-    return EXIT.ok;
+    const removed = plan.removals.map(({ mediaType: _, ...r }) => r);
+    return { registry: playbook.registry.address, check: a.check, removed };
   };
   // A signal lets the removals in flight finish (each is a few requests), then the lock is released
   // and rm exits with the signal's code.
   const stop = listenForStopSignals({ exitCode: (sig) => SIGNAL_EXIT[sig] });
   try {
     // Check mode changes nothing, so it takes no lock, as apply --check takes none.
-    const code = a.check
+    const report = a.check
       ? await work()
       : await withDeployLock(
           {
@@ -114,23 +107,19 @@ export async function runRm(a: RmArgs): Promise<number> {
           work,
         );
     const sig = stop.which();
-    return sig ? SIGNAL_EXIT[sig] : code;
+    if (sig) throw new StoppedBySignal(sig);
+    return report;
   } catch (err) {
     const sig = stop.which();
-    if (sig) return SIGNAL_EXIT[sig];
-    if (err instanceof LockHeld) {
-      process.stderr.write(`regbook: ${err.message}\n`);
-      return EXIT.taskFailed;
-    }
+    if (sig && !(err instanceof StoppedBySignal)) throw new StoppedBySignal(sig);
     if (err instanceof RegistryError && err.status === 405) {
-      process.stderr.write(
-        `regbook: the registry refuses deletes (${err.message}): it runs without ` +
-          `REGISTRY_STORAGE_DELETE_ENABLED; run apply with registry.deleteEnabled: true\n`,
+      throw new ExitError(
+        `the registry refuses deletes (${err.message}): it runs without ` +
+          `REGISTRY_STORAGE_DELETE_ENABLED; run apply with registry.deleteEnabled: true`,
+        EXIT.taskFailed,
       );
-      return EXIT.taskFailed;
     }
-    process.stderr.write(`regbook: ${(err as Error).message}\n`);
-    return EXIT.taskFailed;
+    throw asExitError(err);
   } finally {
     stop.dispose();
     for (const c of run.conns.values()) await c.close();

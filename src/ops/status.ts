@@ -20,7 +20,6 @@ import { operatorRun } from './catalog.js';
 export interface StatusArgs {
   playbook: string;
   inventory: string;
-  output: 'text' | 'json';
 }
 
 export interface CertificateStatus {
@@ -413,105 +412,11 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
   return { ...partial, ...judge(partial, run.playbook) };
 }
 
-export function formatDuration(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  return `${m}m ${seconds % 60}s`;
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
-export function formatStatus(r: StatusReport): string {
-  const out: string[] = [];
-  const c = r.certificate;
-  out.push(`REGISTRY ${r.registry}`);
-  if (r.plainHttp) {
-    out.push('  certificate  none: tls.mode none, plain HTTP');
-  } else if (c.present && !c.error) {
-    out.push(`  certificate  ${c.subject ?? '(no CN)'}, issued by ${c.issuer ?? '(no CN)'}`);
-    out.push(`               SANs ${(c.sans ?? []).join(', ')}`);
-    out.push(
-      `               expires ${c.notAfter?.slice(0, 10)}, in ${c.daysLeft} days ` +
-        `(renewed within ${r.renewBeforeDays} days of expiry)`,
-    );
-  } else {
-    out.push(`  certificate  ${c.present ? `unreadable: ${c.error}` : `missing (${c.path})`}`);
-  }
-  const k = r.container;
-  out.push(
-    `  container    ${
-      k.present
-        ? `${k.name} ${k.state}${k.uptimeSeconds !== undefined ? `, up ${formatDuration(k.uptimeSeconds)}` : ''}, ` +
-          `image ${k.image ?? '?'} (${(k.imageId ?? '').slice(0, 19)})` +
-          (k.differences?.length ? ', differs from the playbook' : '')
-        : `${k.name} missing`
-    }`,
-  );
-  const repos = r.api.repositories;
-  out.push(
-    `  api          ${
-      r.api.error
-        ? r.api.error
-        : `GET /v2/ ${r.api.status}` +
-          (repos
-            ? `; ${repos.map((x) => `${x.repository} (${x.tags.join(', ')})`).join(', ') || 'no repositories'}`
-            : '')
-    }`,
-  );
-  out.push('');
-  const trustCell = (h: HostStatus, kind: TrustFileStatus['kind']) => {
-    if (!h.reachable || h.error) return '?';
-    if (!h.trustExpected) return 'n/a';
-    return h.trust?.find((t) => t.kind === kind)?.state ?? '-';
-  };
-  out.push(
-    ...table([
-      ['HOST', 'ROLE', 'REACHABLE', 'DOCKER', 'CERTS.D', 'SYSTEM STORE', '/v2/'],
-      ...r.hosts.map((h) => [
-        h.name,
-        h.role,
-        h.reachable ? 'yes' : 'no',
-        h.docker ?? '?',
-        trustCell(h, 'certs.d'),
-        trustCell(h, 'system'),
-        h.v2
-          ? h.v2.ok
-            ? `ok (${h.v2.code})`
-            : `failed (${h.v2.detail ?? h.v2.code})`
-          : h.trustExpected
-            ? '?'
-            : 'n/a',
-      ]),
-    ]),
-  );
-  out.push('');
-  for (const w of r.warnings) out.push(`WARNING  ${w}`);
-  for (const p of r.problems) out.push(`PROBLEM  ${p}`);
-  out.push(
-    r.problems.length + r.warnings.length === 0
-      ? 'healthy'
-      : `${r.problems.length} problem(s), ${r.warnings.length} warning(s)`,
-  );
-  return out.join('\n') + '\n';
-}
-
-export async function runStatus(a: StatusArgs): Promise<number> {
+/** Gathers every host's health; the report carries its own exit code (4, else 2 when anything is listed). */
+export async function status(a: StatusArgs): Promise<StatusReport> {
   const run = operatorRun(a.playbook, a.inventory);
   try {
-    const report = await gatherStatus(run);
-    process.stdout.write(a.output === 'json' ? JSON.stringify(report) + '\n' : formatStatus(report));
-    return report.exitCode;
+    return await gatherStatus(run);
   } finally {
     await Promise.all([...run.conns.values()].map((c) => c.close().catch(() => undefined)));
   }

@@ -366,3 +366,135 @@ describe('selfsigned mode on the lab: the certificate every host trusts is no CA
     );
   });
 });
+
+describe('a new registry address on the lab: the old anchors regbook wrote go from every host', () => {
+  let L: Lab;
+  const OLD = 'master:5000';
+  const NEW = 'registry.lab:5000';
+  const OPERATOR = '/etc/docker/certs.d/other.example:443/ca.crt';
+  const hosts = ['master', 'worker1', 'worker2'];
+  /** What regbook writes for `address` with docker and podman trust and the OS store. */
+  const written = (address: string) => [
+    `/etc/docker/certs.d/${address}/ca.crt`,
+    `/etc/containers/certs.d/${address}/ca.crt`,
+    `/usr/local/share/ca-certificates/regbook-${address.replace(':', '_')}.crt`,
+  ];
+  const exists = async (h: string, path: string) => (await L.sh(h, `test -e '${path}'`)).code === 0;
+
+  before(async () => {
+    L = await lab();
+    await L.reset();
+    // A second name for the master, as a DNS change would give it.
+    for (const h of hosts) {
+      await L.shOk(
+        h,
+        `grep -q ' registry.lab$' /etc/hosts || echo "$(getent hosts master | cut -d' ' -f1) registry.lab" >> /etc/hosts`,
+      );
+    }
+  });
+  after(async () => {
+    for (const h of hosts) {
+      await L?.sh(
+        h,
+        `sed '/ registry.lab$/d' /etc/hosts > /tmp/h && cat /tmp/h > /etc/hosts; rm -rf /etc/containers/certs.d /etc/containers/registries.conf.d/regbook-* /etc/docker/certs.d/other.example:443`,
+      );
+    }
+    await L?.reset();
+  });
+
+  it('moving master:5000 to registry.lab:5000 removes what regbook wrote for the old address, and nothing else', async () => {
+    const dir = tempDir();
+    const inv = await L.writeInventory({ hosts });
+    const doc = basePlaybook();
+    doc.trust = { hosts: 'all', runtimes: ['docker', 'podman'], system: true, restartDocker: 'never' };
+    doc.images = [];
+    const first = await applyJson(writePlaybook(dir, doc), inv);
+    assert.equal(first.code, 0, explain(first));
+    for (const h of hosts) for (const p of written(OLD)) assert.ok(await exists(h, p), `${h}: ${p} missing`);
+    const oldCa = await L.shOk('master', `cat ${CERTS}/ca.crt`);
+    // An operator's own anchors: one for another registry, one file beside regbook's.
+    for (const h of hosts) {
+      await L.sh(h, `mkdir -p /etc/docker/certs.d/other.example:443 && cat > ${OPERATOR}`, { stdin: oldCa });
+    }
+    await L.sh('worker1', `cat > /etc/docker/certs.d/${OLD}/client.cert`, { stdin: 'an operator file\n' });
+
+    // The new address, so new SANs and a new CA; worker2 leaves trust.hosts (it stays in the inventory).
+    doc.registry.address = NEW;
+    doc.tls.subjectAltNames = ['DNS:master', 'DNS:registry.lab', 'IP:127.0.0.1'];
+    doc.trust.hosts = ['master', 'worker1'];
+    doc.images = [{ name: 'app:0.1', source: { host: 'master' }, pullOn: ['worker1'] }];
+    const pb = writePlaybook(dir, doc);
+    const { check, apply } = await checkThenApply(pb, inv, L);
+    for (const h of hosts) {
+      const removed = check.tasks
+        .filter((t) => t.host === h && t.task === 'trust')
+        .flatMap((t) => t.changes)
+        .filter((c) => c.to === 'absent')
+        .map((c) => c.what)
+        .sort();
+      assert.deepEqual(removed, [...written(OLD)].sort(), `${h}: --check predicts the removals`);
+    }
+    for (const pair of ['master/tls', 'master/trust', 'worker1/trust', 'worker2/trust']) {
+      assert.ok(apply.pairs.includes(pair), `${pair} missing from ${apply.pairs.join(' ')}`);
+    }
+    assert.notEqual(await L.shOk('master', `cat ${CERTS}/ca.crt`), oldCa, 'the CA is reissued');
+
+    for (const h of hosts) {
+      for (const p of written(OLD)) assert.ok(!(await exists(h, p)), `${h}: ${p} is still there`);
+      for (const p of written(NEW)) assert.equal(await exists(h, p), h !== 'worker2', `${h}: ${p}`);
+      assert.equal(await L.shOk(h, `cat ${OPERATOR}`), oldCa, `${h}: the operator's anchor changed`);
+      // The OS bundle no longer holds the old CA (the store was rebuilt without it).
+      const line = oldCa.split('\n').filter((l) => l && !l.startsWith('-----'))[3]!;
+      const inBundle = await L.sh(h, `grep -qxF -- '${line}' /etc/ssl/certs/ca-certificates.crt`);
+      assert.notEqual(inBundle.code, 0, `${h}: the old CA is still in the OS bundle`);
+    }
+    assert.ok(!(await exists('master', `/etc/docker/certs.d/${OLD}`)), 'the emptied directory goes');
+    assert.equal(
+      await L.shOk('worker1', `cat /etc/docker/certs.d/${OLD}/client.cert`),
+      'an operator file\n',
+      'a directory holding an operator file keeps it',
+    );
+    // The new anchor works: worker1 pulled through the new name.
+    await L.shOk('worker1', `docker image inspect ${NEW}/app:0.1 >/dev/null`);
+
+    const again = await applyJson(pb, inv);
+    assert.equal(again.code, 0, explain(again));
+    assert.deepEqual(again.pairs, [], explain(again));
+  });
+  it('tls.mode none: the insecure-registries entry and drop-in of the old address go; an operator’s entry stays', async () => {
+    const dir = tempDir();
+    const inv = await L.writeInventory({ hosts });
+    const doc = basePlaybook();
+    doc.tls = { mode: 'none' };
+    doc.trust = { hosts: 'all', runtimes: ['docker', 'podman'] };
+    doc.images = [];
+    const first = await applyJson(writePlaybook(dir, doc), inv);
+    assert.equal(first.code, 0, explain(first));
+    // The operator's own insecure registry, beside regbook's.
+    for (const h of hosts) {
+      await L.shOk(
+        h,
+        `python3 -c 'import json; p="/etc/docker/daemon.json"; d=json.load(open(p)); d["insecure-registries"].insert(0, "mine.example:5000"); json.dump(d, open(p, "w"))'`,
+      );
+    }
+    doc.registry.address = NEW;
+    const pb = writePlaybook(dir, doc);
+    const { check } = await checkThenApply(pb, inv, L);
+    const edits = check.tasks.flatMap((t) => t.changes).filter((c) => c.what.endsWith('insecure-registries'));
+    assert.equal(edits.length, hosts.length, JSON.stringify(edits));
+    for (const h of hosts) {
+      const json = JSON.parse(await L.shOk(h, 'cat /etc/docker/daemon.json')) as Record<string, unknown>;
+      assert.deepEqual(json['insecure-registries'], ['mine.example:5000', NEW], h);
+      const info = await L.shOk(h, "docker info --format '{{json .RegistryConfig.IndexConfigs}}'");
+      const configs = JSON.parse(info) as Record<string, { Secure: boolean }>;
+      assert.equal(configs[NEW]?.Secure, false, `${h}: docker has not loaded ${NEW}`);
+      assert.equal(configs[OLD], undefined, `${h}: docker still treats ${OLD} as insecure`);
+      assert.ok(!(await exists(h, '/etc/containers/registries.conf.d/regbook-master_5000.conf')), h);
+      assert.ok(await exists(h, '/etc/containers/registries.conf.d/regbook-registry.lab_5000.conf'), h);
+      for (const p of written(OLD)) assert.ok(!(await exists(h, p)), `${h}: ${p} is still there`);
+    }
+    const again = await applyJson(pb, inv);
+    assert.equal(again.code, 0, explain(again));
+    assert.deepEqual(again.pairs, [], explain(again));
+  });
+});

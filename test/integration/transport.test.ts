@@ -380,7 +380,7 @@ test('an upload cut off mid-transfer leaves the old file and no temporary file',
       `for i in $(seq 1 400); do
          s=$(stat -c %s ${dir}/.target.regbook.* 2>/dev/null | head -n1)
          if [ -n "$s" ] && [ "$s" -gt 1048576 ]; then
-           pid=$(pgrep -f 'regbook-write ${dir}/target' | head -n1)
+           pid=$(pgrep -f 'regbook-writ[e] ${dir}/target' | head -n1)
            ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
            case "$(ps -o args= -p "$ppid")" in sshd:*) kill -KILL "$ppid" && echo "killed at $s"; exit 0 ;; esac
            echo "parent of $pid is not sshd: $(ps -o args= -p "$ppid")"; exit 0

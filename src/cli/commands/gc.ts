@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
-import { UsageError } from '../../core/errors.js';
+import { EXIT, UsageError } from '../../core/errors.js';
 import type { SetExit } from './index.js';
+import { writeReport } from './render.js';
 import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
@@ -48,18 +49,21 @@ export function register(cli: Argv, setExit: SetExit): void {
       const lockTimeout = argv['lock-timeout'];
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
-      const { runGc } = await import('../../ops/gc.js');
-      setExit(
-        await runGc({
-          playbook: argv.playbook as string,
-          inventory: argv.inventory,
-          check: argv.check,
-          untagged: argv.untagged,
-          ...(argv['registry-binary'] ? { registryBinary: argv['registry-binary'] } : {}),
-          output: argv.output,
-          lockTimeout,
-        }),
-      );
+      const [{ gc }, { formatGcReport }] = await Promise.all([
+        import('../../ops/gc.js'),
+        import('../../ui/operator-reports.js'),
+      ]);
+      const report = await gc({
+        playbook: argv.playbook as string,
+        inventory: argv.inventory,
+        check: argv.check,
+        untagged: argv.untagged,
+        ...(argv['registry-binary'] ? { registryBinary: argv['registry-binary'] } : {}),
+        lockTimeout,
+        progress: (line) => void process.stderr.write(`regbook: gc: ${line}\n`),
+      });
+      writeReport(argv.output, report, formatGcReport);
+      setExit(EXIT.ok);
     },
   );
 }

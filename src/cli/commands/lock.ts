@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
+import { EXIT } from '../../core/errors.js';
 import type { SetExit } from './index.js';
+import { writeReport } from './render.js';
 import { withFiles, withOutput } from './options.js';
 
 /** `regbook lock status|release PLAYBOOK -i INVENTORY`: the deploy lock apply takes on the master. */
@@ -23,15 +25,17 @@ export function register(cli: Argv, setExit: SetExit): void {
         .example('$0 lock status site.yaml -i inventory.yaml', 'who holds the deploy lock')
         .example('$0 lock release site.yaml -i inventory.yaml', 'break a lock left by a killed run'),
     async (argv) => {
-      const { runLock } = await import('../../lock/command.js');
-      setExit(
-        await runLock({
-          action: argv.action as 'status' | 'release',
-          playbook: argv.playbook as string,
-          inventory: argv.inventory,
-          output: argv.output,
-        }),
-      );
+      const [{ lockCommand }, { formatLockReport }] = await Promise.all([
+        import('../../lock/command.js'),
+        import('../../ui/operator-reports.js'),
+      ]);
+      const report = await lockCommand({
+        action: argv.action as 'status' | 'release',
+        playbook: argv.playbook as string,
+        inventory: argv.inventory,
+      });
+      writeReport(argv.output, report, formatLockReport);
+      setExit(EXIT.ok);
     },
   );
 }

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
-import { UsageError } from '../../core/errors.js';
+import { EXIT, UsageError } from '../../core/errors.js';
 import type { SetExit } from './index.js';
+import { writeReport } from './render.js';
 import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
@@ -39,17 +40,19 @@ export function register(cli: Argv, setExit: SetExit): void {
       const lockTimeout = argv['lock-timeout'];
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
-      const { runRm } = await import('../../ops/rm.js');
-      setExit(
-        await runRm({
-          playbook: argv.playbook as string,
-          inventory: argv.inventory,
-          refs: (argv.refs ?? []).map(String),
-          check: argv.check,
-          output: argv.output,
-          lockTimeout,
-        }),
-      );
+      const [{ removeRefs }, { formatRmReport }] = await Promise.all([
+        import('../../ops/rm.js'),
+        import('../../ui/operator-reports.js'),
+      ]);
+      const report = await removeRefs({
+        playbook: argv.playbook as string,
+        inventory: argv.inventory,
+        refs: (argv.refs ?? []).map(String),
+        check: argv.check,
+        lockTimeout,
+      });
+      writeReport(argv.output, report, formatRmReport);
+      setExit(EXIT.ok);
     },
   );
 }

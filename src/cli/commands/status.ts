@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import type { SetExit } from './index.js';
+import { writeReport } from './render.js';
 import { withFiles, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
@@ -15,14 +16,13 @@ export function register(cli: Argv, setExit: SetExit): void {
             'such as a certificate inside its renewal window); 4 a host is unreachable (wins over 2).',
         ),
     async (argv) => {
-      const { runStatus } = await import('../../ops/status.js');
-      setExit(
-        await runStatus({
-          playbook: argv.playbook as string,
-          inventory: argv.inventory,
-          output: argv.output,
-        }),
-      );
+      const [{ status }, { formatStatus }] = await Promise.all([
+        import('../../ops/status.js'),
+        import('../../ui/status-report.js'),
+      ]);
+      const report = await status({ playbook: argv.playbook as string, inventory: argv.inventory });
+      writeReport(argv.output, report, formatStatus);
+      setExit(report.exitCode);
     },
   );
 }

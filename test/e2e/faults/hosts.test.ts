@@ -267,12 +267,13 @@ describe('faults on the hosts', () => {
     // The sshd process serving this connection: the parent of the write script's shell.
     const killed = await L.shOk(
       'worker1',
+      // The pattern is written so that it does not match this script's own command line.
       `for i in $(seq 200); do
-         p=$(pgrep -f regbook-write | head -1); [ -n "$p" ] && break; sleep 0.05
+         p=$(pgrep -f 'regbook-writ[e]' | head -1); [ -n "$p" ] && break; sleep 0.05
        done
        [ -n "$p" ] || { echo "no write script seen" >&2; exit 1; }
        sleep 0.5
-       while [ "$p" != 1 ]; do
+       while [ "$p" != 1 ] && [ -r "/proc/$p/stat" ]; do
          case "$(cat /proc/$p/comm)" in sshd) kill -9 "$p"; echo "$p"; exit 0;; esac
          p=$(awk '{print $4}' /proc/$p/stat)
        done
@@ -302,7 +303,7 @@ describe('faults on the hosts', () => {
          p=$(pgrep -x -f 'docker load' | head -1); [ -n "$p" ] && break; sleep 0.05
        done
        [ -n "$p" ] || { echo "no docker load seen" >&2; exit 1; }
-       while [ "$p" != 1 ]; do
+       while [ "$p" != 1 ] && [ -r "/proc/$p/stat" ]; do
          case "$(cat /proc/$p/comm)" in sshd) kill -9 "$p"; echo "$p"; exit 0;; esac
          p=$(awk '{print $4}' /proc/$p/stat)
        done

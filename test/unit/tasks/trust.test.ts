@@ -11,7 +11,15 @@ import type { Cmd } from '../../../src/core/cmd.js';
 import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
-import { parseTrustProbe, trustProbeCmd, trustTask, type TrustFile } from '../../../src/tasks/trust.js';
+import {
+  parseTrustProbe,
+  trustFiles,
+  trustProbeCmd,
+  trustTask,
+  wantedRecord,
+  type TrustFile,
+} from '../../../src/tasks/trust.js';
+import { parseRecord, recordText, TRUST_RECORD } from '../../../src/tasks/trust/record.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
@@ -35,8 +43,9 @@ describe('trust: the probe, run by sh on temporary files', () => {
   };
   const other = '-----BEGIN CERTIFICATE-----\nT3RoZXIgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
   const pidfile = file('docker.pid', '1\n');
-  const probe = async (files: TrustFile[]) => {
-    const r = await new LocalConnection({ name: 'local' }).exec(trustProbeCmd(files, pidfile));
+  const noRecord = join(dir, 'no-record');
+  const probe = async (files: TrustFile[], record = noRecord) => {
+    const r = await new LocalConnection({ name: 'local' }).exec(trustProbeCmd(files, pidfile, record));
     assert.equal(r.code, 0, r.stderr);
     return parseTrustProbe(files, r.stdout);
   };
@@ -75,6 +84,21 @@ describe('trust: the probe, run by sh on temporary files', () => {
   it('a CRLF file is found in the bundle update-ca-certificates copies it into', async () => {
     const crlf = PEM.replace(/\n/g, '\r\n');
     assert.equal(await holds(file('d.crt', crlf), file('bundle6', other + crlf)), true);
+  });
+  it('lists the record’s files that exist (and not those gone) after the file reports, with the record itself', async () => {
+    const there = file('old-ca.crt', PEM);
+    const gone = join(dir, 'gone', 'ca.crt');
+    const text = recordText({ files: [there, gone], insecure: ['old:5000'] });
+    const got = await probe([{ path: there, system: false }], file('trust-files', text));
+    assert.equal(got.record, text);
+    assert.ok(got.known.has(there));
+    assert.ok(!got.known.has(gone));
+    assert.equal(got.files.get(there)?.content.toString(), PEM);
+  });
+  it('no record: nothing recorded, and nothing known but what regbook’s naming marks', async () => {
+    const got = await probe([{ path: join(dir, 'missing2.crt'), system: false }]);
+    assert.equal(got.record, undefined);
+    for (const p of got.known) assert.match(p, /\/regbook-[^/]*\.(crt|conf)$/);
   });
   it('docker is older than a store file written after its pidfile, and not than one written before', async () => {
     const before = file('before.crt', PEM);
@@ -128,10 +152,10 @@ function convergedHost(name: string, probes: string[]): Connection {
   return {
     hostName: name,
     exec: async (c: Cmd): Promise<ExecResult> => {
-      // sh -c SCRIPT sh PIDFILE (PATH BUNDLE)...
+      // sh -c SCRIPT sh PIDFILE RECORD (PATH BUNDLE)...
       if (c.argv[0] !== 'sh' || !c.argv[2]?.includes('base64'))
         throw new Error(`unexpected command on ${name}: ${c.argv.join(' ')}`);
-      const pairs = c.argv.slice(5);
+      const pairs = c.argv.slice(6);
       const paths = pairs.filter((_, i) => i % 2 === 0);
       probes.push(paths.join(' '));
       // Certificates hold the anchor; the files trust only reads or keeps away are not there.
@@ -140,6 +164,9 @@ function convergedHost(name: string, probes: string[]): Connection {
           ? `F 444 ${Buffer.from(PEM).toString('base64')}${pairs[2 * i + 1] === '-' ? '' : ' 1 0'}`
           : 'M',
       );
+      // Its record lists what the playbook asks for on a Debian host, as a converged host's does.
+      const record = recordText(wantedRecord(playbook, trustFiles(playbook, debian)));
+      lines.push(`R ${Buffer.from(record).toString('base64')}`);
       return { code: 0, stdout: lines.join('\n') + '\n', stderr: '' };
     },
   } as unknown as Connection;
@@ -187,5 +214,191 @@ describe('trust: the probe it takes', () => {
     assert.equal((await trustOn(master, { readAhead: true, tlsWrote: false })).probes.length, 1);
     const check = await trustOn(master, { readAhead: true, tlsWrote: true, check: true });
     assert.equal(check.probes.length, 1, 'check mode wrote nothing: the read-ahead holds');
+  });
+});
+
+/**
+ * A host that holds what regbook wrote for master:5000 (listed in its record) and an operator's own
+ * anchor for another registry; it answers the probe from `present` and records every other command
+ * and every write.
+ */
+function hostWithOldAnchors(name: string, present: Map<string, string>, record: string, info = '{}') {
+  const execs: string[][] = [];
+  const writes: { path: string; data: string }[] = [];
+  const conn = {
+    hostName: name,
+    exec: async (c: Cmd): Promise<ExecResult> => {
+      if (c.argv[0] === 'sh' && c.argv[2]?.includes('base64')) {
+        const pairs = c.argv.slice(6);
+        const lines: string[] = [];
+        for (let i = 0; i < pairs.length; i += 2) {
+          const have = present.get(pairs[i]!);
+          if (have === undefined) lines.push('M');
+          else
+            lines.push(`F 444 ${Buffer.from(have).toString('base64')}${pairs[i + 1] === '-' ? '' : ' 1 0'}`);
+        }
+        lines.push(`R ${Buffer.from(record).toString('base64')}`);
+        for (const f of parseRecord(record).files) if (present.has(f)) lines.push(`K ${f}`);
+        return { code: 0, stdout: lines.join('\n') + '\n', stderr: '' };
+      }
+      execs.push([...c.argv]);
+      return { code: 0, stdout: info, stderr: '' };
+    },
+    writeFile: async (path: string, data: Buffer | string) => {
+      writes.push({ path, data: data.toString() });
+    },
+  } as unknown as Connection;
+  return { conn, execs, writes };
+}
+
+describe('trust: what regbook wrote for another address goes, and nothing else', () => {
+  const OLD = [
+    '/etc/docker/certs.d/master:5000/ca.crt',
+    '/usr/local/share/ca-certificates/regbook-master_5000.crt',
+  ];
+  const OPERATOR = '/etc/docker/certs.d/other.example:443/ca.crt';
+  const moved = {
+    ...playbook,
+    registry: { ...registrySettings, address: 'registry.lab:5000', addressHost: 'registry.lab' },
+    trust: { ...playbook.trust, restartDocker: 'never' },
+  } as unknown as Playbook;
+  const oldRecord = recordText({ files: OLD, insecure: [] });
+
+  async function trustAfterMove(host: HostSpec, check: boolean, pb = moved) {
+    const run = createRun<Shared>(pb, inventory, new Map(), { check, diff: false }, () => {}, {});
+    run.shared.tls = { anchorPem: PEM, anchorChanged: false, serverChanged: false, serverFingerprint: 'F' };
+    run.facts.set(host.name, { ...debian, trustLeftovers: true });
+    const present = new Map([...OLD, OPERATOR].map((p) => [p, PEM]));
+    const h = hostWithOldAnchors(host.name, present, oldRecord);
+    run.conns.set(host.name, h.conn);
+    const stage = trustTask.stages.find((s) => s.hosts(run).includes(host.name))!;
+    const r = await stage.run({ host, conn: h.conn, run, notify: () => undefined });
+    return { ...h, r };
+  }
+
+  it('removes the old address’s anchor and store file, refreshes the store once, writes the new ones', async () => {
+    const { r, execs, writes } = await trustAfterMove(worker, false);
+    assert.equal(r.status, 'changed');
+    const removed = r.changes.filter((c) => c.to === 'absent').map((c) => c.what);
+    assert.deepEqual(removed.sort(), [...OLD].sort());
+    assert.ok(
+      !r.changes.some((c) => c.what.includes('other.example')),
+      'the operator’s anchor is not regbook’s',
+    );
+    // docker's file goes with its directory when that is empty; the store file goes on its own,
+    // since the new store file's write rebuilds the store once, after it.
+    const rm = (a: string[]) => a[2]?.startsWith('rm -f');
+    assert.deepEqual(
+      execs.filter(rm).map((a) => a.slice(2)),
+      [
+        [String(execs.find(rm)![2]), 'sh', OLD[0], '/etc/docker/certs.d/master:5000'],
+        ['rm -f -- "$@"', 'sh', OLD[1]],
+      ],
+    );
+    assert.deepEqual(
+      execs.filter((a) => a.join(' ').includes('update-ca-certificates')),
+      [['update-ca-certificates']],
+    );
+    // The record lists old and new before anything is written or removed, and only the new after.
+    const rec = writes.filter((w) => w.path === TRUST_RECORD).map((w) => parseRecord(w.data).files.sort());
+    assert.equal(rec.length, 2);
+    assert.deepEqual(rec[0], [
+      '/etc/docker/certs.d/master:5000/ca.crt',
+      '/etc/docker/certs.d/registry.lab:5000/ca.crt',
+      '/usr/local/share/ca-certificates/regbook-master_5000.crt',
+      '/usr/local/share/ca-certificates/regbook-registry.lab_5000.crt',
+    ]);
+    assert.deepEqual(rec[1], [
+      '/etc/docker/certs.d/registry.lab:5000/ca.crt',
+      '/usr/local/share/ca-certificates/regbook-registry.lab_5000.crt',
+    ]);
+    assert.equal(writes[0]!.path, TRUST_RECORD, 'the record is written first');
+    assert.equal(writes.at(-1)!.path, TRUST_RECORD, 'and cut down last');
+  });
+  it('--check predicts the same changes and does nothing', async () => {
+    const apply = await trustAfterMove(worker, false);
+    const check = await trustAfterMove(worker, true);
+    assert.deepEqual(check.r.changes, apply.r.changes);
+    assert.deepEqual(check.execs, []);
+    assert.deepEqual(check.writes, []);
+  });
+  it('without a new store file, the old one’s removal rebuilds the store in the same command', async () => {
+    const noStore = { ...moved, trust: { ...moved.trust, system: false } } as unknown as Playbook;
+    const { r, execs } = await trustAfterMove(worker, false, noStore);
+    assert.ok(r.changes.some((c) => c.what === 'OS trust store'));
+    const store = execs.filter((a) => a.includes(OLD[1]!));
+    assert.deepEqual(store, [['sh', '-c', 'rm -f -- "$@" && update-ca-certificates', 'sh', OLD[1]]]);
+    assert.equal(execs.filter((a) => a[0] === 'update-ca-certificates').length, 0);
+  });
+  it('on the master, a file in tls.dir stays (a tls.dir inside certs.d is the tls task’s)', async () => {
+    const inCertsD = {
+      ...moved,
+      tls: { ...moved.tls, dir: '/etc/docker/certs.d/master:5000' },
+    } as unknown as Playbook;
+    const { r } = await trustAfterMove(master, false, inCertsD);
+    assert.deepEqual(
+      r.changes.filter((c) => c.to === 'absent').map((c) => c.what),
+      [OLD[1]],
+    );
+  });
+  it('a host taken out of trust.hosts loses what regbook wrote there, and is reported only then', async () => {
+    const out = { ...moved, trust: { ...moved.trust, hosts: ['master'] } } as unknown as Playbook;
+    const { r, writes } = await trustAfterMove(worker, false, out);
+    assert.deepEqual(
+      r.changes
+        .filter((c) => c.to === 'absent')
+        .map((c) => c.what)
+        .sort(),
+      [...OLD].sort(),
+    );
+    assert.ok(!writes.some((w) => w.path.includes('registry.lab')), 'nothing is trusted there anew');
+    assert.deepEqual(parseRecord(writes.at(-1)!.data), { files: [], insecure: [] });
+    const run = createRun<Shared>(out, inventory, new Map(), { check: false, diff: false }, () => {}, {});
+    run.facts.set('w1', debian);
+    assert.deepEqual(
+      trustTask.stages[1]!.hosts(run),
+      [],
+      'a host with nothing of regbook’s is not concerned',
+    );
+    run.facts.set('w1', { ...debian, trustLeftovers: true });
+    assert.deepEqual(trustTask.stages[1]!.hosts(run), ['w1']);
+  });
+  it('tls.mode none: the insecure-registries entry regbook added for the old address goes, the new one comes', async () => {
+    const none = { ...moved, tls: { ...moved.tls, mode: 'none' }, trust: { ...moved.trust, system: false } };
+    const daemonJson = JSON.stringify({ 'insecure-registries': ['mine:5000', 'master:5000'] });
+    const info = JSON.stringify({
+      RegistryConfig: { IndexConfigs: { 'registry.lab:5000': { Secure: false } } },
+    });
+    const go = async (check: boolean) => {
+      const run = createRun<Shared>(
+        none as unknown as Playbook,
+        inventory,
+        new Map(),
+        { check, diff: false },
+        () => {},
+        {},
+      );
+      run.facts.set(worker.name, debian);
+      const h = hostWithOldAnchors(
+        worker.name,
+        new Map([['/etc/docker/daemon.json', daemonJson]]),
+        recordText({ files: [], insecure: ['master:5000'] }),
+        info,
+      );
+      run.conns.set(worker.name, h.conn);
+      const r = await trustTask.stages[0]!.run({ host: worker, conn: h.conn, run, notify: () => undefined });
+      return { ...h, r };
+    };
+    const apply = await go(false);
+    const edit = apply.r.changes.find((c) => c.what === '/etc/docker/daemon.json insecure-registries');
+    assert.deepEqual(edit, {
+      what: '/etc/docker/daemon.json insecure-registries',
+      from: 'mine:5000, master:5000',
+      to: 'mine:5000, registry.lab:5000',
+    });
+    const written = apply.writes.find((w) => w.path === '/etc/docker/daemon.json')!;
+    assert.deepEqual(JSON.parse(written.data), { 'insecure-registries': ['mine:5000', 'registry.lab:5000'] });
+    assert.deepEqual(parseRecord(apply.writes.at(-1)!.data).insecure, ['registry.lab:5000']);
+    assert.deepEqual((await go(true)).r.changes, apply.r.changes);
   });
 });
