@@ -56,6 +56,13 @@ export function normaliseInventory(src: PositionSource, data: unknown): Normalis
     return value;
   };
 
+  // What defaults spells out is the same for every host: looked up once, not once per host.
+  const writtenInDefaults = {
+    user: isWritten(src, ['defaults', 'user']),
+    port: isWritten(src, ['defaults', 'port']),
+    identityFile: isWritten(src, ['defaults', 'identityFile']),
+  };
+
   const host = (h: RawHost, role: HostSpec['role'], path: Segment[]): HostSpec => {
     // A setting written on the host wins; otherwise the defaults' (written or schema default).
     const from = <K extends keyof RawConnectionSettings>(key: K): Segment[] =>
@@ -81,8 +88,8 @@ export function normaliseInventory(src: PositionSource, data: unknown): Normalis
     };
     if (identityFile !== undefined) spec.identityFile = localPath(identityFile, from('identityFile'));
     if (become !== undefined) spec.become = become;
-    const written = (key: keyof RawConnectionSettings) =>
-      isWritten(src, [...path, key]) || isWritten(src, ['defaults', key]);
+    const written = (key: keyof typeof writtenInDefaults) =>
+      isWritten(src, [...path, key]) || writtenInDefaults[key];
     spec.explicit = { user: written('user'), port: written('port'), identityFile: written('identityFile') };
     return spec;
   };
