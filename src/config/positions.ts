@@ -7,6 +7,7 @@ import {
   isPair,
   isScalar,
   isSeq,
+  type Alias,
   type Document,
   type LineCounter,
   type Node,
@@ -47,9 +48,57 @@ function isEmptyScalar(node: Node): boolean {
   return isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
 }
 
+/**
+ * Every node of the document, parents before children and keys before values: the order of yaml's
+ * visit(), which anchors and aliases follow. A plain recursion: visit() also builds each node's
+ * ancestor path, which these checks do not need.
+ */
+export function eachNode(node: unknown, fn: (node: unknown) => void): void {
+  fn(node);
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      eachNode(pair.key, fn);
+      eachNode(pair.value, fn);
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) {
+      if (isPair(item)) {
+        // A single-pair mapping in a flow sequence ([a: 1]).
+        eachNode(item.key, fn);
+        eachNode(item.value, fn);
+      } else {
+        eachNode(item, fn);
+      }
+    }
+  }
+}
+
+/**
+ * What each alias of a document stands for, found in one pass on the first alias hop: the last
+ * node before it that carries its anchor, yaml's own rule. Alias.resolve walks the whole document
+ * for every call, n² when many paths go through aliases.
+ */
+const aliasTargets = new WeakMap<Document, Map<Alias, Node>>();
+
 function resolve(doc: Document, node: unknown): unknown {
   // One alias hop; an alias to an alias is not valid YAML, so one hop is enough.
-  return isAlias(node) ? node.resolve(doc) : node;
+  if (!isAlias(node)) return node;
+  let targets = aliasTargets.get(doc);
+  if (!targets) {
+    const found = new Map<Alias, Node>();
+    const latest = new Map<string, Node>();
+    eachNode(doc.contents, (n) => {
+      if (isAlias(n)) {
+        const target = latest.get(n.source);
+        if (target) found.set(n, target);
+      } else if ((isScalar(n) || isMap(n) || isSeq(n)) && n.anchor) {
+        latest.set(n.anchor, n);
+      }
+    });
+    aliasTargets.set(doc, found);
+    targets = found;
+  }
+  return targets.get(node);
 }
 
 interface Found {

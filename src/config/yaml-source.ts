@@ -6,7 +6,6 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
   isAlias,
   isMap,
-  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -15,7 +14,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import type { Diagnostic } from '../core/errors.js';
-import { dottedPath, pathAtOffset, positionOf, type PositionSource } from './positions.js';
+import { dottedPath, eachNode, pathAtOffset, positionOf, type PositionSource } from './positions.js';
 
 /**
  * The largest playbook or inventory read: far above any real one (a thousand hosts take ~100 KiB),
@@ -109,31 +108,6 @@ function plainYamlMessage(err: YAMLError): string {
 }
 
 const DUPLICATE_KEY_MESSAGE = 'duplicate key (each key may appear once in a mapping)';
-
-/**
- * Every node of the document, parents before children and keys before values: the order of yaml's
- * visit(), which anchors and aliases follow. A plain recursion: visit() also builds each node's
- * ancestor path, which these checks do not need.
- */
-function eachNode(node: unknown, fn: (node: unknown) => void): void {
-  fn(node);
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      eachNode(pair.key, fn);
-      eachNode(pair.value, fn);
-    }
-  } else if (isSeq(node)) {
-    for (const item of node.items) {
-      if (isPair(item)) {
-        // A single-pair mapping in a flow sequence ([a: 1]).
-        eachNode(item.key, fn);
-        eachNode(item.value, fn);
-      } else {
-        eachNode(item, fn);
-      }
-    }
-  }
-}
 
 /**
  * Offsets of the keys that repeat an earlier key of the same mapping, by yaml's own rule for
