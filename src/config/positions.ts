@@ -192,6 +192,18 @@ export function isWritten(src: PositionSource, path: readonly Segment[]): boolea
 }
 
 /**
+ * The keys the file spells out in the mapping at `path` (none when there is no mapping there):
+ * `keysWritten(src, p).includes(k)` is `isWritten(src, [...p, k])`, with one walk for all keys.
+ */
+export function keysWritten(src: PositionSource, path: readonly Segment[]): string[] {
+  const found = walk(src.doc, path);
+  if (found.depth !== path.length || !isMap(found.node)) return [];
+  const keys: string[] = [];
+  for (const p of found.node.items) if (isScalar(p.key)) keys.push(String(p.key.value));
+  return keys;
+}
+
+/**
  * The first of `items` whose [start, end) holds `offset`, or -1. The items of a collection follow
  * each other in the file, so a binary search finds the last one that starts at or before the
  * offset (a scan per error would cost n² for many errors in a large collection); the ones just
