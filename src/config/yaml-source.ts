@@ -18,7 +18,7 @@ import { dottedPath, eachNode, pathAtOffset, positionOf, type PositionSource } f
 
 /**
  * The largest playbook or inventory read: far above any real one (a thousand hosts take ~100 KiB),
- * and small enough that validation stays well under a second (bench/validate-size.ts).
+ * and small enough that validating it stays quick (bench/validate-size.ts times it).
  */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
