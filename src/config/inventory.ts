@@ -4,7 +4,14 @@ import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../core/errors.js';
 import { expandLocalPath } from './grammar.js';
 import type { HostKeyChecking, HostSpec, Inventory } from './model.js';
-import { isWritten, positionOf, dottedPath, type PositionSource, type Segment } from './positions.js';
+import {
+  isWritten,
+  keysWritten,
+  positionOf,
+  dottedPath,
+  type PositionSource,
+  type Segment,
+} from './positions.js';
 
 /** The inventory as the schema guarantees it, after its defaults were filled in. */
 interface RawConnectionSettings {
@@ -49,11 +56,25 @@ export function normaliseInventory(src: PositionSource, data: unknown): Normalis
   const baseDir = dirname(resolve(src.file));
   const d = raw.defaults;
 
+  // Most hosts share their files with the defaults: each distinct path is expanded once.
+  const expanded = new Map<string, string>();
   const localPath = (value: string, path: Segment[]): string => {
+    const known = expanded.get(value);
+    if (known !== undefined) return known;
     const r = expandLocalPath(value, baseDir);
-    if (r.ok) return r.path;
+    if (r.ok) {
+      expanded.set(value, r.path);
+      return r.path;
+    }
     diagnostics.push(diagnosticAt(src, path, r.message));
     return value;
+  };
+
+  // What defaults spells out is the same for every host: looked up once, not once per host.
+  const writtenInDefaults = {
+    user: isWritten(src, ['defaults', 'user']),
+    port: isWritten(src, ['defaults', 'port']),
+    identityFile: isWritten(src, ['defaults', 'identityFile']),
   };
 
   const host = (h: RawHost, role: HostSpec['role'], path: Segment[]): HostSpec => {
@@ -81,8 +102,8 @@ export function normaliseInventory(src: PositionSource, data: unknown): Normalis
     };
     if (identityFile !== undefined) spec.identityFile = localPath(identityFile, from('identityFile'));
     if (become !== undefined) spec.become = become;
-    const written = (key: keyof RawConnectionSettings) =>
-      isWritten(src, [...path, key]) || isWritten(src, ['defaults', key]);
+    const onHost = keysWritten(src, path);
+    const written = (key: keyof typeof writtenInDefaults) => onHost.includes(key) || writtenInDefaults[key];
     spec.explicit = { user: written('user'), port: written('port'), identityFile: written('identityFile') };
     return spec;
   };

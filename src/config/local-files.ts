@@ -67,9 +67,19 @@ export function dockerSaveImages(path: string): { count: number } | { problem: s
   return { problem: 'is not a docker save archive (no manifest.json in it)' };
 }
 
+/** `unreadable`, asked once per path: every host usually names the same few files. */
+function unreadableOnce(): (path: string) => string | undefined {
+  const known = new Map<string, string | undefined>();
+  return (path) => {
+    if (!known.has(path)) known.set(path, unreadable(path));
+    return known.get(path);
+  };
+}
+
 /** Problems with the local files the inventory's SSH hosts need. */
 function inventoryFiles(inventory: Inventory, src: PositionSource): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const whyUnreadable = unreadableOnce();
   const entries: Array<[Inventory['hosts'][number], Segment[]]> = [
     [inventory.master, ['master']],
     ...inventory.workers.map((w, i): [Inventory['hosts'][number], Segment[]] => [w, ['workers', i]]),
@@ -80,11 +90,11 @@ function inventoryFiles(inventory: Inventory, src: PositionSource): Diagnostic[]
     const at = (key: string): Segment[] =>
       isWritten(src, [...path, key]) ? [...path, key] : ['defaults', key];
     if (h.identityFile !== undefined) {
-      const why = unreadable(h.identityFile);
+      const why = whyUnreadable(h.identityFile);
       if (why) out.push(diagnosticAt(src, at('identityFile'), `identity file ${h.identityFile} ${why}`));
     }
     if (h.hostKeyChecking !== 'off') {
-      const why = unreadable(h.knownHosts);
+      const why = whyUnreadable(h.knownHosts);
       // accept-new makes the file when it records the first key; strict can only refuse without it.
       if (why && !(why === 'does not exist' && h.hostKeyChecking === 'accept-new')) {
         const hint =

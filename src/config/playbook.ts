@@ -315,26 +315,37 @@ export function ownedEnvSetting(name: string): string | undefined {
  * it would be taken literally.
  */
 function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message: string) => void): void {
-  const visit = (value: unknown, path: Segment[]): void => {
+  // One path array, extended and shortened on the way down and up: copied only for a problem.
+  const path: Segment[] = [];
+  const visit = (value: unknown): void => {
     if (typeof value === 'string') {
+      if (!value.includes('${env:')) return;
       const isPassword =
         path.length === 5 && dottedPath(path.slice(0, 3)) === 'registry.auth.users' && path[4] === 'password';
       const isEnvValue = path.length === 3 && dottedPath(path.slice(0, 2)) === 'registry.env';
-      if (isEnvValue && value.includes('${env:') && !envRefName(value)) {
-        problem(path, 'a registry.env value is either ${env:NAME} as a whole or plain text; split it');
-      } else if (!isPassword && !isEnvValue && value.includes('${env:')) {
+      if (isEnvValue && !envRefName(value)) {
+        problem([...path], 'a registry.env value is either ${env:NAME} as a whole or plain text; split it');
+      } else if (!isPassword && !isEnvValue) {
         problem(
-          path,
+          [...path],
           '${env:...} is only resolved in registry.auth.users[].password and registry.env values; write the value itself here',
         );
       }
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => visit(v, [...path, i]));
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        visit(value[i]);
+        path.pop();
+      }
     } else if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
+      for (const [k, v] of Object.entries(value)) {
+        path.push(k);
+        visit(v);
+        path.pop();
+      }
     }
   };
-  visit(data, []);
+  visit(data);
 }
 
 /**

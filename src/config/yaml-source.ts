@@ -3,13 +3,22 @@
 // syntax errors, tabs as indentation, duplicate keys, unknown tags, several documents, an empty
 // file, and alias expansion beyond a small bound (a "billion laughs" file fails in milliseconds).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type YAMLError,
+} from 'yaml';
 import type { Diagnostic } from '../core/errors.js';
-import { dottedPath, pathAtOffset, positionOf, type PositionSource } from './positions.js';
+import { dottedPath, eachNode, pathAtOffset, positionOf, type PositionSource } from './positions.js';
 
 /**
  * The largest playbook or inventory read: far above any real one (a thousand hosts take ~100 KiB),
- * and small enough that validation stays well under a second (bench/validate-size.ts).
+ * and small enough that validating it stays quick (bench/validate-size.ts times it).
  */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
@@ -87,8 +96,6 @@ function yamlErrorDiagnostic(src: PositionSource, err: YAMLError): Diagnostic {
 
 function plainYamlMessage(err: YAMLError): string {
   switch (err.code) {
-    case 'DUPLICATE_KEY':
-      return 'duplicate key (each key may appear once in a mapping)';
     case 'TAB_AS_INDENT':
       return 'tab used for indentation (YAML indents with spaces only)';
     case 'MULTIPLE_DOCS':
@@ -100,12 +107,67 @@ function plainYamlMessage(err: YAMLError): string {
   }
 }
 
+const DUPLICATE_KEY_MESSAGE = 'duplicate key (each key may appear once in a mapping)';
+
+/**
+ * Offsets of the keys that repeat an earlier key of the same mapping, by yaml's own rule for
+ * `uniqueKeys` (scalar keys with the same value: `1` and `1.0`, `~` and `null` are the same key;
+ * keys that are collections or aliases never are), with a set per mapping instead of yaml's scan
+ * of the pairs before each key.
+ */
+function duplicateKeyOffsets(doc: Document): number[] {
+  const out: number[] = [];
+  eachNode(doc.contents, (node) => {
+    if (!isMap(node) || node.items.length < 2) return;
+    const seen = new Set<unknown>();
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) continue;
+      const value: unknown = pair.key.value;
+      // yaml compares with ===, under which NaN is never equal to itself; a Set's rule is not.
+      if (typeof value === 'number' && Number.isNaN(value)) continue;
+      if (seen.has(value)) out.push(pair.key.range?.[0] ?? 0);
+      else seen.add(value);
+    }
+  });
+  return out;
+}
+
+/**
+ * Every alias whose anchor does not come before it, in one pass in document order (the order in
+ * which yaml resolves an alias to the last anchor of its name before it). Resolving each alias
+ * with Alias.resolve would walk the whole document once per alias.
+ */
+function unresolvedAliases(doc: Document): { source: string; offset: number }[] {
+  const anchors = new Set<string>();
+  const out: { source: string; offset: number }[] = [];
+  eachNode(doc.contents, (node) => {
+    if (isAlias(node)) {
+      if (!anchors.has(node.source)) out.push({ source: node.source, offset: node.range?.[0] ?? 0 });
+    } else if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
+      anchors.add(node.anchor);
+    }
+  });
+  return out;
+}
+
 /** Parses YAML text; `file` is used only in diagnostics. */
 export function parseYamlText(file: string, text: string): ReadResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false });
+  // uniqueKeys is off because yaml checks each key against every earlier key of its mapping, n²
+  // on a mapping of many keys; duplicateKeyOffsets applies the same rule in one pass.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false });
   const src: PositionSource = { file, doc, lineCounter };
   const problems = [...doc.errors, ...doc.warnings].map((e) => yamlErrorDiagnostic(src, e));
+  for (const offset of duplicateKeyOffsets(doc)) {
+    const { line, col } = lineCounter.linePos(offset);
+    problems.push({
+      file,
+      line,
+      col,
+      path: dottedPath(pathAtOffset(src, offset)),
+      message: DUPLICATE_KEY_MESSAGE,
+    });
+  }
   if (problems.length > 0) return { ok: false, diagnostics: problems };
   if (doc.contents === null) {
     return {
@@ -113,21 +175,13 @@ export function parseYamlText(file: string, text: string): ReadResult {
       diagnostics: [fileDiagnostic(file, 'the file is empty (expected a mapping of settings)')],
     };
   }
-  const unresolved: Diagnostic[] = [];
-  visit(doc, {
-    Alias(_key, node) {
-      if (!node.resolve(doc)) {
-        const { line, col } = lineCounter.linePos(node.range?.[0] ?? 0);
-        unresolved.push({
-          file,
-          line,
-          col,
-          path: '',
-          message: `alias *${node.source} has no anchor &${node.source} before it`,
-        });
-      }
-    },
-  });
+  // An alias is spelt *name: without a * in the text there is none to check.
+  const unresolved = text.includes('*')
+    ? unresolvedAliases(doc).map(({ source, offset }): Diagnostic => {
+        const { line, col } = lineCounter.linePos(offset);
+        return { file, line, col, path: '', message: `alias *${source} has no anchor &${source} before it` };
+      })
+    : [];
   if (unresolved.length > 0) return { ok: false, diagnostics: unresolved };
   let data: unknown;
   try {
