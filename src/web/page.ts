@@ -59,6 +59,7 @@ tr.drift td:first-child::before { content: "⚠ "; }
 .confirm p { margin: 0 0 .6rem; font-weight: 600; }
 #log { font-family: ui-monospace, monospace; font-size: .85rem; padding-left: 1.5rem; }
 #log li.error { color: var(--bad); }
+#log li, #summary li, .confirm p { overflow-wrap: anywhere; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
@@ -67,7 +68,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
   table, thead, tbody, tr, th, td { display: block; }
   thead { position: absolute; left: -9999px; }
   tr { border-bottom: 1px solid GrayText; padding: .3rem 0; }
-  td { border: 0; padding: .15rem 0; }
+  td { border: 0; padding: .15rem 0; overflow-wrap: anywhere; }
   td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
   dl { grid-template-columns: 1fr; }
 }
