@@ -233,6 +233,7 @@ describe('regbook ui in a browser', () => {
       scroll: document.documentElement.scrollWidth,
       client: document.documentElement.clientWidth,
     }));
+    assert.ok(scroll <= client, `the page is ${scroll}px wide in a ${client}px viewport`);
   });
 
   it('stops on SIGTERM with 143', async (t) => {
