@@ -158,6 +158,7 @@ export const PAGE_JS = String.raw`'use strict';
           differs: 'differs from the registry',
           missing: 'missing (pullOn names this host)',
           absent: 'not held (not pulled here)',
+          unserved: 'held; the registry no longer serves it',
           unknown: 'unknown',
         }[h.state];
         irows.push({

@@ -47,9 +47,10 @@ export interface RepositoryView {
 /**
  * same: the host holds the registry's image; differs: it holds another image under that name;
  * missing: a host that should pull it (pullOn) does not hold it; absent: neither expected nor held;
- * unknown: the host could not be read, or the registry serves an index that has no single id.
+ * unserved: held, but the registry no longer serves that name; unknown: the host could not be read,
+ * or the registry serves an index, which has no single image id to compare.
  */
-export type HoldingState = 'same' | 'differs' | 'missing' | 'absent' | 'unknown';
+export type HoldingState = 'same' | 'differs' | 'missing' | 'absent' | 'unserved' | 'unknown';
 
 export interface HoldingView {
   host: string;
@@ -237,10 +238,11 @@ export function imageViews(
           ? facts.images.get(`${address}/${i.repository}@${served.digest}`)
           : undefined;
         if (held === undefined) return { host: h.name, expected, state: expected ? 'missing' : 'absent' };
-        const state: HoldingState =
-          held === served?.imageId || (byDigest !== undefined && held === byDigest)
+        const state: HoldingState = !served
+          ? 'unserved'
+          : held === served.imageId || (byDigest !== undefined && held === byDigest)
             ? 'same'
-            : served?.imageId
+            : served.imageId
               ? 'differs'
               : 'unknown';
         return { host: h.name, expected, imageId: held, state };

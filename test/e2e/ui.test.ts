@@ -198,6 +198,28 @@ describe('regbook ui in a browser', () => {
     assert.deepEqual(await tags(), ['0.1', '0.2']);
   });
 
+  it('a delete while another run holds the deploy lock removes nothing and logs the holder', async () => {
+    const holder = {
+      id: 'x',
+      holder: 'ci@elsewhere',
+      pid: 4242,
+      since: new Date().toISOString(),
+      command: 'regbook apply',
+    };
+    await L.shOk('master', `mkdir -p ${LOCK} && echo '${JSON.stringify(holder)}' > ${LOCK}/holder.json`);
+    try {
+      await page.click('button[aria-label="Delete app:0.1"]');
+      await page.waitForSelector('#confirm:not([hidden])');
+      await page.click('#confirm-delete');
+      await page.waitForSelector('#log li.error');
+      const log = await page.$eval('#log li.error', (e) => e.textContent ?? '');
+      assert.match(log, /delete of app:0\.1 failed: the deploy lock on master .* held by ci@elsewhere/);
+      assert.deepEqual(await tags(), ['0.1', '0.2']);
+    } finally {
+      await L.shOk('master', `rm -rf ${LOCK}`);
+    }
+  });
+
   it('deletes a tag through the page after an in-page confirmation, and the registry stops serving it', async () => {
     // Cancelled with Escape from the keyboard: nothing goes.
     await page.click('button[aria-label="Delete app:0.2"]');
