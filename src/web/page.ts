@@ -55,7 +55,7 @@ code { font-size: .85em; overflow-wrap: anywhere; }
 .warn { color: var(--warn); }
 .good { color: var(--ok); }
 tr.drift td:first-child::before { content: "⚠ "; }
-.confirm { border: 2px solid var(--bad); border-radius: .4rem; padding: .6rem 1rem; margin: 1rem 0; }
+.confirm { scroll-margin-top: 6rem; border: 2px solid var(--bad); border-radius: .4rem; padding: .6rem 1rem; margin: 1rem 0; }
 .confirm p { margin: 0 0 .6rem; font-weight: 600; }
 #log { font-family: ui-monospace, monospace; font-size: .85rem; padding-left: 1.5rem; }
 #log li.error { color: var(--bad); }

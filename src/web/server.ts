@@ -3,6 +3,7 @@
 // functions it is given, so this file is only about who may ask what.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { UsageError } from '../core/errors.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.js';
 import { sameOrigin, securityHeaders, tokenMatches } from './security.js';
 
@@ -128,7 +129,10 @@ export async function startUiServer(token: string, handlers: UiHandlers, port = 
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    // A port in use (or one below 1024 without the right) is the user's to change.
+    server.once('error', (err) =>
+      reject(new UsageError(`cannot listen on 127.0.0.1:${port}: ${err.message}`)),
+    );
     server.listen({ host: '127.0.0.1', port }, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;

@@ -107,6 +107,18 @@ describe('web view server', () => {
     assert.equal(ui.server.address() && (ui.server.address() as { address: string }).address, '127.0.0.1');
   });
 
+  it('says which port it could not listen on, as bad input', async () => {
+    await assert.rejects(
+      startUiServer(
+        newToken(),
+        { state: () => Promise.resolve({}), remove: () => Promise.resolve([]) },
+        port,
+      ),
+      (err: Error & { exitCode?: number }) =>
+        err.exitCode === 1 && err.message.includes(`cannot listen on 127.0.0.1:${port}`),
+    );
+  });
+
   it('answers 403 to any path without the token, with the security headers', async () => {
     for (const path of ['/', '/app.js', '/api/state', `/x${token}/`, `/${token.slice(1)}/api/state`]) {
       const r = await ask(port, path);
