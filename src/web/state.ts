@@ -283,7 +283,11 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
       };
     return { conn, certificate, anchor };
   })();
-  const masterOrError = master.catch((err: Error) => err);
+  const masterOrError = master.catch((err: Error) => {
+    // A master connection that failed is opened anew on the next read.
+    conns.drop(masterSpec.name);
+    return err;
+  });
   const anchorFp = masterOrError.then((m) => (m instanceof Error ? undefined : m.anchor.fingerprint));
 
   const registrySide = (async () => {
@@ -301,7 +305,8 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     const api: ApiStatus = {};
     let repositories: RepositoryView[] = [];
     try {
-      const client = (await ensureTlsKnown(run), await registryClient(run));
+      await ensureTlsKnown(run);
+      const client = await registryClient(run);
       api.status = await client.ping();
       if (api.status === 200) repositories = await readRepositories(run);
       api.repositories = repositories.map((r) => ({
