@@ -174,9 +174,17 @@ describe('regbook ui in a browser', () => {
     assert.deepEqual(cspViolations, []);
   });
 
-  it('flags a worker that no longer holds a pulled image, after Refresh', async () => {
+  it('flags a worker that no longer holds a pulled image, after Refresh, on the same SSH connection', async () => {
+    // The SSH sessions worker1's sshd serves, by the client's address and port.
+    const sessions = async () =>
+      (
+        await L.shOk('worker1', "ss -Htn state established '( sport = :22 )' | awk '{print $4}' | sort")
+      ).trim();
+    const before = await sessions();
+    assert.notEqual(before, '', 'regbook ui holds no SSH connection to worker1');
     await L.shOk('worker1', 'docker rmi master:5000/app:0.1');
     await refresh();
+    assert.equal(await sessions(), before, 'Refresh opened a new SSH connection');
     assert.equal(await rowClass('hold-app:0.1@worker1'), 'drift');
     const state = await page.$eval('[id="hold-app:0.1@worker1"] td:last-child', (e) => e.textContent);
     assert.match(state!, /missing/);
