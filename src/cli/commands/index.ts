@@ -8,6 +8,7 @@ import * as lock from './lock.js';
 import * as rm from './rm.js';
 import * as schema from './schema.js';
 import * as status from './status.js';
+import * as ui from './ui.js';
 import * as validate from './validate.js';
 
 export type SetExit = (code: number) => void;
@@ -17,6 +18,6 @@ export type SetExit = (code: number) => void;
  * handler that imports its heavy modules lazily, so these imports stay cheap.
  */
 export function registerCommands(cli: Argv, setExit: SetExit): void {
-  for (const command of [apply, catalog, status, rm, gc, lock, validate, schema, init, completion])
+  for (const command of [apply, catalog, status, rm, gc, lock, validate, schema, init, completion, ui])
     command.register(cli, setExit);
 }

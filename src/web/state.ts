@@ -1,0 +1,362 @@
+// What the web view shows, read through connections opened once and kept: the registry's tags (with
+// size and creation time), each declared image as every host holds it, the certificate, and each
+// host's trust and reachability. The reads are the ones `status` and `catalog` make: the facts
+// command (which lists the host's images in the same round trip), the trust files, a GET /v2/ run
+// on the host, the master's certificate files and registry container, and the registry API through
+// the master's SSH connection.
+import type { HostSpec } from '../config/model.js';
+import { readFiles } from '../facts/files.js';
+import type { HostFacts } from '../core/task.js';
+import { factsCmd, parseFacts } from '../facts/os.js';
+import {
+  certificateStatus,
+  judge,
+  parseV2,
+  probeRegistry,
+  trustState,
+  v2Cmd,
+  type ApiStatus,
+  type CertificateStatus,
+  type ContainerStatus,
+  type HostStatus,
+} from '../ops/status.js';
+import { imageCreated } from '../registry/image-config.js';
+import { ensureTlsKnown, NO_TLS, registryClient } from '../tasks/api.js';
+import type { Run } from '../tasks/shared.js';
+import { tlsPaths } from '../tasks/tls.js';
+import { trustFiles } from '../tasks/trust.js';
+import { connect } from '../transport/index.js';
+import type { Connection } from '../transport/types.js';
+import { formatBytes } from '../ui/size.js';
+
+export interface TagView {
+  tag: string;
+  digest?: string;
+  /** The image config's digest: the image id docker shows for it. */
+  imageId?: string;
+  size?: number;
+  sizeText?: string;
+  created?: string;
+}
+
+export interface RepositoryView {
+  repository: string;
+  tags: TagView[];
+}
+
+/**
+ * same: the host holds the registry's image; differs: it holds another image under that name;
+ * missing: a host that should pull it (pullOn) does not hold it; absent: neither expected nor held;
+ * unserved: held, but the registry no longer serves that name; unknown: the host could not be read,
+ * or the registry serves an index, which has no single image id to compare.
+ */
+export type HoldingState = 'same' | 'differs' | 'missing' | 'absent' | 'unserved' | 'unknown';
+
+export interface HoldingView {
+  host: string;
+  expected: boolean;
+  imageId?: string;
+  state: HoldingState;
+}
+
+export interface ImageView {
+  name: string;
+  reference: string;
+  registryDigest?: string;
+  registryImageId?: string;
+  hosts: HoldingView[];
+  drift: boolean;
+}
+
+export interface UiState {
+  registry: string;
+  readAt: string;
+  plainHttp: boolean;
+  deleteEnabled: boolean;
+  renewBeforeDays: number;
+  certificate: CertificateStatus;
+  anchor: CertificateStatus;
+  container: ContainerStatus;
+  api: ApiStatus;
+  repositories: RepositoryView[];
+  images: ImageView[];
+  hosts: HostStatus[];
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * One connection per host, opened on first use and kept for every later read. A host that could not
+ * be reached, or whose connection failed, is connected again on the next read.
+ */
+export class HostConnections {
+  readonly #run: Run;
+  readonly #pending = new Map<string, Promise<Connection>>();
+
+  constructor(run: Run) {
+    this.#run = run;
+  }
+
+  async get(host: HostSpec): Promise<Connection> {
+    const open = this.#run.conns.get(host.name);
+    if (open) return open;
+    let p = this.#pending.get(host.name);
+    if (!p) {
+      p = connect(host).then(
+        (c) => {
+          this.#run.conns.set(host.name, c);
+          this.#pending.delete(host.name);
+          return c;
+        },
+        (err: unknown) => {
+          this.#pending.delete(host.name);
+          throw err;
+        },
+      );
+      this.#pending.set(host.name, p);
+    }
+    return p;
+  }
+
+  /** Forgets a connection that failed, so the next read opens a new one. */
+  drop(name: string): void {
+    const c = this.#run.conns.get(name);
+    this.#run.conns.delete(name);
+    void c?.close().catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#run.conns.values()];
+    this.#run.conns.clear();
+    await Promise.all(all.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+interface HostRead {
+  status: HostStatus;
+  facts?: HostFacts;
+}
+
+/** One host as `status` reads it (facts, then its trust files and GET /v2/), keeping the facts. */
+async function readHost(
+  run: Run,
+  conns: HostConnections,
+  host: HostSpec,
+  anchorFingerprint: Promise<string | undefined>,
+): Promise<HostRead> {
+  const pb = run.playbook;
+  const trustExpected = pb.trust.hosts.includes(host.name);
+  const base = { name: host.name, role: host.role, trustExpected };
+  let conn: Connection;
+  try {
+    conn = await conns.get(host);
+  } catch (err) {
+    return { status: { ...base, reachable: false, error: (err as Error).message } };
+  }
+  try {
+    const facts = parseFacts((await conn.exec(factsCmd())).stdout);
+    const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
+    if (!trustExpected) return { status: { ...base, reachable: true, docker }, facts };
+    const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
+    const certsD = files.find((f) => !f.system)?.path;
+    const [contents, v2] = await Promise.all([
+      readFiles(
+        conn,
+        files.map((f) => f.path),
+      ),
+      conn.exec(v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https'), {
+        timeoutMs: 20_000,
+      }),
+    ]);
+    const anchorFp = await anchorFingerprint;
+    return {
+      status: {
+        ...base,
+        reachable: true,
+        docker,
+        trust: files.map((f) => ({
+          path: f.path,
+          kind: f.system ? 'system' : 'certs.d',
+          state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
+        })),
+        v2: parseV2(v2.stdout),
+      },
+      facts,
+    };
+  } catch (err) {
+    conns.drop(host.name);
+    return { status: { ...base, reachable: true, error: (err as Error).message } };
+  }
+}
+
+/** The registry's repositories and tags, each with its manifest's digest, size, image id and age. */
+async function readRepositories(run: Run): Promise<RepositoryView[]> {
+  await ensureTlsKnown(run);
+  const client = await registryClient(run);
+  const out: RepositoryView[] = [];
+  for (const repository of await client.catalog()) {
+    const tags: TagView[] = [];
+    for (const tag of (await client.tags(repository)).sort()) {
+      const info = await client.manifestInfo(repository, tag);
+      if (!info) continue; // removed between the two reads
+      const created = info.configDigest
+        ? await imageCreated(client, repository, info.configDigest).catch(() => undefined)
+        : undefined;
+      tags.push({
+        tag,
+        digest: info.digest,
+        ...(info.configDigest ? { imageId: info.configDigest } : {}),
+        ...(info.size !== undefined ? { size: info.size, sizeText: formatBytes(info.size) } : {}),
+        ...(created ? { created } : {}),
+      });
+    }
+    out.push({ repository, tags });
+  }
+  return out;
+}
+
+/** Which host holds each declared image, compared with what the registry serves under that name. */
+export function imageViews(
+  run: Run,
+  repositories: readonly RepositoryView[],
+  hosts: ReadonlyMap<string, HostFacts | undefined>,
+): ImageView[] {
+  const address = run.playbook.registry.address;
+  return run.playbook.images
+    .filter((i) => i.state === 'present')
+    .map((i) => {
+      const served = repositories
+        .find((r) => r.repository === i.repository)
+        ?.tags.find((t) => t.tag === i.tag);
+      const reference = `${address}/${i.repository}:${i.tag}`;
+      const holding: HoldingView[] = run.inventory.hosts.map((h) => {
+        const expected = i.pullOn.includes(h.name);
+        const facts = hosts.get(h.name);
+        if (!facts) return { host: h.name, expected, state: 'unknown' };
+        const held = facts.images.get(reference);
+        const byDigest = served?.digest
+          ? facts.images.get(`${address}/${i.repository}@${served.digest}`)
+          : undefined;
+        if (held === undefined) return { host: h.name, expected, state: expected ? 'missing' : 'absent' };
+        const state: HoldingState = !served
+          ? 'unserved'
+          : held === served.imageId || (byDigest !== undefined && held === byDigest)
+            ? 'same'
+            : served.imageId
+              ? 'differs'
+              : 'unknown';
+        return { host: h.name, expected, imageId: held, state };
+      });
+      return {
+        name: i.name,
+        reference,
+        ...(served?.digest ? { registryDigest: served.digest } : {}),
+        ...(served?.imageId ? { registryImageId: served.imageId } : {}),
+        hosts: holding,
+        drift: !served || holding.some((h) => h.state === 'differs' || h.state === 'missing'),
+      };
+    });
+}
+
+/** Reads everything the page shows, reusing the open connections. */
+export async function readState(run: Run, conns: HostConnections, now = new Date()): Promise<UiState> {
+  const pb = run.playbook;
+  const hosts = run.inventory.hosts;
+  const p = tlsPaths(pb.tls.dir);
+  const anchorPath = pb.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
+  const masterSpec = run.inventory.master;
+
+  const master = (async () => {
+    const conn = await conns.get(masterSpec);
+    const files = await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]);
+    const anchorPem = files.get(anchorPath)?.content.toString('utf8');
+    const certificate = certificateStatus(p.serverCrt, files.get(p.serverCrt)?.content.toString('utf8'), now);
+    const anchor = certificateStatus(anchorPath, anchorPem, now);
+    // The anchor read now, not one kept from an earlier read: a renewal since then shows.
+    const plain = pb.tls.mode === 'none';
+    if (plain || (anchorPem && certificate.fingerprint))
+      run.shared.tls = {
+        ...(plain ? {} : { anchorPem: anchorPem! }),
+        anchorChanged: false,
+        serverFingerprint: plain ? NO_TLS : certificate.fingerprint!,
+        serverChanged: false,
+      };
+    return { conn, certificate, anchor };
+  })();
+  const masterOrError = master.catch((err: Error) => {
+    // A master connection that failed is opened anew on the next read.
+    conns.drop(masterSpec.name);
+    return err;
+  });
+  const anchorFp = masterOrError.then((m) => (m instanceof Error ? undefined : m.anchor.fingerprint));
+
+  const registrySide = (async () => {
+    const m = await master;
+    const container: ContainerStatus = { name: pb.registry.name, present: false };
+    const probe = await probeRegistry(m.conn, run);
+    const c = probe.container;
+    if (c)
+      Object.assign(container, {
+        present: true,
+        state: c.State?.Status ?? 'unknown',
+        ...(c.Config?.Image ? { image: c.Config.Image } : {}),
+        ...(c.Image ? { imageId: c.Image } : {}),
+      });
+    const api: ApiStatus = {};
+    let repositories: RepositoryView[] = [];
+    try {
+      await ensureTlsKnown(run);
+      const client = await registryClient(run);
+      api.status = await client.ping();
+      if (api.status === 200) repositories = await readRepositories(run);
+      api.repositories = repositories.map((r) => ({
+        repository: r.repository,
+        tags: r.tags.map((t) => t.tag),
+      }));
+    } catch (err) {
+      api.error = (err as Error).message;
+    }
+    return { container, api, repositories };
+  })();
+
+  const [m, reg, ...perHost] = await Promise.all([
+    masterOrError,
+    registrySide.catch((err: Error) => err),
+    ...hosts.map((h) => readHost(run, conns, h, anchorFp)),
+  ]);
+  const unknown = (path: string): CertificateStatus => ({ path, present: false });
+  const certificate = m instanceof Error ? unknown(p.serverCrt) : m.certificate;
+  const anchor = m instanceof Error ? unknown(anchorPath) : m.anchor;
+  const container = reg instanceof Error ? { name: pb.registry.name, present: false } : reg.container;
+  const api: ApiStatus = reg instanceof Error ? { error: reg.message } : reg.api;
+  const repositories = reg instanceof Error ? [] : reg.repositories;
+  const hostStatuses = perHost.map((r) => r.status);
+  const partial = {
+    registry: pb.registry.address,
+    ...(pb.tls.mode === 'none' ? { plainHttp: true as const } : {}),
+    renewBeforeDays: pb.tls.renewBeforeDays,
+    certificate,
+    anchor,
+    container,
+    api,
+    hosts: hostStatuses,
+  };
+  const { problems, warnings } = judge(partial, pb);
+  const facts = new Map(hosts.map((h, i) => [h.name, perHost[i]!.facts]));
+  return {
+    registry: pb.registry.address,
+    readAt: now.toISOString(),
+    plainHttp: pb.tls.mode === 'none',
+    deleteEnabled: pb.registry.deleteEnabled,
+    renewBeforeDays: pb.tls.renewBeforeDays,
+    certificate,
+    anchor,
+    container,
+    api,
+    repositories,
+    images: imageViews(run, repositories, facts),
+    hosts: hostStatuses,
+    problems,
+    warnings,
+  };
+}

@@ -1,0 +1,274 @@
+// `regbook ui` on the lab, driven in Debian's chromium through puppeteer-core: the page lists what
+// the real registry and hosts hold, flags a host that lost its image, and deletes a tag through the
+// page (checked with curl on a worker, not through regbook). A screenshot is written on each run.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { lab, type Lab } from '../helpers/lab.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
+import { applyJson, basePlaybook, explain, writePlaybook } from './registry.js';
+import { CONTENT_SECURITY_POLICY } from '../../src/web/security.js';
+
+// The page's globals as the functions passed to page.evaluate see them in the browser (the project
+// compiles without the DOM library).
+interface PageElement {
+  id: string;
+  className: string;
+  textContent: string | null;
+}
+declare const document: {
+  activeElement: PageElement | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  documentElement: { scrollWidth: number; clientWidth: number };
+};
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CURL = 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt';
+const LOCK = '/var/lib/regbook/lock';
+
+/** Starts `regbook ui` and resolves with the URL it prints first, and the child. */
+function startUi(
+  pb: string,
+  inv: string,
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const built = join(ROOT, 'dist/cli/main.js');
+  const argv = existsSync(built)
+    ? [built, 'ui', pb, '-i', inv]
+    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'ui', pb, '-i', inv];
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ url: out.slice(0, nl), child, stderr: () => err });
+    });
+    child.on('exit', (code) => reject(new Error(`regbook ui exited ${code} before printing a URL\n${err}`)));
+  });
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+
+describe('regbook ui in a browser', () => {
+  let L: Lab;
+  let dir: string;
+  let shots: string;
+  let inv: string;
+  let pb: string;
+  let ui: Awaited<ReturnType<typeof startUi>>;
+  let browser: Browser;
+  let page: Page;
+  const requested: string[] = [];
+  const cspViolations: string[] = [];
+
+  /** The registry's tags of app, as a worker reads them with curl. */
+  const tags = async () => {
+    const r = await L.shOk('worker1', `${CURL} https://master:5000/v2/app/tags/list`);
+    return ((JSON.parse(r) as { tags: string[] | null }).tags ?? []).sort();
+  };
+  const row = (id: string) => page.$(`[id="${id}"]`);
+  const rowClass = (id: string) => page.$eval(`[id="${id}"]`, (e) => e.className);
+  /** Clicks Refresh and waits for the read it starts to end. */
+  const refresh = async () => {
+    const before = await page.$eval('#read-at', (e) => e.textContent);
+    await page.click('#refresh');
+    await page.waitForFunction(
+      (b) =>
+        document.querySelector('#read-at')?.textContent !== b && !document.querySelector('#refresh:disabled'),
+      {},
+      before,
+    );
+  };
+
+  before(async () => {
+    L = await lab({ workers: 2 });
+    await L.reset();
+    dir = tempDir();
+    shots = tempDir('regbook-ui-shots-');
+    inv = await L.writeInventory({ hosts: ['master', 'worker1', 'worker2'] });
+    pb = writePlaybook(dir, basePlaybook());
+    const r = await applyJson(pb, inv);
+    assert.equal(r.code, 0, explain(r));
+    ui = await startUi(pb, inv);
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // The tests run as root, where chromium's sandbox cannot start.
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1100, height: 900 });
+    page.on('request', (req) => requested.push(req.url()));
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    if (ui && ui.child.exitCode === null) ui.child.kill('SIGKILL');
+    await L?.reset();
+  });
+
+  it('refuses any request without the token, and sends the strict CSP with the page', async () => {
+    const u = new URL(ui.url);
+    assert.match(u.hostname, /^127\.0\.0\.1$/);
+    const token = u.pathname.split('/')[1]!;
+    assert.ok(token.length >= 43, `token ${token} is shorter than 32 bytes in base64url`);
+    for (const path of [
+      '/',
+      '/api/state',
+      `/${token.slice(0, -1)}x/api/state`,
+      `/api/state?token=${token}x`,
+    ]) {
+      const r = await fetch(`${u.origin}${path}`);
+      assert.equal(r.status, 403, path);
+    }
+    const r = await fetch(ui.url);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+    const html = await r.text();
+    assert.doesNotMatch(
+      html,
+      /<script>|<style|\sstyle=|\son\w+=|https?:\/\//,
+      'the page has inline code or an external URL',
+    );
+  });
+
+  it('lists the lab registry’s repositories and tags, the hosts and the certificate', async () => {
+    await page.goto(ui.url, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#repositories table');
+    for (const tag of ['0.1', '0.2']) {
+      const cells = await page.$$eval(`[id="tag-app:${tag}"] td`, (tds) => tds.map((t) => t.textContent));
+      assert.equal(cells[0], 'app');
+      assert.equal(cells[1], tag);
+      assert.match(cells[2]!, /^[0-9a-f]{12}$/);
+      assert.match(cells[3]!, /^\d+\.\d (KiB|MiB)$/);
+      assert.ok(cells[4], 'no creation date');
+    }
+    for (const h of ['master', 'worker1', 'worker2']) {
+      const cells = await page.$$eval(`[id="host-${h}"] td`, (tds) => tds.map((t) => t.textContent));
+      assert.equal(cells[0], h);
+      assert.equal(cells[2], 'yes');
+      assert.equal(cells[3], 'running');
+      assert.match(cells[4]!, /certs\.d ok/);
+    }
+    const cert = await page.$eval('#certificate', (e) => e.textContent ?? '');
+    assert.match(cert, /DNS:master, IP:127\.0\.0\.1/);
+    assert.match(cert, /Days left(79\d|800)/);
+    for (const h of ['worker1', 'worker2'])
+      assert.equal(await rowClass(`hold-app:0.1@${h}`), '', `${h} is flagged before any drift`);
+    await page.screenshot({ path: join(shots, 'ui.png'), fullPage: true });
+    const foreign = requested.filter((u) => !u.startsWith(new URL(ui.url).origin + '/'));
+    assert.deepEqual(foreign, [], 'the page asked for something from another origin');
+    assert.deepEqual(cspViolations, []);
+  });
+
+  it('flags a worker that no longer holds a pulled image, after Refresh, on the same SSH connection', async () => {
+    // The SSH sessions worker1's sshd serves, by the client's address and port.
+    const sessions = async () =>
+      (
+        await L.shOk('worker1', "ss -Htn state established '( sport = :22 )' | awk '{print $4}' | sort")
+      ).trim();
+    const before = await sessions();
+    assert.notEqual(before, '', 'regbook ui holds no SSH connection to worker1');
+    await L.shOk('worker1', 'docker rmi master:5000/app:0.1');
+    await refresh();
+    assert.equal(await sessions(), before, 'Refresh opened a new SSH connection');
+    assert.equal(await rowClass('hold-app:0.1@worker1'), 'drift');
+    const state = await page.$eval('[id="hold-app:0.1@worker1"] td:last-child', (e) => e.textContent);
+    assert.match(state!, /missing/);
+    assert.equal(await rowClass('hold-app:0.1@worker2'), '', 'worker2 still holds it');
+    await page.screenshot({ path: join(shots, 'ui-drift.png'), fullPage: true });
+  });
+
+  it('refuses a cross-origin delete and one without the token', async () => {
+    const body = JSON.stringify({ repository: 'app', tag: '0.1' });
+    const headers = { 'content-type': 'application/json' };
+    const cross = await fetch(`${ui.url}api/rm`, {
+      method: 'POST',
+      body,
+      headers: { ...headers, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
+    assert.equal(cross.status, 403);
+    const noToken = await fetch(`${new URL(ui.url).origin}/api/rm`, { method: 'POST', body, headers });
+    assert.equal(noToken.status, 403);
+    assert.deepEqual(await tags(), ['0.1', '0.2']);
+  });
+
+  it('a delete while another run holds the deploy lock removes nothing and logs the holder', async () => {
+    const holder = {
+      id: 'x',
+      holder: 'ci@elsewhere',
+      pid: 4242,
+      since: new Date().toISOString(),
+      command: 'regbook apply',
+    };
+    await L.shOk('master', `mkdir -p ${LOCK} && echo '${JSON.stringify(holder)}' > ${LOCK}/holder.json`);
+    try {
+      await page.click('button[aria-label="Delete app:0.1"]');
+      await page.waitForSelector('#confirm:not([hidden])');
+      await page.click('#confirm-delete');
+      await page.waitForSelector('#log li.error');
+      const log = await page.$eval('#log li.error', (e) => e.textContent ?? '');
+      assert.match(log, /delete of app:0\.1 failed: the deploy lock on master .* held by ci@elsewhere/);
+      assert.deepEqual(await tags(), ['0.1', '0.2']);
+    } finally {
+      await L.shOk('master', `rm -rf ${LOCK}`);
+    }
+  });
+
+  it('deletes a tag through the page after an in-page confirmation, and the registry stops serving it', async () => {
+    // Cancelled with Escape from the keyboard: nothing goes.
+    await page.click('button[aria-label="Delete app:0.2"]');
+    await page.waitForSelector('#confirm:not([hidden])');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#confirm', { hidden: true });
+    assert.deepEqual(await tags(), ['0.1', '0.2']);
+
+    await page.click('button[aria-label="Delete app:0.2"]');
+    await page.waitForSelector('#confirm:not([hidden])');
+    await page.click('#confirm-delete');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#log li')].some((li) =>
+        /removed app@sha256:/.test(li.textContent ?? ''),
+      ),
+    );
+    const log = await page.$eval('#log', (e) => e.textContent ?? '');
+    assert.match(log, /removed app@sha256:[0-9a-f]{64}, tagged 0\.2/);
+    assert.deepEqual(await tags(), ['0.1']);
+    const pulled = await L.sh('worker2', 'docker pull -q master:5000/app:0.2');
+    assert.notEqual(pulled.code, 0, 'the registry still serves app:0.2');
+    assert.notEqual((await L.sh('master', `test -e ${LOCK}`)).code, 0, 'the deploy lock was left behind');
+    await page.waitForFunction(() => !document.querySelector('[id="tag-app:0.2"]'));
+    assert.ok(await row('tag-app:0.1'));
+  });
+
+  it('fits a phone-width screen', async () => {
+    await page.setViewport({ width: 390, height: 844 });
+    await refresh();
+    await page.screenshot({ path: join(shots, 'ui-phone.png'), fullPage: true });
+    const { scroll, client } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
+    assert.ok(scroll <= client, `the page is ${scroll}px wide in a ${client}px viewport`);
+  });
+
+  it('stops on SIGTERM with 143', async (t) => {
+    ui.child.kill('SIGTERM');
+    assert.equal(await exited(ui.child), 143, ui.stderr());
+    t.diagnostic(`screenshots in ${shots}`);
+  });
+});
