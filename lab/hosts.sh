@@ -50,10 +50,10 @@ run_host() {
     "$LAB_HOST_IMAGE" >/dev/null
 }
 
-# Every lab host runs its own containerd and dockerd as root, and each holds inotify instances;
-# all labs on the machine share root's fs.inotify.max_user_instances, whose default (128) a lab of
-# 50 workers beside a few others exhausts (dockerd then fails to start on the later hosts). Raised
-# as root, never lowered; elsewhere the message says what to run.
+# Every lab host runs its own containerd as root, which holds an inotify instance, and all labs on
+# the machine share root's fs.inotify.max_user_instances: its default (128) is less than a 1+50 lab
+# beside the benchmark's second lab and a few test labs need. Raised as root, never lowered;
+# elsewhere the message says what to run.
 LAB_INOTIFY_INSTANCES=1024
 ensure_kernel_limits() {
   local n="$1" f=/proc/sys/fs/inotify/max_user_instances have
