@@ -84,6 +84,7 @@ ensure_hosts() {
     if [[ -n "$have" && "$have" != "$hash" ]]; then
       log "recreating $name (its image or settings changed)"
       dk rm -f "$c" >/dev/null
+      busy="${busy/ $port / }" # its own port, free again
       have=""
     fi
     if [[ -z "$have" ]]; then
