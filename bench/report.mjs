@@ -1,22 +1,40 @@
-// Turns bench/run.sh's raw figures (size, phase, tool, run, wall ms, peak RSS kB; tab-separated)
-// into bench/RESULTS.md: the machine, the table, regbook/Ansible ratios and the issue's targets.
+// Turns bench/run.sh's raw figures (size, phase, tool, run, wall ms, peak RSS kB, and when present
+// CPU ms, sshd logins, connections never logged in, unreachable hosts; tab-separated) into
+// bench/RESULTS.md: the machine, the table, regbook/Ansible ratios, the cost per added host, the
+// issues' targets, and (CHART_FILE set) an SVG chart of time against hosts.
 // Usage: node bench/report.mjs results.tsv "LOAD_AT_START" "LOAD_AT_END" FORKS [cpu-floor.txt]
 //          [cpu-start cpu-end]   (the first line of /proc/stat at the start and at the end)
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { scalingChart } from './chart.mjs';
 import { cpus, totalmem } from 'node:os';
 import process from 'node:process';
 import { URL } from 'node:url';
 
 const [file, loadStart, loadEnd, forks, floorFile, cpuStartFile, cpuEndFile] = process.argv.slice(2);
 const ansibleForks =
+  process.env.ANSIBLE_FORKS ??
   readFileSync(new URL('ansible/ansible.cfg', import.meta.url), 'utf8').match(/^forks\s*=\s*(\d+)/m)?.[1] ??
   '?';
+// Columns 7-10 are absent in figures from before they were recorded: undefined, never 0.
+const num = (x) => (x === undefined || x === '' ? undefined : +x);
 const rows = readFileSync(file, 'utf8')
   .trim()
   .split('\n')
   .map((l) => l.split('\t'))
-  .map(([size, phase, tool, run, ms, rss]) => ({ size: +size, phase, tool, run: +run, ms: +ms, rss: +rss }));
+  .map(([size, phase, tool, run, ms, rss, cpu, logins, refused, unreachable]) => ({
+    size: +size,
+    phase,
+    tool,
+    run: +run,
+    ms: +ms,
+    rss: +rss,
+    cpu: num(cpu),
+    logins: num(logins),
+    refused: num(refused),
+    unreachable: num(unreachable),
+  }));
 
 const pick = (size, phase, tool) =>
   rows.filter((r) => r.size === size && r.phase === phase && r.tool === tool);
@@ -34,10 +52,10 @@ const secs = (ms) => (ms / 1000).toFixed(2);
 const cell = (s) => (s ? `${secs(s.median)} s (${secs(s.min)}–${secs(s.max)}, n=${s.n})` : '—');
 const ratio = (a, b) => (a && b ? a.median / b.median : undefined);
 const fmtRatio = (r) => (r === undefined ? '—' : `${r.toFixed(3)} (1/${(1 / r).toFixed(1)})`);
-const peakRss = (size) =>
+const peakRss = (size, tool = 'regbook') =>
   Math.max(
     0,
-    ...rows.filter((r) => r.size === size && r.tool === 'regbook' && r.phase !== 'version').map((r) => r.rss),
+    ...rows.filter((r) => r.size === size && r.tool === tool && r.phase !== 'version').map((r) => r.rss),
   );
 
 function sh(cmd, args) {
@@ -75,9 +93,13 @@ if (process.env.NODE_EXTRA_CA_CERTS)
 out.push(
   `- node ${process.version}; ${sh('ansible', ['--version']).split('\n')[0]}; ${sh('docker', ['--version'])}`,
 );
+const largestHosts = Math.max(0, ...sizes) + 1;
 out.push(
-  `- hosts worked on at once: regbook \`--forks ${forks}\`, Ansible \`forks = ${ansibleForks}\` (bench/ansible/ansible.cfg); ` +
-    'both above the largest host count, so every task runs on all hosts in one wave',
+  `- hosts worked on at once: regbook \`--forks ${forks}\`, Ansible \`forks = ${ansibleForks}\` ` +
+    '(bench/ansible/ansible.cfg, or `ANSIBLE_FORKS`); ' +
+    (+forks >= largestHosts && +ansibleForks >= largestHosts
+      ? `both at least the largest host count (${largestHosts}), so every task runs on all hosts in one wave`
+      : `the largest lab has ${largestHosts} hosts, so a task runs in waves`),
   '',
 );
 out.push('## Wall time: median (min–max, runs)', '');
@@ -248,6 +270,168 @@ if (downRows.length > 0) {
       );
     }
   }
+  out.push('');
+}
+// How the cost grows with the cluster: issue 23's figures, over every size the run measured.
+const hostsOf = (size) => size + 1;
+/** Least-squares line through (hosts, y): slope per added host and the intercept. */
+function fit(points) {
+  if (points.length < 2) return undefined;
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  if (sxx === 0) return undefined;
+  const slope = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+const figures = [
+  ['nochange', 'regbook', 'no-change apply', 'regbook'],
+  ['nochange', 'ansible', 'no-change apply', 'Ansible'],
+  ['first-default', 'regbook', "first apply, regbook's default trust", 'regbook'],
+  ['first', 'regbook', 'first apply, seed parity', 'regbook'],
+  ['first', 'ansible', 'first apply, seed parity', 'Ansible'],
+  ['check', 'regbook', '`--check`', 'regbook'],
+  ['check', 'ansible', '`--check`', 'Ansible'],
+];
+const medianOf = (size, phase, tool, key) => {
+  const xs = pick(size, phase, tool)
+    .map((r) => r[key])
+    .filter((v) => v !== undefined);
+  return xs.length ? median(xs) : undefined;
+};
+const seriesOf = (phase, tool, key) =>
+  sizes
+    .map((size) => ({ x: hostsOf(size), y: medianOf(size, phase, tool, key) }))
+    .filter((p) => p.y !== undefined);
+if (sizes.length > 0) {
+  out.push('## How the cost grows with the number of hosts', '');
+  out.push(
+    `Sizes measured: ${sizes.map((sz) => `1+${sz}`).join(', ')} (${sizes.map(hostsOf).join(', ')} hosts).`,
+    '',
+  );
+  out.push('### regbook / Ansible at every size', '');
+  out.push(
+    "| cluster | first apply, regbook's default trust / Ansible's | first apply, seed parity | no-change apply | `--check` |",
+    '| --- | --- | --- | --- | --- |',
+  );
+  for (const size of sizes) {
+    const a = (phase) => stats(size, phase, 'ansible');
+    out.push(
+      `| 1+${size} | ${fmtRatio(ratio(stats(size, 'first-default', 'regbook'), a('first')))} | ` +
+        `${fmtRatio(ratio(stats(size, 'first', 'regbook'), a('first')))} | ` +
+        `${fmtRatio(ratio(stats(size, 'nochange', 'regbook'), a('nochange')))} | ` +
+        `${fmtRatio(ratio(stats(size, 'check', 'regbook'), a('check')))} |`,
+    );
+  }
+  out.push('');
+  out.push('### Cost per added host', '');
+  out.push(
+    "Least-squares line through the medians of wall time (and of the control node's CPU time) against the " +
+      'number of hosts; the slope is what one more host costs. CPU is user + system time of the command and ' +
+      'the children it waited for (`/usr/bin/time`): for regbook its node process; for Ansible `ansible-playbook`, ' +
+      'its forks and their `ssh` clients (not the ControlPersist masters, which leave the process tree).',
+    '',
+  );
+  out.push(
+    '| figure | tool | wall: ms per added host | wall at 0 hosts | CPU: ms per added host | CPU ms per host at each size |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const [phase, tool, label, toolLabel] of figures) {
+    const wall = fit(seriesOf(phase, tool, 'ms'));
+    const cpuSeries = seriesOf(phase, tool, 'cpu');
+    if (seriesOf(phase, tool, 'ms').length === 0) continue;
+    const cpu = fit(cpuSeries);
+    const perHost = cpuSeries.map((p) => `${(p.y / p.x).toFixed(0)} (${p.x})`).join(', ');
+    out.push(
+      `| ${label} | ${toolLabel} | ${wall ? wall.slope.toFixed(1) : '—'} | ${wall ? secs(wall.intercept) + ' s' : '—'} | ` +
+        `${cpu ? cpu.slope.toFixed(1) : '—'} | ${perHost || '—'} |`,
+    );
+  }
+  out.push('');
+  out.push('### Peak memory and SSH connections', '');
+  out.push(
+    'Peak RSS: the largest "maximum resident set size" over all of the tool\'s runs at that size (Ansible: its ' +
+      "largest single process). Logins: SSH logins the lab hosts' sshd logged during one run (median). Not " +
+      "logged in: connections that reached a host's sshd during the runs and ended before authentication " +
+      '(`[preauth]` closes and resets, no identification string, a timeout before authentication, MaxStartups ' +
+      "throttling), counted in the hosts' `/var/log/sshd.log` (bench/sshd-log.sh), summed over the runs. " +
+      "Unreachable: hosts the tool's own recap calls unreachable, summed over the runs. A connection refused " +
+      'before it reaches sshd shows there.',
+    '',
+  );
+  out.push(
+    '| cluster | tool | peak RSS | logins per run (median) | runs | connections not logged in | unreachable |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const size of sizes)
+    for (const [tool, toolLabel] of [
+      ['regbook', 'regbook'],
+      ['ansible', 'Ansible'],
+    ]) {
+      const rs = rows.filter((r) => r.size === size && r.tool === tool);
+      if (rs.length === 0) continue;
+      const counted = rs.filter((r) => r.logins !== undefined);
+      const sum = (key) => counted.reduce((a, r) => a + (r[key] ?? 0), 0);
+      out.push(
+        `| 1+${size} | ${toolLabel} | ${(peakRss(size, tool) / 1024).toFixed(0)} MB | ` +
+          `${counted.length ? median(counted.map((r) => r.logins)) : '—'} | ${rs.length} | ` +
+          `${counted.length ? sum('refused') : '—'} | ${counted.length ? sum('unreachable') : '—'} |`,
+      );
+    }
+  out.push('');
+  const chartFile = process.env.CHART_FILE;
+  const chart = scalingChart(
+    'regbook and Ansible: wall time against hosts',
+    figures.map(([phase, tool, label, toolLabel]) => ({
+      label: `${toolLabel}: ${label.replace(/`/g, '')}`,
+      tool,
+      dash: { nochange: '', check: '2 3', first: '8 4', 'first-default': '4 2 1 2' }[phase],
+      points: seriesOf(phase, tool, 'ms').map((p) => ({ hosts: p.x, ms: p.y })),
+    })),
+  );
+  if (chartFile && chart && sizes.length > 1) {
+    writeFileSync(chartFile, chart);
+    out.push(`![wall time against hosts, both tools](${basename(chartFile)})`, '');
+  }
+
+  // Issue 23's targets, at the largest size measured; they are stated for 1+50.
+  const top = sizes.at(-1);
+  const base = 10;
+  const ncTop = stats(top, 'nochange', 'regbook');
+  const pairTop = stats(top, 'pair-nochange', 'regbook');
+  const pairBase = stats(base, 'pair-nochange', 'regbook');
+  const growPairs = top > base ? ratio(pairTop, pairBase) : undefined;
+  const growSeq = top > base ? ratio(ncTop, stats(base, 'nochange', 'regbook')) : undefined;
+  const grow = growPairs ?? growSeq;
+  const ncVsAnsible = ratio(ncTop, stats(top, 'nochange', 'ansible'));
+  const firstVsAnsible = ratio(stats(top, 'first-default', 'regbook'), stats(top, 'first', 'ansible'));
+  const rssTop = peakRss(top) / 1024;
+  const topRuns = rows.filter((r) => r.size === top && r.tool === 'regbook' && r.logins !== undefined);
+  const refusedTop = topRuns.reduce((a, r) => a + (r.refused ?? 0) + (r.unreachable ?? 0), 0);
+  const mark3 = (value, ok) => (value === undefined ? 'not measured' : ok ? 'met' : 'not met');
+  out.push(`## Targets (issue 23), at 1+${top}`, '');
+  if (top !== 50)
+    out.push(
+      `The targets are stated for 1+50; this run's largest lab was 1+${top}, so the marks below are for that size.`,
+      '',
+    );
+  out.push('| target | reached | |', '| --- | --- | --- |');
+  out.push(
+    `| no-change apply at 1+${top} ≤ 2x its 1+${base} time | ${grow === undefined ? `— (1+${base} not measured)` : `${grow.toFixed(2)}x${growPairs ? ` (alternating pairs; ${growSeq?.toFixed(2) ?? '—'}x from the section medians)` : ''}`} | ${mark3(grow, grow <= 2)} |`,
+  );
+  out.push(
+    `| no-change apply ≤ 1/15 of Ansible's | ${fmtRatio(ncVsAnsible)} | ${mark3(ncVsAnsible, ncVsAnsible <= 1 / 15)} |`,
+  );
+  out.push(
+    `| first apply, regbook's default trust ≤ 1/5 of Ansible's | ${fmtRatio(firstVsAnsible)} | ${mark3(firstVsAnsible, firstVsAnsible <= 1 / 5)} |`,
+  );
+  out.push(
+    `| peak RSS < 200 MB | ${rssTop > 0 ? `${rssTop.toFixed(0)} MB` : '—'} | ${mark3(rssTop > 0 ? rssTop : undefined, rssTop < 200)} |`,
+  );
+  out.push(
+    `| no SSH connection refused (regbook's runs: sshd connections not logged in + unreachable hosts) | ${topRuns.length ? `${refusedTop} in ${topRuns.length} runs` : '—'} | ${mark3(topRuns.length ? refusedTop : undefined, refusedTop === 0)} |`,
+  );
   out.push('');
 }
 out.push('Where the first apply and the no-change apply spend their time: [PROFILE.md](PROFILE.md).');

@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
 # regbook against Ansible on the same lab: first apply on fresh hosts, the no-change apply and
-# --check on a converged cluster, for 1 master + 3 workers and 1 master + 10 workers. Writes raw
-# figures to bench/.work/ and the table to bench/RESULTS.md. See bench/README.md.
+# --check on a converged cluster, for 1 master + N workers at each size. Writes raw figures to
+# bench/.work/ and the tables and chart to bench/RESULTS.md and bench/scaling.svg. See bench/README.md.
 #
-#   npm run bench                        # RUNS=5 timed runs of each figure
-#   RUNS=3 SIZES="10" npm run bench      # fewer runs, one size
+#   npm run bench                               # sizes 3 and 10, RUNS=5 timed runs of each figure
+#   npm run bench -- --sizes 3,10,30,50         # 1+3 up to 1+50
+#   RUNS=3 SIZES="10" npm run bench             # fewer runs, one size
 #
-# It uses its own lab instance (REGBOOK_LAB=bench, SSH ports from 2320), never the default lab, and
-# takes it down at the end (KEEP_LAB=1 leaves it up).
+# Its lab instance: BENCH_LAB / BENCH_LAB_PORT, else REGBOOK_LAB / REGBOOK_LAB_PORT, else bench and
+# SSH ports from 2320; never the default lab. It is taken down at the end (KEEP_LAB=1 leaves it up).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
-export REGBOOK_LAB="${BENCH_LAB:-bench}" REGBOOK_LAB_PORT="${BENCH_LAB_PORT:-2320}"
+
+usage() { echo "usage: bash bench/run.sh [--sizes N,N,...]   (or SIZES=\"N N\"; 1 <= N <= 50)"; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sizes) SIZES="${2:-}" && shift 2 ;;
+    --sizes=*) SIZES="${1#*=}" && shift ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && exit 2 ;;
+  esac
+done
+SIZES="${SIZES:-3 10}"
+SIZES="${SIZES//,/ }"
+for size in $SIZES; do
+  [[ "$size" =~ ^[1-9][0-9]?$ ]] && ((size <= 50)) || {
+    usage >&2
+    exit 2
+  }
+done
+SIZES=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -nu | tr '\n' ' ')
+SMALLEST=$(awk '{ print $1 }' <<<"$SIZES")
+LARGEST=$(awk '{ print $NF }' <<<"$SIZES")
+
+LAB_NAME="${BENCH_LAB:-${REGBOOK_LAB:-bench}}"
+LAB_PORT="${BENCH_LAB_PORT:-${REGBOOK_LAB_PORT:-2320}}"
+export REGBOOK_LAB="$LAB_NAME" REGBOOK_LAB_PORT="$LAB_PORT"
 RUNS="${RUNS:-5}"
 FIRST_RUNS="${FIRST_RUNS:-$RUNS}"
 PAIRS="${PAIRS:-10}"
-SIZES="${SIZES:-3 10}"
-# Hosts worked on at once; Ansible's forks are in bench/ansible/ansible.cfg (16). Both are above
-# the largest host count (11), so neither tool runs a task in two waves.
-FORKS="${FORKS:-25}"
+# Hosts worked on at once, for both tools: above the largest host count, so neither tool runs a
+# task in two waves. regbook's default is 25; Ansible's forks (16) are in bench/ansible/ansible.cfg,
+# and ANSIBLE_FORKS overrides them.
+FORKS="${FORKS:-$((LARGEST + 1 > 25 ? LARGEST + 1 : 25))}"
+export ANSIBLE_FORKS="${ANSIBLE_FORKS:-$((LARGEST + 1 > 16 ? LARGEST + 1 : 16))}"
 LAB_DIR="$ROOT/.lab-$REGBOOK_LAB"
 WORK="$ROOT/bench/.work"
 DATA="$WORK/results.tsv"
@@ -45,20 +71,31 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # The CPU counters at the start and the end: the report says how much time the hypervisor took.
 head -1 /proc/stat >"$WORK/cpu-start"
 
-# Runs a command under /usr/bin/time; appends "size phase tool run wall_ms rss_kb" to the data file.
-# The command's output goes to a log; a non-zero exit stops the benchmark with the log's tail.
+# The lab a timed run works on (bench/sshd-log.sh reads its hosts' sshd logs around each run).
+RUN_LAB="$REGBOOK_LAB"
+
+# Runs a command under /usr/bin/time; appends "size phase tool run wall_ms rss_kb cpu_ms logins
+# not_logged_in unreachable" to the data file: peak RSS and user+sys CPU of the command and the
+# children it waited for; on a lab, the SSH logins its sshd servers logged during the run, the
+# connections that reached them and never logged in, and the hosts the tool's recap calls
+# unreachable. The command's output goes to a log; a non-zero exit stops the benchmark.
 timed() {
   local size="$1" phase="$2" tool="$3" run="$4"
   shift 4
-  local logf="$WORK/logs/$size-$phase-$tool-$run.log" start end rss
+  local logf="$WORK/logs/$size-$phase-$tool-$run.log" start end rss user sys before=(0 0) after=(0 0) unreach=0
+  if ((size > 0)); then read -r -a before < <(REGBOOK_LAB="$RUN_LAB" bash bench/sshd-log.sh) || before=(0 0); fi
   start=$(date +%s%N)
-  if ! /usr/bin/time -f '%M' -o "$logf.time" "$@" >"$logf" 2>&1; then
+  if ! /usr/bin/time -f '%M %U %S' -o "$logf.time" "$@" >"$logf" 2>&1; then
     tail -30 "$logf" >&2
     die "$tool $phase (1+$size, run $run) failed; log: $logf"
   fi
   end=$(date +%s%N)
-  rss=$(tail -1 "$logf.time")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$phase" "$tool" "$run" $(((end - start) / 1000000)) "$rss" >>"$DATA"
+  if ((size > 0)); then read -r -a after < <(REGBOOK_LAB="$RUN_LAB" bash bench/sshd-log.sh) || after=(0 0); fi
+  read -r rss user sys < <(tail -1 "$logf.time")
+  unreach=$({ grep -Eo 'unreachable=[0-9]+' "$logf" || true; } | awk -F= '{ s += $2 } END { print s + 0 }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$phase" "$tool" "$run" $(((end - start) / 1000000)) "$rss" \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')" \
+    $((after[0] - before[0])) $((after[1] - before[1])) "$unreach" >>"$DATA"
   LAST_LOG="$logf"
 }
 
@@ -148,14 +185,17 @@ for size in $SIZES; do
   done
 done
 
-# (d) The scaling figure: regbook's no-change apply on the smallest and the largest lab, in
-# alternating pairs with both labs up at once. The sections above measure the two sizes some
-# twenty minutes apart, and the hypervisor's steal comes in bursts of seconds; a ratio of medians
-# taken that far apart measures the machine as much as regbook. Pairs see the same machine.
-small=$(tr ' ' '\n' <<<"$SIZES" | sort -n | head -1)
-big=$(tr ' ' '\n' <<<"$SIZES" | sort -n | tail -1)
+# (d) The scaling figure: regbook's no-change apply on a smaller lab (1+10 when 10 is among the
+# sizes, the scaling target's base, else the smallest; PAIR_BASE picks another) and the largest,
+# in alternating pairs with both labs up at once. The sections above measure the two sizes many
+# minutes apart, and the hypervisor's steal comes in bursts of seconds; a ratio of medians taken
+# that far apart measures the machine as much as regbook. Pairs see the same machine.
+if [[ " $SIZES" == *" 10 "* ]]; then small=10; else small=$SMALLEST; fi
+small="${PAIR_BASE:-$small}"
+big=$LARGEST
 if ((small < big)); then
-  SMALL_LAB="${BENCH_SMALL_LAB:-benchsmall}" SMALL_PORT="${BENCH_SMALL_LAB_PORT:-2360}"
+  # The second lab's name and ports follow the first's: its SSH ports start right after them.
+  SMALL_LAB="${BENCH_SMALL_LAB:-${LAB_NAME:0:7}small}" SMALL_PORT="${BENCH_SMALL_LAB_PORT:-$((LAB_PORT + big + 1))}"
   log "scaling pairs: a second lab (master + $small workers) beside the 1+$big one"
   REGBOOK_LAB="$SMALL_LAB" REGBOOK_LAB_PORT="$SMALL_PORT" bash lab/up.sh --workers "$small" \
     2>"$WORK/logs/lab-up-pairs.log" || {
@@ -166,16 +206,19 @@ if ((small < big)); then
   # The large lab was last converged by Ansible: regbook converges it again from a reset.
   reset_lab
   timed "$big" pair-converge regbook 0 "$WORK/regbook"
-  timed "$small" pair-converge regbook 0 "$WORK/regbook-small"
+  RUN_LAB="$SMALL_LAB" timed "$small" pair-converge regbook 0 "$WORK/regbook-small"
   timed "$big" pair-settle regbook 0 "$WORK/regbook"
   assert_unchanged
-  timed "$small" pair-settle regbook 0 "$WORK/regbook-small"
+  RUN_LAB="$SMALL_LAB" timed "$small" pair-settle regbook 0 "$WORK/regbook-small"
   assert_unchanged
   for ((i = 1; i <= PAIRS; i++)); do
     log "scaling pair $i/$PAIRS"
     for size in $( ((i % 2)) && echo "$small $big" || echo "$big $small"); do
-      if ((size == small)); then wrapper="$WORK/regbook-small"; else wrapper="$WORK/regbook"; fi
-      timed "$size" pair-nochange regbook "$i" "$wrapper"
+      if ((size == small)); then
+        RUN_LAB="$SMALL_LAB" timed "$size" pair-nochange regbook "$i" "$WORK/regbook-small"
+      else
+        timed "$size" pair-nochange regbook "$i" "$WORK/regbook"
+      fi
       assert_unchanged
     done
   done
@@ -201,7 +244,8 @@ fi
 head -1 /proc/stat >"$WORK/cpu-end"
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-DOWNTIME_FILE="$DOWNTIME" node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" "$WORK/cpu-floor.txt" "$WORK/cpu-start" "$WORK/cpu-end" >bench/RESULTS.md
+DOWNTIME_FILE="$DOWNTIME" CHART_FILE=bench/scaling.svg ANSIBLE_FORKS="$ANSIBLE_FORKS" \
+  node bench/report.mjs "$DATA" "$load_start" "$load_end" "$FORKS" "$WORK/cpu-floor.txt" "$WORK/cpu-start" "$WORK/cpu-end" >bench/RESULTS.md
 # The repository's lint runs prettier --check on every file.
 npx prettier --write bench/RESULTS.md >/dev/null
 cat bench/RESULTS.md

@@ -50,8 +50,32 @@ run_host() {
     "$LAB_HOST_IMAGE" >/dev/null
 }
 
+# Every lab host runs its own containerd as root, which holds an inotify instance, and all labs on
+# the machine share root's fs.inotify.max_user_instances: its default (128) is less than a 1+50 lab
+# beside the benchmark's second lab and a few test labs need. Raised as root, never lowered;
+# elsewhere the message says what to run.
+LAB_INOTIFY_INSTANCES=1024
+ensure_kernel_limits() {
+  local n="$1" f=/proc/sys/fs/inotify/max_user_instances have
+  [[ -r $f ]] || return 0
+  have=$(cat "$f")
+  ((have >= LAB_INOTIFY_INSTANCES)) && return 0
+  if [[ $EUID -eq 0 ]] && echo "$LAB_INOTIFY_INSTANCES" >"$f" 2>/dev/null; then
+    log "raised fs.inotify.max_user_instances from $have to $LAB_INOTIFY_INSTANCES (a lab host uses several)"
+  elif ((n > 10)); then
+    log "warning: fs.inotify.max_user_instances is $have; hosts may fail to start their dockerd (sysctl -w fs.inotify.max_user_instances=$LAB_INOTIFY_INSTANCES)"
+  fi
+}
+
+# Ports on 127.0.0.1 something listens on, one a line (this lab's own hosts included).
+listening_ports() {
+  ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u
+}
+
 ensure_hosts() {
-  local n="$1" name port user become c hash have running wanted=" "
+  local n="$1" name port user become c hash have running wanted=" " busy
+  busy=" $(listening_ports | tr '\n' ' ') "
+  LAB_FRESH=" "
   while read -r name port user become; do
     c=$(container_of "$name")
     wanted+="$c "
@@ -60,17 +84,24 @@ ensure_hosts() {
     if [[ -n "$have" && "$have" != "$hash" ]]; then
       log "recreating $name (its image or settings changed)"
       dk rm -f "$c" >/dev/null
+      busy="${busy/ $port / }" # its own port, free again
       have=""
     fi
     if [[ -z "$have" ]]; then
+      # A clear message before docker's "port is already allocated": another lab (or anything)
+      # holds a port in this lab's range.
+      [[ "$busy" != *" $port "* ]] ||
+        die "port 127.0.0.1:$port for $name is taken; pick another REGBOOK_LAB_PORT (this lab needs $LAB_SSH_BASE_PORT..$((LAB_SSH_BASE_PORT + n)))"
       log "starting $name (ssh 127.0.0.1:$port, user $user)"
       run_host "$name" "$port" "$user" "$hash"
+      LAB_FRESH+="$name "
       continue
     fi
     running=$(dk inspect -f '{{.State.Running}}' "$c")
     if [[ "$running" != true ]]; then
       log "starting stopped $name"
       dk start "$c" >/dev/null
+      LAB_FRESH+="$name "
     fi
   done < <(lab_plan "$n")
   # Workers beyond N are removed, with their docker volume.
@@ -84,25 +115,30 @@ ensure_hosts() {
   LAB_HOSTS_PLAN=$(lab_plan "$n")
 }
 
-# Waits until every host's sshd and dockerd answer (from inside the container).
+# Waits until every host's sshd and dockerd answer (from inside the container). Hosts boot at the
+# same time and share the machine's cores, so the time allowed grows with the number of hosts.
 wait_hosts() {
-  local name c i ok
+  local name c i ok hosts limit
+  hosts=$(wc -l <<<"$LAB_HOSTS_PLAN")
+  limit=$((120 + 4 * hosts)) # half-seconds: 60 s, plus 2 s a host
   while read -r name _; do
     c=$(container_of "$name")
     ok=
-    for i in $(seq 1 120); do
+    for i in $(seq 1 "$limit"); do
       if dk exec "$c" sh -c 'docker info >/dev/null 2>&1 && test -s /run/sshd.pid' 2>/dev/null; then
         ok=1 && break
       fi
       # A running host whose daemons were stopped (by a test, say) is healed rather than waited on.
-      if [[ $i -eq 10 ]]; then
+      # Never one this run started: its entry point is still starting them, and a second
+      # `service docker start` beside it races for dockerd's pid file.
+      if [[ $i -eq 10 && "$LAB_FRESH" != *" $name "* ]]; then
         dk exec "$c" sh -c 'docker info >/dev/null 2>&1 || service docker start; [ -s /run/sshd.pid ] || service ssh start' >/dev/null 2>&1 || true
       fi
       sleep 0.5
     done
     if [[ -z "$ok" ]]; then
       dk logs --tail 30 "$c" >&2 || true
-      die "$name did not come up (sshd and dockerd) within 60s; see 'docker logs $c'"
+      die "$name did not come up (sshd and dockerd) within $((limit / 2))s; see 'docker logs $c'"
     fi
   done <<<"$LAB_HOSTS_PLAN"
 }

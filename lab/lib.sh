@@ -25,6 +25,8 @@ LAB_NETWORK="$LAB_PREFIX"
 LAB_HOST_IMAGE=regbook-lab/host:bookworm
 LAB_BASE_IMAGE=regbook-lab/base:bookworm
 LAB_SSH_BASE_PORT="${REGBOOK_LAB_PORT:-2220}"
+# The largest lab: a master and this many workers, on SSH ports LAB_SSH_BASE_PORT..+N.
+LAB_MAX_WORKERS=50
 # Images the master's inner docker holds, as an operator's would; "name:tag=archive file" pairs.
 LAB_PAYLOAD_IMAGES=("registry:2=registry-2.tar" "app:0.1=app-0.1.tar" "app:0.2=app-0.2.tar" "tool:1.0=tool-1.0.tar")
 

@@ -16,13 +16,14 @@ while [[ $# -gt 0 ]]; do
     --workers) workers="${2:-}"; shift 2 ;;
     --workers=*) workers="${1#*=}"; shift ;;
     -h | --help)
-      echo "usage: bash lab/up.sh [--workers N]   (1 <= N <= 20, default 3)"
+      echo "usage: bash lab/up.sh [--workers N]   (1 <= N <= $LAB_MAX_WORKERS, default 3)"
       exit 0
       ;;
     *) die "unknown argument: $1 (usage: bash lab/up.sh [--workers N])" ;;
   esac
 done
-[[ "$workers" =~ ^([1-9]|1[0-9]|20)$ ]] || die "--workers must be a number from 1 to 20, got '$workers'"
+[[ "$workers" =~ ^[1-9][0-9]?$ ]] && ((workers <= LAB_MAX_WORKERS)) ||
+  die "--workers must be a number from 1 to $LAB_MAX_WORKERS, got '$workers'"
 
 started=$(date +%s%N)
 if ! mkdir -p "$LAB_DIR/images" "$LAB_DIR/build" 2>/dev/null || [[ ! -w "$LAB_DIR" || ! -w "$LAB_DIR/images" ]]; then
@@ -34,6 +35,7 @@ flock 9
 
 ensure_tools
 ensure_dockerd
+ensure_kernel_limits "$workers"
 build_images
 save_archives
 ensure_client_key

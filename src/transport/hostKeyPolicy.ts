@@ -22,6 +22,7 @@ import {
   knownHostsName,
   knownKeyTypes,
   parseKnownHosts,
+  type KnownHostEntry,
 } from './knownHosts.js';
 
 // What ssh2 1.17 can negotiate; a known_hosts type outside it (e.g. sk-*) cannot be offered.
@@ -47,6 +48,15 @@ export interface HostKeyCheck {
   onHandshake(): void;
 }
 
+// Every connection of a run reads the same known_hosts file; parsing it once per distinct text
+// keeps the check of one host key from growing with the number of hosts the file names. The text is
+// re-read each time, so a key appended by accept-new is seen by the next connection.
+let lastParsed: { text: string; entries: KnownHostEntry[] } | undefined;
+function parsedOnce(text: string): KnownHostEntry[] {
+  if (lastParsed?.text !== text) lastParsed = { text, entries: parseKnownHosts(text) };
+  return lastParsed.entries;
+}
+
 export function hostKeyCheck(opts: {
   /** The inventory host name, for messages. */
   hostName: string;
@@ -68,7 +78,7 @@ export function hostKeyCheck(opts: {
 }): HostKeyCheck {
   const name = knownHostsName(opts.address, opts.port);
   const text = existsSync(opts.file) ? readFileSync(opts.file, 'utf8') : '';
-  const entries = parseKnownHosts(text);
+  const entries = parsedOnce(text);
   const algos = hostKeyAlgorithmsFor(knownKeyTypes(entries, name)).filter((a) =>
     SSH2_HOST_KEY_ALGORITHMS.has(a),
   );

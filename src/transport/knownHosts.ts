@@ -48,13 +48,24 @@ export function hashKnownHostsName(name: string, salt: Buffer = randomBytes(20))
   return `|1|${salt.toString('base64')}|${hash.toString('base64')}`;
 }
 
+// Compiled wildcard patterns: every connection checks the same known_hosts file, which names every
+// host of the inventory, so without this each connection would compile a RegExp per line and the
+// cost of checking one host key would grow with the size of the cluster.
+const globCache = new Map<string, RegExp>();
+
 /** OpenSSH's glob: `*` any run of characters, `?` one character; case-insensitive, as for host names. */
 function globMatch(pattern: string, name: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i').test(name);
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern.toLowerCase() === name.toLowerCase();
+  let re = globCache.get(pattern);
+  if (!re) {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    re = new RegExp(`^${source}$`, 'i');
+    globCache.set(pattern, re);
+  }
+  return re.test(name);
 }
 
 /** Whether the entry's host field names `name` (already in `[host]:port` form where needed). */

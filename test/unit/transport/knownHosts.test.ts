@@ -84,6 +84,11 @@ test('host field matching: plain names, comma lists, [host]:port, wildcards and 
     ['*.example.org,!db.example.org', 'db.example.org', false],
     ['*.example.org,!db.example.org', 'web.example.org', true],
     ['a.b', 'aXb', false], // the dot is literal
+    ['Web.Example.ORG', 'web.example.org', true], // host names compare without case
+    ['*.EXAMPLE.org', 'web.example.ORG', true],
+    ['w*b.example.org', 'web.example.org', true], // a compiled pattern is reused for other names
+    ['w*b.example.org', 'wb.example.org', true],
+    ['w*b.example.org', 'web.example.com', false],
   ];
   for (const [field, name, want] of table)
     assert.equal(hostFieldMatches(field, name), want, `${field} ~ ${name}`);
