@@ -4,6 +4,7 @@ import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown } from './api.js';
@@ -97,6 +98,7 @@ const TRUST_PROBE = [
   'fi',
   `for p in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$p" ]; then printf "K %s\\n" "$p"; fi; done`,
 ].join('\n');
+declareShellScript('tasks/trust: trust probe', TRUST_PROBE);
 
 export function trustProbeCmd(
   files: readonly TrustFile[],

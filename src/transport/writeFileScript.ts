@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 
 // Positional parameters, never interpolated text: the path, the byte count, the hex SHA-256, the
 // octal mode and (optionally) the parent directory's mode reach the script as "$1".."$5", and
@@ -41,6 +42,7 @@ chmod "$mode" "$tmp"
 mv -f -- "$tmp" "$target"
 trap - EXIT
 `;
+declareShellScript('transport/writeFileScript: write a file', SCRIPT);
 
 /**
  * The command that writes `data` to `path` (data goes on the command's stdin). With `dirMode`, a
