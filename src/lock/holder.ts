@@ -84,6 +84,7 @@ export const HELD = 10;
 // record, and the parent is made only the first time.
 const ACQUIRE = `set -u
 lock=$1 parent=$2
+# shellcheck disable=SC2174 # the mode is for the lock's parent; its own parents keep the defaults
 [ -d "$parent" ] || mkdir -p -m 755 -- "$parent" || exit 3
 if mkdir -m 755 -- "$lock" 2>/dev/null; then
   IFS= read -r rec && printf '%s\\n' "$rec" > "$lock/${HOLDER_FILE}.tmp" &&

@@ -43,7 +43,10 @@ export function registryProbeCmd(registry: { name: string; image: string }): Cmd
 }
 
 // $1 the directory; the command follows.
-const MKDIR_THEN = 'mkdir -p -m 700 -- "$1" && shift && exec "$@"';
+const MKDIR_THEN = [
+  '# shellcheck disable=SC2174 # 0700 is for the data directory; its parents keep the defaults',
+  'mkdir -p -m 700 -- "$1" && shift && exec "$@"',
+].join('\n');
 declareShellScript('tasks/registry: make the data directory, then run', MKDIR_THEN);
 
 /**

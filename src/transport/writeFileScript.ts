@@ -20,6 +20,7 @@ const SCRIPT = `set -eu
 target=$1 size=$2 sum=$3 mode=$4 dirmode=\${5:-}
 case $target in */*) dir=\${target%/*} ;; *) dir=. ;; esac
 dir=\${dir:-/} name=\${target##*/}
+# shellcheck disable=SC2174 # the mode is for the file's own directory; its parents keep the defaults
 if [ -n "$dirmode" ]; then mkdir -p -m "$dirmode" -- "$dir"; fi
 tmp=$(mktemp -- "$dir/.$name.regbook.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
@@ -33,8 +34,8 @@ if [ "$got" != "$size" ]; then
   echo "regbook: short write to $target: received $got of $size bytes" >&2
   exit 1
 fi
-set -- $(sha256sum < "$tmp")
-if [ "$1" != "$sum" ]; then
+got=$(sha256sum < "$tmp")
+if [ "\${got%% *}" != "$sum" ]; then
   echo "regbook: checksum mismatch writing $target" >&2
   exit 1
 fi
