@@ -10,6 +10,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=lab/build.sh
 source "$LAB_SRC/build.sh"
 
+# The unit tests lint every shell script regbook sends (test/unit/shell/scripts.test.ts). The lab
+# itself does not need it, so it is asked for here rather than in build.sh.
+LAB_TOOL_PACKAGES[shellcheck]=shellcheck
+
 ensure_tools
 if ! command -v chromium >/dev/null 2>&1; then
   [[ $EUID -eq 0 ]] || die "missing package: chromium; run as root, or: sudo apt-get install chromium"

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { renderCmd, type Cmd } from '../core/cmd.js';
+import { declareShellScriptBuilder } from '../core/shell-script.js';
 import type { Connection, ExecResult } from '../transport/types.js';
 
 /**
@@ -10,10 +11,26 @@ import type { Connection, ExecResult } from '../transport/types.js';
 export async function execBatch(conn: Connection, cmds: readonly Cmd[]): Promise<ExecResult[]> {
   if (cmds.length === 1) return [await conn.exec(cmds[0]!)];
   const nonce = randomBytes(12).toString('hex');
-  const script = cmds.map((c) => `${renderCmd(c)}; printf '\\n@@%s %s@@\\n' ${nonce} "$?"`).join('\n');
-  const r = await conn.exec({ argv: ['sh', '-c', script], privileged: cmds.some((c) => c.privileged) });
+  const r = await conn.exec({
+    argv: ['sh', '-c', batchScript(cmds, nonce)],
+    privileged: cmds.some((c) => c.privileged),
+  });
   return splitBatch(r, nonce, cmds.length);
 }
+
+// Each command is rendered as quoted words (renderCmd), so only the separators are shell here.
+function batchScript(cmds: readonly Cmd[], nonce: string): string {
+  return cmds.map((c) => `${renderCmd(c)}; printf '\\n@@%s %s@@\\n' ${nonce} "$?"`).join('\n');
+}
+declareShellScriptBuilder('facts/batch: probes in one round trip', batchScript, () => [
+  [
+    [
+      { argv: ['printf', '%s\\n', "it's $HOME"], privileged: true },
+      { argv: ['true'], env: { LC_ALL: 'C' } },
+    ],
+    randomBytes(12).toString('hex'),
+  ],
+]);
 
 export function splitBatch(r: ExecResult, nonce: string, count: number): ExecResult[] {
   const marker = new RegExp(`\\n@@${nonce} (\\d+)@@\\n`, 'g');

@@ -1,4 +1,5 @@
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import type { Change, Step } from '../core/task.js';
 import type { Connection } from '../transport/types.js';
 
@@ -17,6 +18,11 @@ export const PRIVATE_DIR_MODE = 0o700;
 const READ_SCRIPT =
   'for d in "$@"; do if [ -d "$d" ] && [ ! -L "$d" ]; then stat -c "D %a %u %g" -- "$d"; ' +
   'elif [ -e "$d" ] || [ -L "$d" ]; then echo X; else echo M; fi; done';
+declareShellScript('facts/dirs: read directories', READ_SCRIPT);
+
+// $1 the mode, $2 the directory.
+const MAKE_PRIVATE = 'chown root:root -- "$2" && chmod "$1" -- "$2"';
+declareShellScript('facts/dirs: make a directory root:root with a mode', MAKE_PRIVATE);
 
 export function readDirsCmd(paths: readonly string[]): Cmd {
   return { argv: ['sh', '-c', READ_SCRIPT, 'sh', ...paths], privileged: true };
@@ -67,7 +73,7 @@ export function privateDirFixes(dirs: ReadonlyMap<string, RemoteDir | undefined>
       kind: 'exec',
       describe: `chown root:root and chmod ${want} ${path}`,
       cmd: {
-        argv: ['sh', '-c', 'chown root:root -- "$2" && chmod "$1" -- "$2"', 'sh', want, path],
+        argv: ['sh', '-c', MAKE_PRIVATE, 'sh', want, path],
         privileged: true,
       },
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
 
 export interface RemoteFile {
@@ -13,6 +14,7 @@ export interface RemoteFile {
 const READ_SCRIPT =
   'for f in "$@"; do if [ -f "$f" ]; then printf "F %s %s\\n" "$(stat -c %a "$f")" "$(base64 -w0 < "$f")"; ' +
   'else printf "M\\n"; fi; done';
+declareShellScript('facts/files: read files', READ_SCRIPT);
 
 export function readFilesCmd(paths: readonly string[]): Cmd {
   return { argv: ['sh', '-c', READ_SCRIPT, 'sh', ...paths], privileged: true };

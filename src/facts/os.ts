@@ -1,4 +1,5 @@
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import type { HostFacts } from '../core/task.js';
 import { ENGINE_API_GATE } from './engine-api.js';
 import { IMAGE_LIST_FORMAT, parseImageJson, parseImageList } from './images.js';
@@ -30,6 +31,7 @@ const FACTS_SCRIPT = [
   `  printf "docker_running=yes\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
   'fi',
 ].join('\n');
+declareShellScript('facts/os: host facts', FACTS_SCRIPT);
 
 export function factsCmd(): Cmd {
   return { argv: ['sh', '-c', FACTS_SCRIPT], privileged: true };

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 
 /** A directory: `mkdir` is atomic on every POSIX file system, so two runs cannot both create it. */
 export const LOCK_DIR = '/var/lib/regbook/lock';
@@ -83,6 +84,7 @@ export const HELD = 10;
 // record, and the parent is made only the first time.
 const ACQUIRE = `set -u
 lock=$1 parent=$2
+# shellcheck disable=SC2174 # the mode is for the lock's parent; its own parents keep the defaults
 [ -d "$parent" ] || mkdir -p -m 755 -- "$parent" || exit 3
 if mkdir -m 755 -- "$lock" 2>/dev/null; then
   IFS= read -r rec && printf '%s\\n' "$rec" > "$lock/${HOLDER_FILE}.tmp" &&
@@ -93,6 +95,7 @@ fi
 cat -- "$lock/${HOLDER_FILE}" 2>/dev/null
 exit ${HELD}
 `;
+declareShellScript('lock/holder: acquire', ACQUIRE);
 
 // $1 lock dir. Prints the record and exits 0 when held; exits 1 when free.
 const STATUS = `lock=$1
@@ -100,6 +103,7 @@ const STATUS = `lock=$1
 cat -- "$lock/${HOLDER_FILE}" 2>/dev/null
 exit 0
 `;
+declareShellScript('lock/holder: status', STATUS);
 
 // $1 lock dir, $2 the run id that must own it ('' breaks the lock whoever holds it).
 // Exits 0 when released, 1 when it was not held, HELD when someone else holds it.
@@ -108,6 +112,7 @@ const RELEASE = `lock=$1 id=$2
 if [ -n "$id" ] && ! grep -qF -- "\\"id\\":\\"$id\\"" "$lock/${HOLDER_FILE}" 2>/dev/null; then exit ${HELD}; fi
 rm -rf -- "$lock"
 `;
+declareShellScript('lock/holder: release', RELEASE);
 
 export function acquireCmd(h: LockHolder, dir = LOCK_DIR): Cmd {
   return {

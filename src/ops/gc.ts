@@ -6,6 +6,7 @@
 // step too: the registry is never left read-only.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
@@ -115,6 +116,7 @@ export function blobDataPath(dataDir: string, digest: string): string {
 }
 
 const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; else echo 0; fi; done';
+declareShellScript('ops/gc: blob sizes', SIZES_SCRIPT);
 
 export interface GcReport {
   master: string;

@@ -2,6 +2,7 @@
 // answers in two round trips (facts, then its trust files and a GET /v2/ made on the host itself),
 // and the master also shows its certificate, its registry container and the registry's catalog.
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
 import type { HostSpec } from '../config/model.js';
 import { readFiles } from '../facts/files.js';
@@ -133,6 +134,7 @@ const V2_SCRIPT = [
   'code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 10 "$@" "$url"); rc=$?',
   'echo "$code $rc"',
 ].join('\n');
+declareShellScript('ops/status: registry /v2/ from a host', V2_SCRIPT);
 
 export function v2Cmd(address: string, certsD: string | undefined, scheme: 'https' | 'http' = 'https'): Cmd {
   return { argv: ['sh', '-c', V2_SCRIPT, 'sh', address, certsD ?? '', scheme] };

@@ -7,6 +7,7 @@ import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
 import { API_FAIL, API_STREAM_END, ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import { applyRemovals, planRemovals, type RemovalTarget } from '../registry/removal.js';
 import { Secret } from '../core/secret.js';
 import { ensureTlsKnown, registryClient } from './api.js';
@@ -48,6 +49,7 @@ const PULL = [
   `if [ "\${4:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
   'exec docker pull "$1"',
 ].join('\n');
+declareShellScript('tasks/images: pull', PULL);
 
 /**
  * The X-Registry-Auth header for the registry's first user, as curl reads it from stdin: the
@@ -104,6 +106,7 @@ const PUSH = [
   `if [ "\${7:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
   'docker tag "$1" "$2" && exec docker push "$2"',
 ].join('\n');
+declareShellScript('tasks/images: tag and push', PUSH);
 
 /** Tags `source` as the image's reference in the registry and pushes it, through the engine API where it can. */
 export function pushCmd(pb: Playbook, i: ImageSpec, source: string, auth?: Secret): Cmd {

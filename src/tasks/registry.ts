@@ -1,6 +1,7 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
 import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from './api.js';
 import {
@@ -31,6 +32,7 @@ const PROBE = [
   '  docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true',
   'fi',
 ].join('\n');
+declareShellScript('tasks/registry: container and image probe', PROBE);
 
 /** The command that inspects the registry's container and image on the master. */
 export function registryProbeCmd(registry: { name: string; image: string }): Cmd {
@@ -40,6 +42,13 @@ export function registryProbeCmd(registry: { name: string; image: string }): Cmd
   };
 }
 
+// $1 the directory; the command follows.
+const MKDIR_THEN = [
+  '# shellcheck disable=SC2174 # 0700 is for the data directory; its parents keep the defaults',
+  'mkdir -p -m 700 -- "$1" && shift && exec "$@"',
+].join('\n');
+declareShellScript('tasks/registry: make the data directory, then run', MKDIR_THEN);
+
 /**
  * `docker run -v` would make a missing data directory itself, with the daemon's umask; it is made
  * first, root's alone (0700: the registry runs as root in its container), in the same round trip
@@ -48,7 +57,7 @@ export function registryProbeCmd(registry: { name: string; image: string }): Cmd
 export function afterMkdir(dir: string, cmd: Cmd): Cmd {
   return {
     ...cmd,
-    argv: ['sh', '-c', 'mkdir -p -m 700 -- "$1" && shift && exec "$@"', 'sh', dir, ...cmd.argv],
+    argv: ['sh', '-c', MKDIR_THEN, 'sh', dir, ...cmd.argv],
   };
 }
 

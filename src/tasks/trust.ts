@@ -4,6 +4,7 @@ import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown } from './api.js';
@@ -85,7 +86,9 @@ const TRUST_PROBE = [
   '  if [ "$b" != - ]; then',
   `    h=0; l=$(awk '$0 != "" && !/^-----/ { a[++n] = $0 } END { if (n) print a[int(n / 2) + 1] }' "$f")`,
   '    [ -n "$l" ] && [ -f "$b" ] && grep -qxF -- "$l" "$b" && h=1',
-  '    o=0; [ -f "$pid" ] && [ "$f" -nt "$pid" ] && o=1',
+  '    o=0',
+  "    # shellcheck disable=SC3013 # dash's, bash's and busybox's test have -nt, POSIX's has not",
+  '    [ -f "$pid" ] && [ "$f" -nt "$pid" ] && o=1',
   '    printf " %s %s" "$h" "$o"',
   '  fi',
   '  echo',
@@ -97,6 +100,7 @@ const TRUST_PROBE = [
   'fi',
   `for p in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$p" ]; then printf "K %s\\n" "$p"; fi; done`,
 ].join('\n');
+declareShellScript('tasks/trust: trust probe', TRUST_PROBE);
 
 export function trustProbeCmd(
   files: readonly TrustFile[],

@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Cmd } from '../core/cmd.js';
+import { declareShellScript } from '../core/shell-script.js';
 
 // Positional parameters, never interpolated text: the path, the byte count, the hex SHA-256, the
 // octal mode and (optionally) the parent directory's mode reach the script as "$1".."$5", and
@@ -19,6 +20,7 @@ const SCRIPT = `set -eu
 target=$1 size=$2 sum=$3 mode=$4 dirmode=\${5:-}
 case $target in */*) dir=\${target%/*} ;; *) dir=. ;; esac
 dir=\${dir:-/} name=\${target##*/}
+# shellcheck disable=SC2174 # the mode is for the file's own directory; its parents keep the defaults
 if [ -n "$dirmode" ]; then mkdir -p -m "$dirmode" -- "$dir"; fi
 tmp=$(mktemp -- "$dir/.$name.regbook.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
@@ -32,8 +34,8 @@ if [ "$got" != "$size" ]; then
   echo "regbook: short write to $target: received $got of $size bytes" >&2
   exit 1
 fi
-set -- $(sha256sum < "$tmp")
-if [ "$1" != "$sum" ]; then
+got=$(sha256sum < "$tmp")
+if [ "\${got%% *}" != "$sum" ]; then
   echo "regbook: checksum mismatch writing $target" >&2
   exit 1
 fi
@@ -41,6 +43,7 @@ chmod "$mode" "$tmp"
 mv -f -- "$tmp" "$target"
 trap - EXIT
 `;
+declareShellScript('transport/writeFileScript: write a file', SCRIPT);
 
 /**
  * The command that writes `data` to `path` (data goes on the command's stdin). With `dirMode`, a

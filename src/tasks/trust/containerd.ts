@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
 import type { Cmd } from '../../core/cmd.js';
+import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure } from '../../core/task.js';
 
 export const CONTAINERD_CERTS_D = '/etc/containerd/certs.d';
@@ -141,6 +142,7 @@ const RESTART_CONTAINERD = [
   'fi',
   `i=0; until ctr --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 300 ] && { echo "containerd did not come back" >&2; exit 1; }; sleep 0.1; done`,
 ].join('\n');
+declareShellScript('tasks/trust/containerd: restart containerd', RESTART_CONTAINERD);
 
 export function restartContainerdCmd(): Cmd {
   return { argv: ['sh', '-c', RESTART_CONTAINERD], privileged: true };

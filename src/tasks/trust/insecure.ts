@@ -4,6 +4,7 @@
 // a registries.conf.d drop-in at each pull. Going back to ca or selfsigned takes both away again.
 import { posix } from 'node:path';
 import type { Cmd } from '../../core/cmd.js';
+import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure } from '../../core/task.js';
 import { ENGINE_API_GATE } from '../../facts/engine-api.js';
 
@@ -65,25 +66,24 @@ export function daemonJsonEdit(
   return { text: JSON.stringify(data, null, 2) + '\n', from: show(list), to: show(next) };
 }
 
+const RELOAD_DOCKER =
+  'pid=$(cat /var/run/docker.pid 2>/dev/null) && [ -n "$pid" ] || pid=$(pidof dockerd) || { echo "dockerd is not running" >&2; exit 1; }\nkill -HUP $pid';
+declareShellScript('tasks/trust/insecure: reload dockerd', RELOAD_DOCKER);
+
 /** SIGHUP to the running dockerd: it reloads insecure-registries (and the other live keys). */
 export function reloadDockerCmd(): Cmd {
-  return {
-    argv: [
-      'sh',
-      '-c',
-      'pid=$(cat /var/run/docker.pid 2>/dev/null) && [ -n "$pid" ] || pid=$(pidof dockerd) || { echo "dockerd is not running" >&2; exit 1; }\nkill -HUP $pid',
-    ],
-    privileged: true,
-  };
+  return { argv: ['sh', '-c', RELOAD_DOCKER], privileged: true };
 }
+
+const DOCKER_INFO = [
+  `if ${ENGINE_API_GATE}; then curl -sf --max-time 30 --unix-socket "$s" http://docker/info`,
+  "else docker info --format '{{json .}}'; fi",
+].join('\n');
+declareShellScript('tasks/trust/insecure: docker info', DOCKER_INFO);
 
 /** The daemon's info as JSON, from the engine API where curl reaches it, else from the client. */
 export function dockerInfoCmd(): Cmd {
-  const script = [
-    `if ${ENGINE_API_GATE}; then curl -sf --max-time 30 --unix-socket "$s" http://docker/info`,
-    "else docker info --format '{{json .}}'; fi",
-  ].join('\n');
-  return { argv: ['sh', '-c', script], privileged: true };
+  return { argv: ['sh', '-c', DOCKER_INFO], privileged: true };
 }
 
 /** Whether the running daemon treats `address` as an insecure registry. */

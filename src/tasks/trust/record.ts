@@ -11,6 +11,7 @@
 // that name too, which also finds those written before the record existed.
 import { posix } from 'node:path';
 import type { Cmd } from '../../core/cmd.js';
+import { declareShellScript, declareShellScriptBuilder } from '../../core/shell-script.js';
 import { OWN_NAMED_GLOBS, TRUST_RECORD } from '../../facts/trust-record.js';
 
 export { OWN_NAMED_GLOBS, TRUST_RECORD };
@@ -94,6 +95,7 @@ export function storeRefresh(path: string): string[] | undefined {
 // $1 the file; $2 its directory, removed when that leaves it empty (rmdir refuses otherwise, so an
 // operator's own files there keep it), or "-".
 const REMOVE_SCRIPT = 'rm -f -- "$1" && { [ "$2" = - ] || rmdir -- "$2" 2>/dev/null || true; }';
+declareShellScript('tasks/trust/record: remove a stale file', REMOVE_SCRIPT);
 
 /** Removes a stale file, and the per-registry directory it was in once nothing else is there. */
 export function removeStaleCmd(path: string): Cmd {
@@ -111,6 +113,17 @@ export function removeStoreFilesCmd(paths: readonly string[], rebuild: boolean):
   const refresh = storeRefresh(paths[0] ?? '');
   if (!refresh || paths.some((p) => storeRefresh(p) !== refresh))
     throw new Error(`not files of one OS store: ${paths.join(', ')}`);
-  const script = rebuild ? `rm -f -- "$@" && ${refresh.join(' ')}` : 'rm -f -- "$@"';
-  return { argv: ['sh', '-c', script, 'sh', ...paths], privileged: true };
+  return {
+    argv: ['sh', '-c', storeRemovalScript(rebuild ? refresh : undefined), 'sh', ...paths],
+    privileged: true,
+  };
 }
+
+// The files are positional arguments; the rebuild, when there is one, is a command of STORE_REFRESH.
+function storeRemovalScript(refresh: readonly string[] | undefined): string {
+  return refresh ? `rm -f -- "$@" && ${refresh.join(' ')}` : 'rm -f -- "$@"';
+}
+declareShellScriptBuilder('tasks/trust/record: remove OS store files', storeRemovalScript, () => [
+  [undefined],
+  ...Object.values(STORE_REFRESH).map((r) => [r] as const),
+]);

@@ -4,6 +4,7 @@
 // only given back once its daemon answers and the containers that ran before with a restart policy
 // run again: a host that does not come back stops the rollout before it reaches another.
 import type { Cmd } from '../../core/cmd.js';
+import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure, type Step } from '../../core/task.js';
 import type { HandlerDef } from '../../engine/context.js';
 import { ENGINE_API_GATE } from '../../facts/engine-api.js';
@@ -29,6 +30,7 @@ export const RESTART_DOCKER = [
   'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
   'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
 ].join('\n');
+declareShellScript('tasks/trust/restart: restart docker', RESTART_DOCKER);
 
 // The daemon's info, then each running container's inspect, one JSON document a line.
 const RUNNING_SCRIPT = [
@@ -43,6 +45,7 @@ const RUNNING_SCRIPT = [
   '  [ -z "$ids" ] || docker inspect --format \'{{json .}}\' $ids',
   'fi',
 ].join('\n');
+declareShellScript('tasks/trust/restart: docker info and running containers', RUNNING_SCRIPT);
 
 // Positional arguments: container ids. Succeeds once every one of them runs; gives up after 120 s.
 const WAIT_RUNNING = [
@@ -59,6 +62,7 @@ const WAIT_RUNNING = [
   '  sleep 0.2',
   'done',
 ].join('\n');
+declareShellScript('tasks/trust/restart: wait for containers', WAIT_RUNNING);
 
 export interface RunningContainer {
   id: string;
