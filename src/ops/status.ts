@@ -5,6 +5,7 @@ import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
 import type { HostSpec } from '../config/model.js';
+import type { HostFacts } from '../core/task.js';
 import { readFiles } from '../facts/files.js';
 import { factsCmd, parseFacts } from '../facts/os.js';
 import { inspectCert, sameSans } from '../pki/index.js';
@@ -153,22 +154,25 @@ export function parseV2(stdout: string): { code: string; ok: boolean; detail?: s
   };
 }
 
-/** One host: facts, then trust files and GET /v2/ together. */
-async function hostStatus(
+/**
+ * One host: facts, then trust files and GET /v2/ together. The facts come back too, for a reader
+ * that shows more of them (the web view's images per host).
+ */
+export async function readHostStatus(
   run: Run,
   host: HostSpec,
   conn: Connection | Error,
   anchorFingerprint: Promise<string | undefined>,
-): Promise<HostStatus> {
+): Promise<{ status: HostStatus; facts?: HostFacts }> {
   const pb = run.playbook;
   const trustExpected = pb.trust.hosts.includes(host.name);
   const base = { name: host.name, role: host.role, trustExpected };
-  if (conn instanceof Error) return { ...base, reachable: false, error: conn.message };
+  if (conn instanceof Error) return { status: { ...base, reachable: false, error: conn.message } };
   try {
     const fr = await conn.exec(factsCmd());
     const facts = parseFacts(fr.stdout);
     const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
-    if (!trustExpected) return { ...base, reachable: true, docker };
+    if (!trustExpected) return { status: { ...base, reachable: true, docker }, facts };
     // The certificates only: containerd's hosts.toml is configuration, not a trust anchor.
     const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
     const certsD = files.find((f) => !f.system)?.path;
@@ -183,18 +187,21 @@ async function hostStatus(
     ]);
     const anchorFp = await anchorFingerprint;
     return {
-      ...base,
-      reachable: true,
-      docker,
-      trust: files.map((f) => ({
-        path: f.path,
-        kind: f.system ? 'system' : 'certs.d',
-        state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
-      })),
-      v2: parseV2(v2.stdout),
+      status: {
+        ...base,
+        reachable: true,
+        docker,
+        trust: files.map((f) => ({
+          path: f.path,
+          kind: f.system ? 'system' : 'certs.d',
+          state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
+        })),
+        v2: parseV2(v2.stdout),
+      },
+      facts,
     };
   } catch (err) {
-    return { ...base, reachable: true, error: (err as Error).message };
+    return { status: { ...base, reachable: true, error: (err as Error).message } };
   }
 }
 
@@ -209,14 +216,18 @@ export async function probeRegistry(conn: Connection, run: Run) {
   return { container: container as InspectedWithState | undefined, imageId };
 }
 
-interface MasterCerts {
+export interface MasterCerts {
   anchorPem?: string;
   certificate: CertificateStatus;
   anchor: CertificateStatus;
 }
 
 /** The server certificate and the trust anchor (the CA, or the same certificate when selfsigned). */
-async function readMasterCerts(run: Run, conn: Connection | undefined, now: Date): Promise<MasterCerts> {
+export async function readMasterCerts(
+  run: Run,
+  conn: Connection | undefined,
+  now: Date,
+): Promise<MasterCerts> {
   const p = tlsPaths(run.playbook.tls.dir);
   const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
   const files = conn ? await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]) : new Map();
@@ -391,7 +402,7 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
     reachableMaster
       ? registryStatus(run, reachableMaster, certs, now).catch((err: Error) => err)
       : new Error(`the master ${masterName(run)} is unreachable`),
-    ...hosts.map((h, i) => hostStatus(run, h, conns[i]!, anchorFp)),
+    ...hosts.map((h, i) => readHostStatus(run, h, conns[i]!, anchorFp).then((r) => r.status)),
   ]);
   const p = tlsPaths(run.playbook.tls.dir);
   const unknown = (path: string): CertificateStatus => ({ path, present: false });

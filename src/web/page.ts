@@ -116,6 +116,8 @@ export const PAGE_JS = String.raw`'use strict';
     state = s;
     $('registry').textContent = s.registry;
     $('read-at').textContent = 'read ' + new Date(s.readAt).toLocaleString();
+    // To the millisecond: two reads within one second differ here even when the text does not.
+    $('read-at').setAttribute('data-read-at', s.readAt);
     var sum = clear($('summary'));
     if (s.problems.length + s.warnings.length === 0) sum.appendChild(el('li', 'healthy', 'good'));
     s.warnings.forEach(function (w) { sum.appendChild(el('li', 'warning: ' + w, 'warn')); });

@@ -5,16 +5,12 @@
 // on the host, the master's certificate files and registry container, and the registry API through
 // the master's SSH connection.
 import type { HostSpec } from '../config/model.js';
-import { readFiles } from '../facts/files.js';
 import type { HostFacts } from '../core/task.js';
-import { factsCmd, parseFacts } from '../facts/os.js';
 import {
-  certificateStatus,
   judge,
-  parseV2,
   probeRegistry,
-  trustState,
-  v2Cmd,
+  readHostStatus,
+  readMasterCerts,
   type ApiStatus,
   type CertificateStatus,
   type ContainerStatus,
@@ -24,7 +20,6 @@ import { imageCreated } from '../registry/image-config.js';
 import { ensureTlsKnown, NO_TLS, registryClient } from '../tasks/api.js';
 import type { Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
-import { trustFiles } from '../tasks/trust.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { formatBytes } from '../ui/size.js';
@@ -132,61 +127,18 @@ export class HostConnections {
   }
 }
 
-interface HostRead {
-  status: HostStatus;
-  facts?: HostFacts;
-}
-
 /** One host as `status` reads it (facts, then its trust files and GET /v2/), keeping the facts. */
 async function readHost(
   run: Run,
   conns: HostConnections,
   host: HostSpec,
   anchorFingerprint: Promise<string | undefined>,
-): Promise<HostRead> {
-  const pb = run.playbook;
-  const trustExpected = pb.trust.hosts.includes(host.name);
-  const base = { name: host.name, role: host.role, trustExpected };
-  let conn: Connection;
-  try {
-    conn = await conns.get(host);
-  } catch (err) {
-    return { status: { ...base, reachable: false, error: (err as Error).message } };
-  }
-  try {
-    const facts = parseFacts((await conn.exec(factsCmd())).stdout);
-    const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
-    if (!trustExpected) return { status: { ...base, reachable: true, docker }, facts };
-    const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
-    const certsD = files.find((f) => !f.system)?.path;
-    const [contents, v2] = await Promise.all([
-      readFiles(
-        conn,
-        files.map((f) => f.path),
-      ),
-      conn.exec(v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https'), {
-        timeoutMs: 20_000,
-      }),
-    ]);
-    const anchorFp = await anchorFingerprint;
-    return {
-      status: {
-        ...base,
-        reachable: true,
-        docker,
-        trust: files.map((f) => ({
-          path: f.path,
-          kind: f.system ? 'system' : 'certs.d',
-          state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
-        })),
-        v2: parseV2(v2.stdout),
-      },
-      facts,
-    };
-  } catch (err) {
-    conns.drop(host.name);
-    return { status: { ...base, reachable: true, error: (err as Error).message } };
-  }
+): Promise<{ status: HostStatus; facts?: HostFacts }> {
+  const conn = await conns.get(host).catch((err: Error) => err);
+  const read = await readHostStatus(run, host, conn, anchorFingerprint);
+  // A connection that failed mid-read is opened anew on the next read.
+  if (!(conn instanceof Error) && read.status.error !== undefined) conns.drop(host.name);
+  return read;
 }
 
 /** The registry's repositories and tags, each with its manifest's digest, size, image id and age. */
@@ -268,10 +220,7 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
 
   const master = (async () => {
     const conn = await conns.get(masterSpec);
-    const files = await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]);
-    const anchorPem = files.get(anchorPath)?.content.toString('utf8');
-    const certificate = certificateStatus(p.serverCrt, files.get(p.serverCrt)?.content.toString('utf8'), now);
-    const anchor = certificateStatus(anchorPath, anchorPem, now);
+    const { anchorPem, certificate, anchor } = await readMasterCerts(run, conn, now);
     // The anchor read now, not one kept from an earlier read: a renewal since then shows.
     const plain = pb.tls.mode === 'none';
     if (plain || (anchorPem && certificate.fingerprint))

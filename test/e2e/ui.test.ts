@@ -18,6 +18,7 @@ interface PageElement {
   id: string;
   className: string;
   textContent: string | null;
+  getAttribute(name: string): string | null;
 }
 declare const document: {
   activeElement: PageElement | null;
@@ -80,11 +81,12 @@ describe('regbook ui in a browser', () => {
   const rowClass = (id: string) => page.$eval(`[id="${id}"]`, (e) => e.className);
   /** Clicks Refresh and waits for the read it starts to end. */
   const refresh = async () => {
-    const before = await page.$eval('#read-at', (e) => e.textContent);
+    const before = await page.$eval('#read-at', (e) => e.getAttribute('data-read-at'));
     await page.click('#refresh');
     await page.waitForFunction(
       (b) =>
-        document.querySelector('#read-at')?.textContent !== b && !document.querySelector('#refresh:disabled'),
+        document.querySelector('#read-at')?.getAttribute('data-read-at') !== b &&
+        !document.querySelector('#refresh:disabled'),
       {},
       before,
     );
