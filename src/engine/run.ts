@@ -446,7 +446,7 @@ function merge(a: HostOutcome, b: HostOutcome): HostOutcome {
   };
 }
 
-/** The exit code SPEC.md fixes: 4 (unreachable) wins over 2 (failed); 3 only for --detailed-exitcode. */
+/** The documented exit code (README): 4 (unreachable) wins over 2 (failed); 3 only for --detailed-exitcode. */
 export function exitCodeOf(outcome: RunOutcome, opts: { check: boolean; detailedExitcode: boolean }): number {
   if (outcome.interrupted) return SIGNAL_EXIT[outcome.interrupted];
   const hosts = Object.values(outcome.recap);

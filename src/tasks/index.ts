@@ -8,7 +8,7 @@ import { tlsTask } from './tls.js';
 import { restartDockerHandler, trustTask } from './trust.js';
 import { verifyTask } from './verify.js';
 
-/** The registry playbook's tasks, in the order SPEC.md fixes. */
+/** The registry playbook's tasks, in order: each needs what the ones before it made (docs/tasks.md). */
 export const TASKS: TaskDef<Shared>[] = [
   factsTask,
   tlsTask,

@@ -1,6 +1,6 @@
 // The operator's terminal: the built CLI in a real pseudo-terminal against the lab. The live tree
 // must end whatever happens (an unreachable worker, a failing task, Ctrl-C, SIGTERM), show the
-// recap, leave the deploy lock free and exit with the code SPEC.md fixes; its final frames are
+// recap, leave the deploy lock free and exit with the documented code; its final frames are
 // compared with snapshots (escape sequences applied, durations normalised).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

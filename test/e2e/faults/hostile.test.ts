@@ -2,7 +2,7 @@
 /* eslint-disable no-control-regex -- the grammars under test are about control characters */
 // validation or carried literally (and, for the values that reach the hosts, delivered literally);
 // a playbook writes only where it says; passwords appear in no output and no remote argv; file
-// modes and owners match SPEC.md.
+// modes and owners are the documented ones (docs/tasks.md).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -467,7 +467,7 @@ describe('hostile values on the lab', () => {
     assert.equal(grep.stdout.trim(), '', 'the password is in a file on the master');
   });
 
-  it('file modes and owners on every host match SPEC.md', async () => {
+  it('file modes and owners on every host are the documented ones', async () => {
     const stat = (h: string, paths: string[]) =>
       L.shOk(h, `stat -c '%n %a %U:%G' ${paths.map(shq).join(' ')}`).then((s) =>
         Object.fromEntries(

@@ -1,4 +1,4 @@
-// Normalisation: every default of SPEC.md applied, selectors resolved to host names, paths made
+// Normalisation: every documented default (docs/reference.md) applied, selectors resolved to host names, paths made
 // absolute, and the example files of the repository loading as they are.
 import assert from 'node:assert/strict';
 import { homedir } from 'node:os';
