@@ -38,7 +38,7 @@ const BUILT = fileURLToPath(new URL('./validators.cjs', import.meta.url));
 
 /**
  * The build compiles both schemas into validation code (scripts/build-validators.mjs), which loads
- * in ~5 ms where loading ajv and compiling takes ~90 ms on every start. It is used only when it was
+ * far faster than loading ajv and compiling the schemas on every start. It is used only when it was
  * made from the schemas as they are now; otherwise (run from the sources with tsx, or a schema
  * changed since the build) the schemas are compiled here with the same options.
  */

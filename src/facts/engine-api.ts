@@ -1,5 +1,6 @@
 // The engine API through curl, where it reaches the daemon the docker client would reach: asking
-// it costs a host ~12 ms of CPU, starting the docker client ~40 ms, on every host of every run.
+// it costs a host a fraction of the CPU that starting the docker client does, on every host of
+// every run.
 
 /**
  * Shell that succeeds, with $s the daemon's socket, where curl reaches the same daemon the docker

@@ -112,7 +112,7 @@ export function createServerCert(opts: ServerCertOptions): PemPair {
 
 /**
  * sha256WithRSAEncryption over the certificate node-forge built, computed by OpenSSL through Node's
- * crypto: forge's pure-JS RSA took 45–120 ms per certificate, on the first apply's critical path.
+ * crypto: forge's pure-JS RSA is many times slower, and it is on the first apply's critical path.
  * forge's `cert.sign` only asks the digest for its algorithm name and the bytes to sign, and the
  * key for `sign(digest)`; these stand-ins collect the DER of the TBSCertificate and sign it whole.
  */

@@ -8,7 +8,8 @@ import { masterName, type Run } from './shared.js';
 export const NO_TLS = 'none';
 
 // One client per run and master connection and anchor: its kept-alive TLS connection serves
-// every request of the run (a new tunnel and handshake per request cost ~40 ms each).
+// every request of the run (a new tunnel and TLS handshake per request would cost a round trip
+// and a handshake each).
 const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
 
 /**

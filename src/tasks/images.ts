@@ -36,7 +36,7 @@ const AUTH_NEEDS_API =
   'echo "with registry.auth regbook pushes and pulls through the engine API, which needs curl and the daemon at /var/run/docker.sock (no DOCKER_HOST or docker context)" >&2; exit 1';
 
 // A pull from the registry: the POST /images/create the client makes, without starting the
-// client, ~40 ms of a host's CPU per image pulled. Elsewhere, `docker pull`.
+// client, which costs a host more CPU than the pull request itself. Elsewhere, `docker pull`.
 // $1 the reference, $2 and $3 its repository and tag as URL query values, $4 `auth` when the
 // X-Registry-Auth header is on stdin.
 const PULL = [

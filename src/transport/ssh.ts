@@ -124,8 +124,8 @@ function openClient(
     });
     declineHostKeyProofs(client);
     // Every remote operation is a few small packets each way (channel open, exec, exit status,
-    // close). With Nagle's algorithm on, each of them can wait for the server's delayed ACK: ~40 ms
-    // per operation instead of ~5 ms, measured against the lab's sshd. Jump hosts' channels have
+    // close). With Nagle's algorithm on, each of them can wait for the server's delayed ACK, which
+    // multiplies the time of every operation. Jump hosts' channels have
     // no socket of their own; their hop's connection is set here too.
     client.setNoDelay(true);
   });
@@ -141,8 +141,8 @@ type GlobalRequestHandler = (
 /**
  * OpenSSH announces all its host keys after login (hostkeys-00@openssh.com, for key rotation),
  * and ssh2 answers, whether anyone listens or not, by asking the server to prove each of them: a
- * signature with every host key, RSA among them, then one check per key here. That is ~12 ms of
- * the host's CPU and ~3 ms of ours on every connection, for keys regbook does not record
+ * signature with every host key, RSA among them, then one check per key here: CPU on the host and
+ * here on every connection, for keys regbook does not record
  * (accept-new records only the key the handshake proved). ssh2 has no option for it, so its
  * handler of server requests is wrapped; if ssh2's internals ever change shape, nothing is
  * wrapped and the proofs just run.

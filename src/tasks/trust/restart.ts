@@ -17,8 +17,8 @@ import { Rollout } from './rollout.js';
 // `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
 // The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
 // daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
-// socket is there), else with `docker version`, which starts the client (~35 ms of CPU) at each
-// try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
+// socket is there), else with `docker version`, which starts the client (a process of its own) at
+// each try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
 // a host that had no socket at the default path is polled with the client.
 export const RESTART_DOCKER = [
   `if ${ENGINE_API_GATE}; then`,
