@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../../core/errors.js';
 import { TASK_IDS, type TaskId } from '../../core/task.js';
 import type { SetExit } from './index.js';
-import { withFiles, withOutput } from './options.js';
+import { lockTimeoutOf, withFiles, withLockTimeout, withOutput } from './options.js';
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -26,7 +26,7 @@ export function register(cli: Argv, setExit: SetExit): void {
     'apply <playbook>',
     'Converge the cluster to the playbook over SSH',
     (y) =>
-      withOutput(withFiles(y), 'text, or NDJSON events on stdout')
+      withLockTimeout(withOutput(withFiles(y), 'text, or NDJSON events on stdout'))
         .option('check', {
           alias: 'C',
           type: 'boolean',
@@ -52,11 +52,6 @@ export function register(cli: Argv, setExit: SetExit): void {
           default: false,
           describe: 'With --check: exit 3 when changes are pending',
         })
-        .option('lock-timeout', {
-          type: 'number',
-          default: 0,
-          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
-        })
         .option('verbose', { alias: 'v', type: 'count', describe: 'More output (-vv: every command)' })
         .example('$0 apply site.yaml -i inventory.yaml', 'converge every host')
         .example('$0 apply site.yaml -i inventory.yaml --check --diff', 'what would change, in detail')
@@ -68,9 +63,7 @@ export function register(cli: Argv, setExit: SetExit): void {
       const forks = argv.forks;
       if (!Number.isInteger(forks) || forks < 1)
         throw new UsageError('--forks must be a whole number of at least 1');
-      const lockTimeout = argv['lock-timeout'];
-      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
+      const lockTimeout = lockTimeoutOf(argv);
       const { runApply } = await import('../run-apply.js');
       setExit(
         await runApply({

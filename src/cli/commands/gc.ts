@@ -1,15 +1,15 @@
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../core/errors.js';
+import { EXIT } from '../../core/errors.js';
 import type { SetExit } from './index.js';
 import { writeReport } from './render.js';
-import { withFiles, withOutput } from './options.js';
+import { lockTimeoutOf, withFiles, withLockTimeout, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
   cli.command(
     'gc <playbook>',
     'Garbage-collect the registry: read-only during the sweep, then back to the playbook’s configuration',
     (y) =>
-      withOutput(withFiles(y), 'text, or one JSON object')
+      withLockTimeout(withOutput(withFiles(y), 'text, or one JSON object'))
         .option('check', {
           alias: 'C',
           type: 'boolean',
@@ -23,11 +23,6 @@ export function register(cli: Argv, setExit: SetExit): void {
             'Also delete manifests no tag refers to (garbage-collect --delete-untagged). Off by default: ' +
             'distribution 2.x counts the per-platform manifests of a multi-arch image as untagged and ' +
             'deletes them, which breaks that image',
-        })
-        .option('lock-timeout', {
-          type: 'number',
-          default: 0,
-          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
         })
         .option('registry-binary', {
           type: 'string',
@@ -46,9 +41,7 @@ export function register(cli: Argv, setExit: SetExit): void {
             'playbook (run apply first), 4 the master is unreachable.',
         ),
     async (argv) => {
-      const lockTimeout = argv['lock-timeout'];
-      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
+      const lockTimeout = lockTimeoutOf(argv);
       const [{ gc }, { formatGcReport }] = await Promise.all([
         import('../../ops/gc.js'),
         import('../../ui/operator-reports.js'),

@@ -1,15 +1,15 @@
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../core/errors.js';
+import { EXIT } from '../../core/errors.js';
 import type { SetExit } from './index.js';
 import { writeReport } from './render.js';
-import { withFiles, withOutput } from './options.js';
+import { lockTimeoutOf, withFiles, withLockTimeout, withOutput } from './options.js';
 
 export function register(cli: Argv, setExit: SetExit): void {
   cli.command(
     'rm <playbook> <refs..>',
     'Remove tags or manifests from the registry (the registry API’s DELETE), under the deploy lock',
     (y) =>
-      withOutput(withFiles(y), 'text, or one JSON object')
+      withLockTimeout(withOutput(withFiles(y), 'text, or one JSON object'))
         .positional('refs', {
           type: 'string',
           array: true,
@@ -23,11 +23,6 @@ export function register(cli: Argv, setExit: SetExit): void {
           default: false,
           describe: 'Show what would be removed; remove nothing',
         })
-        .option('lock-timeout', {
-          type: 'number',
-          default: 0,
-          describe: 'Seconds to wait for the deploy lock on the master (0: stop at once if held)',
-        })
         .example('$0 rm site.yaml -i inventory.yaml app:0.1', 'that tag; other tags on its digest stay')
         .example('$0 rm site.yaml -i inventory.yaml app@sha256:…', 'the manifest and every tag on it')
         .example('$0 rm site.yaml -i inventory.yaml app:0.1 --check', 'what would go')
@@ -37,9 +32,7 @@ export function register(cli: Argv, setExit: SetExit): void {
             '4 the master is unreachable.',
         ),
     async (argv) => {
-      const lockTimeout = argv['lock-timeout'];
-      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-        throw new UsageError('--lock-timeout must be a number of seconds, 0 or more');
+      const lockTimeout = lockTimeoutOf(argv);
       const [{ removeRefs }, { formatRmReport }] = await Promise.all([
         import('../../ops/rm.js'),
         import('../../ui/operator-reports.js'),
