@@ -205,15 +205,24 @@ export const PAGE_JS = String.raw`'use strict';
     })));
   }
 
+  // aria-busy covers a read and a delete with the read that follows it: assistive technology (and a
+  // test driving the page) waits for the rows to settle instead of acting on rows about to be redrawn.
+  var busy = 0;
+  function working(on) {
+    busy += on ? 1 : -1;
+    if (busy > 0) document.body.setAttribute('aria-busy', 'true'); else document.body.removeAttribute('aria-busy');
+  }
+
   function refresh() {
     var b = $('refresh');
+    working(true);
     b.disabled = true;
     b.textContent = 'Reading…';
     return fetch('api/state', { cache: 'no-store' })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
       .then(render)
       .catch(function (e) { log('refresh failed: ' + e.message, true); })
-      .finally(function () { b.disabled = false; b.textContent = 'Refresh'; });
+      .finally(function () { b.disabled = false; b.textContent = 'Refresh'; working(false); });
   }
 
   function ask(repository, tag, from) {
@@ -234,12 +243,13 @@ export const PAGE_JS = String.raw`'use strict';
     var p = pending;
     var b = $('confirm-delete');
     b.disabled = true;
+    working(true);
     log('removing ' + p.repository + ':' + p.tag + ' (taking the deploy lock)…');
     fetch('api/rm', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: p.repository, tag: p.tag }) })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })
       .then(function (j) { j.lines.forEach(function (l) { log(l); }); })
       .catch(function (e) { log('delete of ' + p.repository + ':' + p.tag + ' failed: ' + e.message, true); })
-      .finally(function () { b.disabled = false; closeConfirm(); refresh(); });
+      .finally(function () { b.disabled = false; closeConfirm(); refresh().finally(function () { working(false); }); });
   }
 
   document.addEventListener('DOMContentLoaded', function () {

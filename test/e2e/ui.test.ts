@@ -79,6 +79,13 @@ describe('regbook ui in a browser', () => {
   };
   const row = (id: string) => page.$(`[id="${id}"]`);
   const rowClass = (id: string) => page.$eval(`[id="${id}"]`, (e) => e.className);
+  /** Waits until no read or delete is in flight, so a click does not land on a row being redrawn. */
+  const settled = () => page.waitForSelector('body:not([aria-busy])');
+  /** Clicks a row's button once the rows are settled. */
+  const clickRow = async (selector: string) => {
+    await settled();
+    await page.click(selector);
+  };
   /** Clicks Refresh and waits for the read it starts to end. */
   const refresh = async () => {
     const before = await page.$eval('#read-at', (e) => e.getAttribute('data-read-at'));
@@ -218,7 +225,7 @@ describe('regbook ui in a browser', () => {
     };
     await L.shOk('master', `mkdir -p ${LOCK} && echo '${JSON.stringify(holder)}' > ${LOCK}/holder.json`);
     try {
-      await page.click('button[aria-label="Delete app:0.1"]');
+      await clickRow('button[aria-label="Delete app:0.1"]');
       await page.waitForSelector('#confirm:not([hidden])');
       await page.click('#confirm-delete');
       await page.waitForSelector('#log li.error');
@@ -232,14 +239,14 @@ describe('regbook ui in a browser', () => {
 
   it('deletes a tag through the page after an in-page confirmation, and the registry stops serving it', async () => {
     // Cancelled with Escape from the keyboard: nothing goes.
-    await page.click('button[aria-label="Delete app:0.2"]');
+    await clickRow('button[aria-label="Delete app:0.2"]');
     await page.waitForSelector('#confirm:not([hidden])');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel');
     await page.keyboard.press('Escape');
     await page.waitForSelector('#confirm', { hidden: true });
     assert.deepEqual(await tags(), ['0.1', '0.2']);
 
-    await page.click('button[aria-label="Delete app:0.2"]');
+    await clickRow('button[aria-label="Delete app:0.2"]');
     await page.waitForSelector('#confirm:not([hidden])');
     await page.click('#confirm-delete');
     await page.waitForFunction(() =>
