@@ -11,6 +11,8 @@ import {
   explain,
   writePlaybook,
   type PlaybookDoc,
+  LOCK_DIR,
+  withLockHeldElsewhere,
 } from './registry.js';
 import type { StatusReport } from '../../src/ops/status.js';
 import type { GcReport } from '../../src/ops/gc.js';
@@ -21,7 +23,6 @@ const CERTS_D = '/etc/docker/certs.d/master:5000/ca.crt';
 const SYSTEM = '/usr/local/share/ca-certificates/regbook-master_5000.crt';
 const DATA = '/var/lib/regbook/registry';
 const CURL = `curl -sS --fail --cacert ${CERTS_D}`;
-const LOCK = '/var/lib/regbook/lock';
 
 describe('operator commands on the lab', () => {
   let L: Lab;
@@ -265,15 +266,7 @@ describe('operator commands on the lab', () => {
 
   it('gc takes the deploy lock: a held lock stops it before it touches the registry', async () => {
     const before = await L.shOk('master', "docker inspect -f '{{.Id}}' registry");
-    const holder = JSON.stringify({
-      id: 'other-run',
-      holder: 'ops@elsewhere',
-      pid: 4242,
-      since: new Date().toISOString(),
-      command: 'regbook apply site.yaml',
-    });
-    await L.shOk('master', `mkdir -p ${LOCK} && printf '%s' '${holder}' > ${LOCK}/holder.json`);
-    try {
+    await withLockHeldElsewhere(L, 'ops@elsewhere', async () => {
       const gc = await regbook(['gc', pb, '-i', inv]);
       assert.equal(gc.code, 2, explain(gc));
       assert.match(gc.stderr, /deploy lock on master .* held by ops@elsewhere/);
@@ -283,12 +276,10 @@ describe('operator commands on the lab', () => {
         before,
         'gc recreated the registry',
       );
-    } finally {
-      await L.shOk('master', `rm -rf ${LOCK}`);
-    }
+    });
     const gc = await regbook(['gc', pb, '-i', inv]);
     assert.equal(gc.code, 0, explain(gc));
-    assert.equal((await L.sh('master', `test -e ${LOCK}`)).code, 1, 'gc released the lock');
+    assert.equal((await L.sh('master', `test -e ${LOCK_DIR}`)).code, 1, 'gc released the lock');
   });
 
   it('gc keeps untagged manifests unless --untagged asks for them', async () => {
@@ -354,7 +345,7 @@ describe('operator commands on the lab', () => {
         `docker tag app:0.2 ${tag} && docker push ${tag}; s=$?; docker rmi ${tag}; exit $s`,
       );
       assert.equal(push.code, 0, `a push after the interrupted gc failed: ${push.stdout}${push.stderr}`);
-      assert.equal((await L.sh('master', `test -e ${LOCK}`)).code, 1, 'the lock was left held');
+      assert.equal((await L.sh('master', `test -e ${LOCK_DIR}`)).code, 1, 'the lock was left held');
     });
   }
 

@@ -11,11 +11,12 @@ import {
   writePlaybook,
   applyJson,
   type PlaybookDoc,
+  LOCK_DIR,
+  withLockHeldElsewhere,
 } from './registry.js';
 
 const CURL = 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt';
 const ACCEPT = 'application/vnd.docker.distribution.manifest.v2+json';
-const LOCK = '/var/lib/regbook/lock';
 
 describe('rm and absent tags that share a digest', () => {
   let L: Lab;
@@ -96,7 +97,7 @@ describe('rm and absent tags that share a digest', () => {
     assert.equal(await digestOf('stable'), digest, 'the kept tag points where it did');
     assert.ok(await pulls('stable'), 'app:stable still pulls');
     assert.equal(await pulls('0.1'), false, 'app:0.1 is gone');
-    assert.equal((await L.sh('master', `test -d ${LOCK}`)).code, 1, 'the deploy lock is released');
+    assert.equal((await L.sh('master', `test -d ${LOCK_DIR}`)).code, 1, 'the deploy lock is released');
   });
 
   it('rm of a digest removes every tag on it, and names them', async () => {
@@ -127,22 +128,12 @@ describe('rm and absent tags that share a digest', () => {
   });
 
   it('rm while another machine holds the deploy lock removes nothing and names the holder', async () => {
-    const holder = {
-      id: 'x',
-      holder: 'ci@elsewhere',
-      pid: 4242,
-      since: new Date().toISOString(),
-      command: 'regbook apply',
-    };
-    await L.shOk('master', `mkdir -p ${LOCK} && echo '${JSON.stringify(holder)}' > ${LOCK}/holder.json`);
-    try {
+    await withLockHeldElsewhere(L, 'ci@elsewhere', async () => {
       const r = await rm('app:0.2');
       assert.equal(r.code, 2, explain(r));
       assert.match(r.stderr, /deploy lock on master .* held by ci@elsewhere .*nothing was changed/);
       assert.deepEqual(await tags(), ['0.2']);
-    } finally {
-      await L.shOk('master', `rm -rf ${LOCK}`);
-    }
+    });
   });
 
   it('rm refuses with registry.deleteEnabled false, before contacting anything', async () => {

@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { lab, type Lab } from '../helpers/lab.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
-import { applyJson, basePlaybook, explain, writePlaybook } from './registry.js';
+import {
+  applyJson,
+  basePlaybook,
+  explain,
+  LOCK_DIR,
+  withLockHeldElsewhere,
+  writePlaybook,
+} from './registry.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security.js';
 
 // The page's globals as the functions passed to page.evaluate see them in the browser (the project
@@ -29,7 +36,6 @@ declare const document: {
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const CURL = 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt';
-const LOCK = '/var/lib/regbook/lock';
 
 /** Starts `regbook ui` and resolves with the URL it prints first, and the child. */
 function startUi(
@@ -216,15 +222,7 @@ describe('regbook ui in a browser', () => {
   });
 
   it('a delete while another run holds the deploy lock removes nothing and logs the holder', async () => {
-    const holder = {
-      id: 'x',
-      holder: 'ci@elsewhere',
-      pid: 4242,
-      since: new Date().toISOString(),
-      command: 'regbook apply',
-    };
-    await L.shOk('master', `mkdir -p ${LOCK} && echo '${JSON.stringify(holder)}' > ${LOCK}/holder.json`);
-    try {
+    await withLockHeldElsewhere(L, 'ci@elsewhere', async () => {
       await clickRow('button[aria-label="Delete app:0.1"]');
       await page.waitForSelector('#confirm:not([hidden])');
       await page.click('#confirm-delete');
@@ -232,9 +230,7 @@ describe('regbook ui in a browser', () => {
       const log = await page.$eval('#log li.error', (e) => e.textContent ?? '');
       assert.match(log, /delete of app:0\.1 failed: the deploy lock on master .* held by ci@elsewhere/);
       assert.deepEqual(await tags(), ['0.1', '0.2']);
-    } finally {
-      await L.shOk('master', `rm -rf ${LOCK}`);
-    }
+    });
   });
 
   it('deletes a tag through the page after an in-page confirmation, and the registry stops serving it', async () => {
@@ -259,7 +255,7 @@ describe('regbook ui in a browser', () => {
     assert.deepEqual(await tags(), ['0.1']);
     const pulled = await L.sh('worker2', 'docker pull -q master:5000/app:0.2');
     assert.notEqual(pulled.code, 0, 'the registry still serves app:0.2');
-    assert.notEqual((await L.sh('master', `test -e ${LOCK}`)).code, 0, 'the deploy lock was left behind');
+    assert.notEqual((await L.sh('master', `test -e ${LOCK_DIR}`)).code, 0, 'the deploy lock was left behind');
     await page.waitForFunction(() => !document.querySelector('[id="tag-app:0.2"]'));
     assert.ok(await row('tag-app:0.1'));
   });

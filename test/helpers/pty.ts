@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ROOT } from './cli.js';
+import { textWaiter } from './text-waiter.js';
 
 const BUILT = join(ROOT, 'dist/cli/main.js');
 
@@ -48,19 +49,12 @@ export function regbookInPty(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let raw = '';
-  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
   let resolvePid!: (n: number) => void;
   const pid = new Promise<number>((r) => (resolvePid = r));
   const check = () => {
     const m = /@@pid=(\d+)@@/.exec(raw);
     if (m) resolvePid(Number(m[1]));
-    const scr = renderScreen(raw);
-    for (const w of [...waiters]) {
-      if (w.re.test(scr)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
+    shown.check();
   };
   // A character split between two reads is decoded whole.
   const utf8 = new StringDecoder('utf8');
@@ -80,34 +74,16 @@ export function regbookInPty(
       else res({ code: code ?? -1, raw, screen: renderScreen(raw) });
     });
   });
+  const shown = textWaiter(
+    () => [renderScreen(raw)],
+    done,
+    () => `the screen:\n${renderScreen(raw)}`,
+  );
   return {
     pid,
     send: (keys) => void child.stdin.write(keys),
     screen: () => renderScreen(raw),
-    waitFor(re, timeoutMs = 120_000) {
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(
-          () => reject(new Error(`timed out waiting for ${re} on the screen:\n${renderScreen(raw)}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          re,
-          resolve: () => {
-            clearTimeout(t);
-            resolve();
-          },
-        });
-        check();
-        void done.then(
-          () => {
-            check();
-            clearTimeout(t);
-            reject(new Error(`regbook ended before ${re} showed:\n${renderScreen(raw)}`));
-          },
-          () => undefined,
-        );
-      });
-    },
+    waitFor: (re, timeoutMs = 120_000) => shown.waitFor(re, timeoutMs),
     done,
   };
 }

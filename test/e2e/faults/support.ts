@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Lab } from '../../helpers/lab.js';
 import { ROOT, type CliResult } from '../../helpers/cli.js';
+import { textWaiter } from '../../helpers/text-waiter.js';
 
 /** The entry point: the sources through tsx, so the tests exercise the code as it is now. */
 const MAIN = process.env.REGBOOK_FAULTS_MAIN ?? join(ROOT, 'src/cli/main.ts');
@@ -24,52 +25,25 @@ export function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   });
   let stdout = '';
   let stderr = '';
-  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      if (w.re.test(stdout) || w.re.test(stderr)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  };
   child.stdout!.on('data', (d: Buffer) => {
     stdout += d.toString();
-    check();
+    shown.check();
   });
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
-    check();
+    shown.check();
   });
   const done = new Promise<CliResult>((res, rej) => {
     child.on('error', rej);
     child.on('close', (code, signal) => res({ code: code ?? (signal ? -1 : -2), stdout, stderr }));
   });
+  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+  const shown = textWaiter(() => [stdout, stderr], done, output);
   return {
     child,
     done,
-    output: () => `stdout:\n${stdout}\nstderr:\n${stderr}`,
-    waitFor(re, timeoutMs = 120_000) {
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(
-          () => reject(new Error(`timed out waiting for ${re}\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
-          timeoutMs,
-        );
-        waiters.push({
-          re,
-          resolve: () => {
-            clearTimeout(t);
-            resolve();
-          },
-        });
-        check();
-        void done.then(() => {
-          check();
-          clearTimeout(t);
-          reject(new Error(`regbook exited before ${re} showed\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-        });
-      });
-    },
+    output,
+    waitFor: (re, timeoutMs = 120_000) => shown.waitFor(re, timeoutMs),
   };
 }
 
