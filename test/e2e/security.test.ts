@@ -3,7 +3,7 @@
 // names only, the registry refuses TLS below 1.2, the master's secret directories are root's alone,
 // and stored password hashes are bcrypt at cost 12.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -259,35 +259,42 @@ describe('SSH host keys on the lab: accept-new, off, @cert-authority', () => {
     }
   });
 
-  it('@cert-authority: OpenSSH accepts the host certificate; regbook refuses, naming why, and sends nothing', async () => {
+  it('@cert-authority: OpenSSH and regbook both log in on the host certificate, and both refuse a certificate for another name', async () => {
     const w = L.workers.find((x) => x.user === 'root')!;
     const ca = join(dir, 'host_ca');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lab host CA', '-f', ca]);
     const pub = await L.shOk(w.name, 'cat /etc/ssh/ssh_host_ed25519_key.pub');
-    const hostPub = join(dir, 'host_key.pub');
-    writeFileSync(hostPub, pub);
-    execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', w.name, '-h', '-n', `${w.address},${w.name}`, hostPub]);
-    const cert = readFileSync(join(dir, 'host_key-cert.pub'), 'utf8');
-    try {
-      await L.sh(
+    /** The host's own ed25519 key certified for `principals`: the certificate's text. */
+    const certify = (principals: string): string => {
+      const hostPub = join(dir, `host_key_${principals.replace(/\W/g, '_')}.pub`);
+      writeFileSync(hostPub, pub);
+      execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', w.name, '-h', '-n', principals, hostPub]);
+      return readFileSync(hostPub.replace(/\.pub$/, '-cert.pub'), 'utf8');
+    };
+    const install = async (cert: string) => {
+      const r = await L.sh(
         w.name,
         'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && ' +
           'echo "HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub" > /etc/ssh/sshd_config.d/zz-regbook-test-cert.conf && ' +
           'service ssh restart >/dev/null',
         { stdin: cert },
       );
-      // known_hosts: the lab's plain entries for the other hosts, only the CA for this one.
-      const name = `[${w.address}]:${w.port}`;
-      const kh = join(dir, 'known_hosts.ca');
-      const others = readFileSync(L.knownHostsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l && !l.startsWith(`${name} `));
-      writeFileSync(
-        kh,
-        [...others, `@cert-authority ${name} ${readFileSync(`${ca}.pub`, 'utf8').trim()}`, ''].join('\n'),
-      );
-      // The setup is sound: OpenSSH's client checks the certificate against the CA line and logs in.
-      const ssh = execFileSync(
+      assert.equal(r.code, 0, r.stderr);
+    };
+    // known_hosts: the lab's plain entries for the other hosts, only the CA for this one.
+    const name = `[${w.address}]:${w.port}`;
+    const kh = join(dir, 'known_hosts.ca');
+    const others = readFileSync(L.knownHostsPath, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith(`${name} `));
+    const khText = [
+      ...others,
+      `@cert-authority ${name} ${readFileSync(`${ca}.pub`, 'utf8').trim()}`,
+      '',
+    ].join('\n');
+    writeFileSync(kh, khText);
+    const openssh = () =>
+      spawnSync(
         'ssh',
         [
           '-i',
@@ -305,18 +312,36 @@ describe('SSH host keys on the lab: accept-new, off, @cert-authority', () => {
         ],
         { encoding: 'utf8' },
       );
-      assert.equal(ssh.trim(), 'in');
-      const logins = async () =>
-        Number((await L.shOk(w.name, "grep -c 'Accepted publickey' /var/log/sshd.log || true")).trim());
+    const logins = async () =>
+      Number((await L.shOk(w.name, "grep -c 'Accepted publickey' /var/log/sshd.log || true")).trim());
+    const inv = await L.writeInventory({ hosts: ['master', w.name], knownHosts: kh });
+    try {
+      await install(certify(`${w.address},${w.name}`));
+      const ssh = openssh();
+      assert.equal(ssh.status, 0, ssh.stderr);
+      assert.equal(ssh.stdout.trim(), 'in');
+      // regbook logs in on the certificate and runs its commands there; known_hosts gains nothing.
       const before = await logins();
-      const inv = await L.writeInventory({ hosts: ['master', w.name], knownHosts: kh });
-      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls']);
+      const ok = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls', '--limit', w.name]);
+      assert.equal(ok.code, 0, explain(ok));
+      assert.equal(await logins(), before + 1, 'regbook did not log in to the host');
+      assert.equal(readFileSync(kh, 'utf8'), khText, 'known_hosts was written to');
+
+      // A certificate from the same CA for another name: OpenSSH and regbook refuse it.
+      await install(certify('other-host.example'));
+      const refused = openssh();
+      assert.equal(refused.status, 255, refused.stdout);
+      assert.match(refused.stderr, /Host key verification failed/);
+      const atRefusal = await logins();
+      const r = await regbook(['apply', pb, '-i', inv, '--check', '--tags', 'tls', '--limit', w.name]);
       assert.equal(r.code, 4, explain(r));
       assert.match(
         r.stdout + r.stderr,
-        /vouches for .* through @cert-authority, but host certificates cannot be checked here/,
+        new RegExp(
+          `"${w.address.replace(/\./g, '\\.')}" is not among its principals \\("other-host\\.example"\\)`,
+        ),
       );
-      assert.equal(await logins(), before, 'regbook authenticated to a host it could not verify');
+      assert.equal(await logins(), atRefusal, 'regbook authenticated to a host whose certificate it refused');
     } finally {
       await L.sh(
         w.name,

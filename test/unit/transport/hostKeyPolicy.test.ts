@@ -22,6 +22,14 @@ function keygen(name: string): { blob: Buffer; line: string } {
 const hostKey = keygen('host');
 const caKey = keygen('ca');
 
+/** The host key certified by the CA with `ssh-keygen -s` and these options: the certificate blob. */
+function certify(args: string[]): Buffer {
+  const f = join(dir, `cert-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(`${f}.pub`, readFileSync(join(dir, 'host.pub')));
+  execFileSync('ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', 'lab', ...args, `${f}.pub`]);
+  return Buffer.from(readFileSync(`${f}-cert.pub`, 'utf8').split(' ')[1]!, 'base64');
+}
+
 function check(mode: 'strict' | 'accept-new' | 'off', knownHosts: string, record?: boolean) {
   const file = join(dir, `kh-${Math.random().toString(36).slice(2)}`);
   writeFileSync(file, knownHosts);
@@ -75,7 +83,7 @@ describe('host key policy', () => {
       );
   });
 
-  it('a host known only through @cert-authority is refused with the reason, in strict and accept-new alike', () => {
+  it('a host known only through @cert-authority that shows a plain key is refused with the reason, in strict and accept-new alike', () => {
     for (const mode of ['strict', 'accept-new'] as const) {
       const { hk, file, lines } = check(mode, `# CA\n@cert-authority [10.0.0.*]:2222 ${caKey.line}\n`);
       assert.equal(hk.verify(hostKey.blob), false);
@@ -84,10 +92,73 @@ describe('host key policy', () => {
         hk.refusal ?? '',
         new RegExp(`${file}:2 vouches for \\[10\\.0\\.0\\.11\\]:2222 through @cert-authority`),
       );
-      assert.match(hk.refusal ?? '', /never \*-cert-v01@openssh\.com/);
+      assert.match(hk.refusal ?? '', /the host presented a plain key, not a certificate/);
       assert.deepEqual(lines, []);
       assert.equal(readFileSync(file, 'utf8').includes(hostKey.line), false, 'nothing recorded');
     }
+  });
+
+  it('host certificate algorithms are offered first only when a CA line covers the host', () => {
+    const withCa = check(
+      'strict',
+      `@cert-authority [10.0.0.*]:2222 ${caKey.line}\n[10.0.0.11]:2222 ${hostKey.line}\n`,
+    );
+    assert.equal(withCa.hk.serverHostKey?.[0], 'ssh-ed25519-cert-v01@openssh.com');
+    assert.deepEqual(withCa.hk.serverHostKey?.slice(-1), ['ssh-ed25519'], 'then the plain key held');
+    const onlyCa = check('strict', `@cert-authority [10.0.0.*]:2222 ${caKey.line}\n`);
+    assert.ok(onlyCa.hk.serverHostKey?.includes('ssh-ed25519'), "then ssh2's plain defaults");
+    const plain = check('strict', `[10.0.0.11]:2222 ${hostKey.line}\n@cert-authority other ${caKey.line}\n`);
+    assert.deepEqual(plain.hk.serverHostKey, ['ssh-ed25519']);
+  });
+
+  it('a host certificate signed by the CA for the address is accepted, and accept-new records nothing', () => {
+    const cert = certify(['-h', '-n', '10.0.0.11']);
+    for (const mode of ['strict', 'accept-new'] as const) {
+      const { hk, file, lines } = check(mode, `@cert-authority [10.0.0.*]:2222 ${caKey.line}\n`);
+      assert.equal(hk.verify(cert), true, hk.refusal);
+      hk.onHandshake();
+      assert.deepEqual(lines, []);
+      assert.equal(readFileSync(file, 'utf8').split('\n').length, 2, 'known_hosts unchanged');
+    }
+  });
+
+  it('a certificate for another host is refused with the reason, in strict and accept-new alike', () => {
+    const cert = certify(['-h', '-n', 'worker2']);
+    for (const mode of ['strict', 'accept-new'] as const) {
+      const { hk, file } = check(mode, `@cert-authority [10.0.0.*]:2222 ${caKey.line}\n`);
+      assert.equal(hk.verify(cert), false);
+      assert.match(
+        hk.refusal ?? '',
+        new RegExp(
+          `the host certificate presented by \\[10\\.0\\.0\\.11\\]:2222 is not valid for it: ` +
+            `"10\\.0\\.0\\.11" is not among its principals \\("worker2"\\) \\(CA trusted at ${file}:1\\)`,
+        ),
+      );
+      assert.match(hk.refusal ?? '', /certificate "lab" serial 0 for worker2/);
+      hk.onHandshake();
+      assert.equal(readFileSync(file, 'utf8').includes(hostKey.line), false, 'nothing recorded');
+    }
+  });
+
+  it('as OpenSSH does, a certificate no CA vouches for falls back to its plain key: known, it is accepted; another known key is a change', () => {
+    const cert = certify(['-h', '-n', 'worker2']);
+    const known = check('strict', `@cert-authority * ${caKey.line}\n[10.0.0.11]:2222 ${hostKey.line}\n`);
+    assert.equal(known.hk.verify(cert), true, known.hk.refusal);
+    const changed = check('strict', `@cert-authority * ${caKey.line}\n[10.0.0.11]:2222 ${caKey.line}\n`);
+    assert.equal(changed.hk.verify(cert), false);
+    assert.match(changed.hk.refusal ?? '', /HOST KEY CHANGED/);
+    assert.ok(changed.hk.refusal?.includes(`presented: ${fp} (ssh-ed25519, certified)`), changed.hk.refusal);
+    assert.match(changed.hk.refusal ?? '', /not among its principals/);
+  });
+
+  it('a revoked CA refuses its certificates outright', () => {
+    const cert = certify(['-h', '-n', '10.0.0.11']);
+    const { hk, file } = check('accept-new', `@cert-authority * ${caKey.line}\n@revoked * ${caKey.line}\n`);
+    assert.equal(hk.verify(cert), false);
+    assert.match(
+      hk.refusal ?? '',
+      new RegExp(`the CA key of the host certificate .* is marked @revoked in ${file}:2`),
+    );
   });
 
   it('a plain entry for the host still wins beside a CA line', () => {
