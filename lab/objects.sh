@@ -108,17 +108,21 @@ ensure_objects() {
     die "haproxy did not start; see 'docker logs $c'"
   }
   write_objects_state "$replicas"
-  log "object store up in $(($(date +%s) - started))s: S3 at http://$LAB_CEPH_NAME:$LAB_S3_PORT (bucket $LAB_S3_BUCKET), load balancer $LAB_LB_NAME:$LAB_LB_PORT -> $replicas"
+  log "object store up in $(($(date +%s) - started))s: S3 at http://$LAB_CEPH_NAME:$LAB_S3_PORT ($(sed -n 's/.*"endpoint": "\([^"]*\)".*/\1/p' "$LAB_DIR/s3.json")) (bucket $LAB_S3_BUCKET), load balancer $LAB_LB_NAME:$LAB_LB_PORT -> $replicas"
 }
 
 # What the tests need to find the services; the S3 keys are not in it (read them from the Ceph
-# container with radosgw-admin).
+# container with radosgw-admin). A container that a lab host's own docker runs (a registry replica)
+# cannot resolve the lab's names: docker's DNS for the lab network answers only the hosts themselves,
+# and their containers get a copy of resolv.conf without it. So the endpoint those containers use
+# is Ceph's address, and endpointName the name the hosts themselves can use.
 write_objects_state() {
-  local replicas="$1" tmp="$LAB_DIR/s3.json.tmp" list
+  local replicas="$1" tmp="$LAB_DIR/s3.json.tmp" list ip
   list=$(tr ',' '\n' <<<"$replicas" | sed 's/.*/"&"/' | paste -sd, -)
+  ip=$(dk inspect -f "{{(index .NetworkSettings.Networks \"$LAB_NETWORK\").IPAddress}}" "$(container_of "$LAB_CEPH_NAME")")
   {
-    printf '{\n  "ceph": {"container": %s, "name": "%s", "endpoint": "http://%s:%s", "bucket": "%s", "user": "%s"},\n' \
-      "$(json_str "$(container_of "$LAB_CEPH_NAME")")" "$LAB_CEPH_NAME" "$LAB_CEPH_NAME" "$LAB_S3_PORT" "$LAB_S3_BUCKET" "$LAB_S3_USER"
+    printf '{\n  "ceph": {"container": %s, "name": "%s", "endpoint": "http://%s:%s", "endpointName": "http://%s:%s", "bucket": "%s", "user": "%s"},\n' \
+      "$(json_str "$(container_of "$LAB_CEPH_NAME")")" "$LAB_CEPH_NAME" "$ip" "$LAB_S3_PORT" "$LAB_CEPH_NAME" "$LAB_S3_PORT" "$LAB_S3_BUCKET" "$LAB_S3_USER"
     printf '  "lb": {"container": %s, "address": "%s:%s", "replicas": [%s]}\n}\n' \
       "$(json_str "$(container_of "$LAB_LB_NAME")")" "$LAB_LB_NAME" "$LAB_LB_PORT" "$list"
   } >"$tmp"

@@ -59,7 +59,7 @@ rgw enable usage log = false
 CONF
 
 admin_keyring=$STATE/lab/client.admin.keyring
-if [[ ! -s $STATE/lab/bootstrapped ]]; then
+if [[ ! -e $STATE/lab/bootstrapped ]]; then
   log "bootstrapping cluster $fsid"
   ceph-authtool --create-keyring "$STATE/lab/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
   ceph-authtool --create-keyring "$admin_keyring" --gen-key -n client.admin \
@@ -74,7 +74,7 @@ cp "$admin_keyring" /etc/ceph/ceph.client.admin.keyring
 chmod 0600 /etc/ceph/ceph.client.admin.keyring
 
 # A restarted container may have a new address: rewrite the monitor's entry in the monmap.
-if [[ -s $STATE/lab/bootstrapped ]]; then
+if [[ -e $STATE/lab/bootstrapped ]]; then
   ceph-mon -i "$NAME" --extract-monmap /tmp/monmap >/dev/null 2>&1
   monmaptool --rm "$NAME" /tmp/monmap >/dev/null
   monmaptool --add "$NAME" "$ip" /tmp/monmap >/dev/null

@@ -17,6 +17,9 @@ defaults
   log global
   option tcplog
   timeout connect 5s
+  # A connection a stopped replica refuses is tried again on another one.
+  option redispatch
+  retries 2
   timeout client 10m
   timeout server 10m
   # A replica's name resolves once its container runs; a missing one is skipped, not fatal.
