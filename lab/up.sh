@@ -34,6 +34,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$workers" =~ ^[1-9][0-9]?$ ]] && ((workers <= LAB_MAX_WORKERS)) ||
   die "--workers must be a number from 1 to $LAB_MAX_WORKERS, got '$workers'"
+[[ -n "$s3" || "$replicas" == "$LAB_LB_REPLICAS_DEFAULT" ]] || die "--replicas names the load balancer's replicas; it needs --s3"
 [[ "$replicas" =~ ^(master|worker[1-9][0-9]?)(,(master|worker[1-9][0-9]?))*$ ]] ||
   die "--replicas must be lab host names separated by commas (master,worker1), got '$replicas'"
 

@@ -28,7 +28,7 @@ cat >/etc/ceph/ceph.conf <<CONF
 [global]
 fsid = $fsid
 mon initial members = $NAME
-mon host = $ip
+mon host = [v2:$ip:3300,v1:$ip:6789]
 public network = $(ip -o -4 addr show scope global | awk '{ print $4; exit }')
 auth cluster required = cephx
 auth service required = cephx
@@ -65,7 +65,7 @@ if [[ ! -e $STATE/lab/bootstrapped ]]; then
   ceph-authtool --create-keyring "$admin_keyring" --gen-key -n client.admin \
     --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
   ceph-authtool "$STATE/lab/mon.keyring" --import-keyring "$admin_keyring" >/dev/null
-  monmaptool --create --add "$NAME" "$ip" --fsid "$fsid" "$STATE/lab/monmap" >/dev/null
+  monmaptool --create --addv "$NAME" "[v2:$ip:3300,v1:$ip:6789]" --fsid "$fsid" "$STATE/lab/monmap" >/dev/null
   rm -rf "$STATE/mon/ceph-$NAME"
   mkdir -p "$STATE/mon/ceph-$NAME"
   ceph-mon --mkfs -i "$NAME" --monmap "$STATE/lab/monmap" --keyring "$STATE/lab/mon.keyring"
@@ -77,7 +77,7 @@ chmod 0600 /etc/ceph/ceph.client.admin.keyring
 if [[ -e $STATE/lab/bootstrapped ]]; then
   ceph-mon -i "$NAME" --extract-monmap /tmp/monmap >/dev/null 2>&1
   monmaptool --rm "$NAME" /tmp/monmap >/dev/null
-  monmaptool --add "$NAME" "$ip" /tmp/monmap >/dev/null
+  monmaptool --addv "$NAME" "[v2:$ip:3300,v1:$ip:6789]" /tmp/monmap >/dev/null
   ceph-mon -i "$NAME" --inject-monmap /tmp/monmap >/dev/null 2>&1
 fi
 
