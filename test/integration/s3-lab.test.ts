@@ -3,6 +3,7 @@
 // settings regbook derives from a playbook's registry.storage.s3, with one shared http.secret. An
 // image pushed to the master's replica is pulled back from worker1's, whose own disk holds nothing;
 // radosgw-admin finds the image's objects in the bucket, and haproxy answers for either replica.
+// The replicas serve blobs themselves (no redirect to the store), and deletes work on S3 too.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -169,6 +170,38 @@ find "$d" -type f | wc -l`,
     } finally {
       await L.shOk('master', `docker start ${CONTAINER} >/dev/null`);
     }
+  });
+
+  it('blobs come from the replica; a delete through one replica is seen by the other', async () => {
+    // REGISTRY_STORAGE replaces the image's whole storage section; the delete switch set beside it
+    // must still hold, or regbook's rm, absent images and gc would fail on S3.
+    const digest = (
+      await L.shOk(
+        'master',
+        `curl -fsS -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://127.0.0.1:5000/v2/${REPO}/manifests/0.1 | tr -d '\\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'`,
+      )
+    ).trim();
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    // With redirect off (the default) the replica serves a blob itself instead of sending the
+    // client to the store with a 307.
+    const manifest = JSON.parse(
+      await L.shOk(
+        'worker1',
+        `curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://127.0.0.1:5000/v2/${REPO}/manifests/0.1`,
+      ),
+    ) as { config: { digest: string } };
+    const blob = await L.shOk(
+      'worker1',
+      `curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:5000/v2/${REPO}/blobs/${manifest.config.digest}`,
+    );
+    assert.equal(blob, '200', 'the replica did not serve the blob itself');
+    const code = await L.shOk(
+      'worker1',
+      `curl -sS -o /dev/null -w '%{http_code}' -X DELETE http://127.0.0.1:5000/v2/${REPO}/manifests/${digest}`,
+    );
+    assert.equal(code, '202', 'the replica refused the delete');
+    const tags = await L.sh('master', `curl -sS http://127.0.0.1:5000/v2/${REPO}/tags/list`);
+    assert.doesNotMatch(tags.stdout, /"0\.1"/, 'the master still lists the deleted tag');
   });
 
   async function bucketObjects(): Promise<number> {
