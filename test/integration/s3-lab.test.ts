@@ -21,14 +21,24 @@ const REPLICAS = ['master', 'worker1'];
 // A repository of its own per run: the bucket outlives a test run.
 const REPO = `s3check/run${Date.now().toString(36)}`;
 
-describe('registry replicas on the lab object store (Ceph radosgw)', () => {
+let brought: S3Lab | undefined;
+let unavailable: string | undefined;
+try {
+  brought = await s3Lab();
+} catch (e) {
+  // As the lab's own test does: in CI a lab that cannot come up is a failure, elsewhere a skip.
+  if (process.env.CI === 'true') throw e;
+  unavailable = `lab object store unavailable: ${(e as Error).message.split('\n')[0]}`;
+}
+
+describe('registry replicas on the lab object store (Ceph radosgw)', { skip: unavailable ?? false }, () => {
   let S: S3Lab;
   let L: Lab;
   let env: Record<string, string>;
   let keys: { accessKey: string; secretKey: string };
 
   before(async () => {
-    S = await s3Lab();
+    S = brought!;
     L = S.lab;
     await L.reset();
     keys = await S.keys();
