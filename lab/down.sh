@@ -4,6 +4,8 @@
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=lab/objects.sh
+source "$LAB_SRC/objects.sh"
 
 images=
 case "${1:-}" in
@@ -21,7 +23,7 @@ mkdir -p "$LAB_DIR"
 exec 9>"$LAB_DIR/lock"
 flock 9
 
-containers=$(lab_containers)
+containers=$( { lab_containers; lab_services; } | xargs)
 if [[ -n "$containers" ]]; then
   log "removing hosts: $(echo $containers)"
   # shellcheck disable=SC2086
@@ -37,12 +39,12 @@ if dk network inspect "$LAB_NETWORK" >/dev/null 2>&1; then
   log "removing network $LAB_NETWORK"
   dk network rm "$LAB_NETWORK" >/dev/null
 fi
-rm -f "$LAB_DIR/inventory.yaml" "$LAB_DIR/known_hosts" "$LAB_DIR/state.json"
+rm -f "$LAB_DIR/inventory.yaml" "$LAB_DIR/known_hosts" "$LAB_DIR/state.json" "$LAB_DIR/s3.json"
 
 if [[ -n "$images" ]]; then
   # Only images the lab built (they carry its label), never someone else's registry:2.
   refs=()
-  for ref in "$LAB_HOST_IMAGE" "$LAB_BASE_IMAGE" registry:2 app:0.1 app:0.2 tool:1.0; do
+  for ref in "$LAB_HOST_IMAGE" "$LAB_BASE_IMAGE" "$LAB_OBJECTS_IMAGE" "$LAB_OBJECTS_BASE_IMAGE" registry:2 app:0.1 app:0.2 tool:1.0; do
     [[ -n "$(image_label "$ref" "$LAB_LABEL")" ]] && refs+=("$ref")
   done
   if [[ ${#refs[@]} -gt 0 ]]; then

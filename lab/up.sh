@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Brings the lab up: a master and N workers, each a container with its own sshd and dockerd.
 # Idempotent: reuses images already built and hosts already running; only what is missing or
-# out of date is (re)made. Usage: bash lab/up.sh [--workers N]
+# out of date is (re)made. Usage: bash lab/up.sh [--workers N] [--s3 [--replicas H1,H2]]
+# --s3 adds a single-node Ceph (radosgw's S3) and haproxy in front of the registry replicas
+# (lab/objects.sh); a later run without --s3 leaves them as they are, lab/down.sh removes them.
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -9,21 +11,32 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$LAB_SRC/build.sh"
 # shellcheck source=lab/hosts.sh
 source "$LAB_SRC/hosts.sh"
+# shellcheck source=lab/objects.sh
+source "$LAB_SRC/objects.sh"
 
 workers=3
+s3=
+replicas=$LAB_LB_REPLICAS_DEFAULT
+usage="usage: bash lab/up.sh [--workers N] [--s3 [--replicas H1,H2]]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --workers) workers="${2:-}"; shift 2 ;;
     --workers=*) workers="${1#*=}"; shift ;;
+    --s3) s3=1; shift ;;
+    --replicas) replicas="${2:-}"; shift 2 ;;
+    --replicas=*) replicas="${1#*=}"; shift ;;
     -h | --help)
-      echo "usage: bash lab/up.sh [--workers N]   (1 <= N <= $LAB_MAX_WORKERS, default 3)"
+      echo "$usage   (1 <= N <= $LAB_MAX_WORKERS, default 3; replicas default $LAB_LB_REPLICAS_DEFAULT)"
       exit 0
       ;;
-    *) die "unknown argument: $1 (usage: bash lab/up.sh [--workers N])" ;;
+    *) die "unknown argument: $1 ($usage)" ;;
   esac
 done
 [[ "$workers" =~ ^[1-9][0-9]?$ ]] && ((workers <= LAB_MAX_WORKERS)) ||
   die "--workers must be a number from 1 to $LAB_MAX_WORKERS, got '$workers'"
+[[ -n "$s3" || "$replicas" == "$LAB_LB_REPLICAS_DEFAULT" ]] || die "--replicas names the load balancer's replicas; it needs --s3"
+[[ "$replicas" =~ ^(master|worker[1-9][0-9]?)(,(master|worker[1-9][0-9]?))*$ ]] ||
+  die "--replicas must be lab host names separated by commas (master,worker1), got '$replicas'"
 
 started=$(date +%s%N)
 if ! mkdir -p "$LAB_DIR/images" "$LAB_DIR/build" 2>/dev/null || [[ ! -w "$LAB_DIR" || ! -w "$LAB_DIR/images" ]]; then
@@ -47,6 +60,7 @@ check_ssh
 load_master_images
 write_inventory
 write_state
+[[ -z "$s3" ]] || ensure_objects "$replicas"
 
 elapsed=$((($(date +%s%N) - started) / 1000000))
 log "lab up: master + $workers workers in $((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000)))s; inventory: $LAB_DIR/inventory.yaml"

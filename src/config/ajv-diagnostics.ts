@@ -25,6 +25,10 @@ const FORMAT_WORDS: Record<string, string> = {
     'a reference to an environment variable such as ${env:NAME} (secrets are never written in the file)',
   htpasswdUser: 'a user name: letters, digits, _ . @ -, at most 64 characters',
   commonName: 'printable text of 1 to 64 characters',
+  s3Endpoint: 'a URL such as https://s3.example.com or http://10.0.0.5:7480 (scheme, host, optional port)',
+  s3Bucket:
+    'a bucket name: 3 to 63 lowercase letters, digits, . and -, starting and ending with a letter or digit',
+  s3Region: 'a region name such as us-east-1: letters, digits, . _ -',
 };
 
 const TYPE_WORDS: Record<string, string> = {
@@ -44,7 +48,7 @@ function typeWords(type: unknown): string {
 
 /** Paths whose values are never echoed in a message. */
 function isSecretPath(path: readonly Segment[]): boolean {
-  return path.some((s) => /password/i.test(String(s)));
+  return path.some((s) => /password|secretkey|accesskey/i.test(String(s)));
 }
 
 function describeValue(value: unknown): string {

@@ -58,6 +58,30 @@ export interface AuthUser {
   password: Secretish;
 }
 
+/** A bucket of an S3-compatible object store, used through the registry's s3-aws driver. */
+export interface S3Storage {
+  /** http(s)://host[:port] of a store other than Amazon S3 (the driver's regionendpoint). */
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  /** HTTPS to the store: as written, else what the endpoint's scheme says, else true. */
+  secure: boolean;
+  skipVerify: boolean;
+  v4auth: boolean;
+  rootDirectory?: string;
+  chunkSize?: number;
+  storageClass?: 'STANDARD' | 'REDUCED_REDUNDANCY';
+  encrypt: boolean;
+  /** Clients fetch blobs from the store by pre-signed URL (false: the registry serves them). */
+  redirect: boolean;
+  /** Secrets: always `${env:...}` references, resolved at apply time. */
+  accessKey: EnvRef;
+  secretKey: EnvRef;
+}
+
+/** filesystem: registry.dataDir on the registry host; s3: a bucket every replica shares. */
+export type StorageConfig = { kind: 'filesystem' } | { kind: 's3'; s3: S3Storage };
+
 export interface RegistryConfig {
   /** host[:port] clients use, e.g. master:5000. */
   address: string;
@@ -75,6 +99,13 @@ export interface RegistryConfig {
   restart: 'no' | 'always' | 'unless-stopped' | 'on-failure';
   dataDir: string;
   deleteEnabled: boolean;
+  /** Where the images are kept; filesystem unless the playbook says s3. */
+  storage: StorageConfig;
+  /**
+   * The inventory hosts that each run a registry container (resolved names, in playbook order);
+   * the master alone unless the playbook lists them. Empty only when no inventory was loaded.
+   */
+  replicas: string[];
   /** Further REGISTRY_* settings; an EnvRef value is a secret read from the environment at apply time. */
   env: Record<string, string | EnvRef>;
   auth?: { file: string; users: AuthUser[] };

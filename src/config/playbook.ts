@@ -22,6 +22,14 @@ import type {
   TlsConfig,
   TrustConfig,
 } from './model.js';
+import {
+  checkReplicaRules,
+  defaultSubjectAltNames,
+  notYetAppliedWarning,
+  normaliseReplicas,
+  normaliseStorage,
+  type RawStorage,
+} from './storage.js';
 import { checkTrustRules, insecureWarning } from './trust-rules.js';
 import { dottedPath, isWritten, positionOf, type PositionSource, type Segment } from './positions.js';
 
@@ -30,10 +38,11 @@ type HostSelector = 'all' | 'workers' | string[];
 /** The playbook as the schema guarantees it, after its defaults were filled in. */
 interface RawPlaybook {
   version: 1;
-  registry: Omit<RegistryConfig, 'addressHost' | 'addressPort' | 'env' | 'auth'> & {
-    env: Record<string, string | number | boolean>;
-    auth?: { file: string; users: { username: string; password: string }[] };
-  };
+  registry: Omit<RegistryConfig, 'addressHost' | 'addressPort' | 'env' | 'auth' | 'storage' | 'replicas'> &
+    RawStorage & {
+      env: Record<string, string | number | boolean>;
+      auth?: { file: string; users: { username: string; password: string }[] };
+    };
   tls: Omit<TlsConfig, 'commonName' | 'subjectAltNames'> & {
     commonName?: string;
     subjectAltNames?: string[];
@@ -82,6 +91,7 @@ export function normalisePlaybook(
   // registry
   const r = raw.registry;
   const addr = parseAddress(r.address);
+  const envRefs: string[] = [];
   const registry: RegistryConfig = {
     address: r.address,
     addressHost: addr.host,
@@ -93,11 +103,16 @@ export function normalisePlaybook(
     restart: r.restart,
     dataDir: r.dataDir,
     deleteEnabled: r.deleteEnabled,
+    storage: normaliseStorage(src, r.storage, envRefs, problem),
+    replicas: normaliseReplicas(r.replicas, inventory, unknownHostMessage, problem),
     env: {},
   };
-  const envRefs: string[] = [];
   for (const [k, v] of Object.entries(r.env)) {
-    const owner = ownedEnvSetting(k);
+    const owner =
+      ownedEnvSetting(k) ??
+      (registry.storage.kind === 's3' && k.startsWith('REGISTRY_STORAGE_REDIRECT_')
+        ? 'use registry.storage.s3.redirect instead'
+        : undefined);
     if (owner) problem(['registry', 'env', k], `${k} is set by regbook; ${owner}`, 'key');
     const ref = typeof v === 'string' ? envRefName(v) : undefined;
     if (ref && !envRefs.includes(ref)) envRefs.push(ref);
@@ -157,7 +172,7 @@ export function normalisePlaybook(
 
   // tls
   const t = raw.tls;
-  const subjectAltNames = t.subjectAltNames ?? [sanForHost(addr.host)];
+  const subjectAltNames = t.subjectAltNames ?? defaultSubjectAltNames(addr.host, registry.replicas);
   if (t.mode !== 'none' && !subjectAltNames.some((san) => sanCovers(san, addr.host))) {
     problem(
       ['registry', 'address'],
@@ -268,12 +283,23 @@ export function normalisePlaybook(
     });
   }
 
+  checkReplicaRules(
+    src,
+    registry.replicas,
+    registry.storage,
+    subjectAltNames,
+    t.subjectAltNames !== undefined,
+    t.mode,
+    problem,
+  );
   checkEnvRefPlacement(raw, problem);
   checkTrustRules(src, trust, tls, registry, images, problem);
 
   const warnings: Diagnostic[] = [];
   const insecure = insecureWarning({ tls, registry });
   if (insecure) warnings.push(diagnosticAt(src, ['tls', 'mode'], insecure));
+  const pending = notYetAppliedWarning(src, registry.replicas, registry.storage, inventory?.master.name);
+  if (pending) warnings.push(diagnosticAt(src, pending.path, pending.message));
   if (!registry.auth && registry.deleteEnabled) {
     const at = isWritten(src, ['registry', 'deleteEnabled']) ? ['registry', 'deleteEnabled'] : ['registry'];
     warnings.push(
@@ -307,6 +333,8 @@ export function ownedEnvSetting(name: string): string | undefined {
   if (name === 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY')
     return 'use registry.dataDir instead (mounted at /var/lib/registry)';
   if (name === 'REGISTRY_HTTP_ADDR') return 'use registry.port and registry.bind instead';
+  if (name === 'REGISTRY_STORAGE' || name.startsWith('REGISTRY_STORAGE_S3_'))
+    return 'use registry.storage instead (filesystem, or s3 with its keys as ${env:...})';
   return undefined;
 }
 
@@ -323,12 +351,16 @@ function checkEnvRefPlacement(data: unknown, problem: (path: Segment[], message:
       const isPassword =
         path.length === 5 && dottedPath(path.slice(0, 3)) === 'registry.auth.users' && path[4] === 'password';
       const isEnvValue = path.length === 3 && dottedPath(path.slice(0, 2)) === 'registry.env';
+      const isS3Key =
+        path.length === 4 &&
+        dottedPath(path.slice(0, 3)) === 'registry.storage.s3' &&
+        (path[3] === 'accessKey' || path[3] === 'secretKey');
       if (isEnvValue && !envRefName(value)) {
         problem([...path], 'a registry.env value is either ${env:NAME} as a whole or plain text; split it');
-      } else if (!isPassword && !isEnvValue) {
+      } else if (!isPassword && !isEnvValue && !isS3Key) {
         problem(
           [...path],
-          '${env:...} is only resolved in registry.auth.users[].password and registry.env values; write the value itself here',
+          '${env:...} is only resolved in registry.auth.users[].password, registry.env values and the keys of registry.storage.s3; write the value itself here',
         );
       }
     } else if (Array.isArray(value)) {

@@ -32,7 +32,17 @@ registry:
   image: registry:2
   port: 5000 # published on the master
   bind: 0.0.0.0 # the master's address it is published on; one address narrows who can reach it
-  dataDir: /var/lib/regbook/registry
+  dataDir: /var/lib/regbook/registry # the images, on the master's disk (storage: filesystem)
+  # Several registry replicas behind a load balancer need shared storage: an S3 bucket.
+  # replicas: [master, worker1]      # hosts that run a registry (default: the master); name each
+  #                                  # in tls.subjectAltNames, and address is the load balancer
+  # storage:                         # default: filesystem; with s3, leave dataDir out
+  #   s3:
+  #     endpoint: https://s3.example.com
+  #     bucket: registry
+  #     region: us-east-1
+  #     accessKey: \${env:REGISTRY_S3_ACCESS_KEY}
+  #     secretKey: \${env:REGISTRY_S3_SECRET_KEY}
   deleteEnabled: false # true lets images with state: absent be deleted
   # Only these users can push and pull (htpasswd, bcrypt). Passwords never go in this file: apply
   # reads each from the environment of the machine it runs on, e.g.

@@ -101,8 +101,8 @@ function defaultOf(node: Resolved, required: boolean): string {
 /** Every field of a schema, depth first in the schema's own order. */
 export function referenceRows(root: SchemaNode): ReferenceRow[] {
   const rows: ReferenceRow[] = [];
-  const walk = (node: Resolved, path: string, required: boolean) => {
-    if (path) {
+  const walk = (node: Resolved, path: string, required: boolean, ownRow = true) => {
+    if (path && ownRow) {
       rows.push({
         path,
         type: typeOf(root, node),
@@ -116,6 +116,12 @@ export function referenceRows(root: SchemaNode): ReferenceRow[] {
       for (const [key, child] of Object.entries(node.properties)) {
         walk(resolve(root, child), path ? `${path}.${key}` : key, req.has(key));
       }
+    }
+    // A field that is a word or a mapping (registry.storage: filesystem | {s3: ...}): the mapping's
+    // fields are listed under the field itself.
+    for (const alt of node.anyOf ?? node.oneOf ?? []) {
+      const r = resolve(root, alt) as Resolved;
+      if (r.properties) walk(r, path, false, false);
     }
     if (node.type === 'object' && typeof node.additionalProperties === 'object') {
       const names = node.propertyNames ? (resolve(root, node.propertyNames) as Resolved) : undefined;

@@ -1,0 +1,91 @@
+// The lab with its object store: `lab/up.sh --s3` adds a single-node Ceph (radosgw's S3 API) and
+// haproxy in front of the registry replicas (see lab/objects.sh). This module brings them up once
+// per test process and reads them from outside with `docker exec`, as lab.ts does for the hosts.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lab, type Lab, type ShResult } from './lab.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LAB_DIR_NAME = process.env.REGBOOK_LAB ? `.lab-${process.env.REGBOOK_LAB}` : '.lab';
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+
+export interface ObjectStore {
+  /** The Ceph container (mon, mgr, osd, radosgw). */
+  container: string;
+  /** radosgw's S3 endpoint by address (http://IP:7480): what containers on the lab's hosts can reach. */
+  endpoint: string;
+  /** The same by name (http://ceph:7480), which only the lab's hosts themselves resolve. */
+  endpointName: string;
+  bucket: string;
+  /** The radosgw user that owns the bucket. */
+  user: string;
+}
+
+export interface S3Lab {
+  lab: Lab;
+  ceph: ObjectStore;
+  /** haproxy: its container, the address the hosts reach it at (lb:5000), the replica hosts behind it. */
+  lb: { container: string; address: string; replicas: string[] };
+  /** Runs a command in the Ceph container (radosgw-admin, ceph) and returns its result. */
+  inCeph(args: string[]): Promise<ShResult>;
+  /** The S3 user's keys, read from radosgw (never stored in the lab's files). */
+  keys(): Promise<{ accessKey: string; secretKey: string }>;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<ShResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+  });
+}
+
+let brought: Promise<S3Lab> | undefined;
+
+/** Brings the lab up with its object store (idempotent, fast when warm) and returns both. */
+export function s3Lab(): Promise<S3Lab> {
+  brought ??= bringUp();
+  brought.catch(() => (brought = undefined));
+  return brought;
+}
+
+async function bringUp(): Promise<S3Lab> {
+  const r = await run('bash', [join(REPO_ROOT, 'lab', 'up.sh'), '--s3'], 30 * 60_000);
+  if (r.code !== 0) {
+    throw new Error(
+      `the lab's object store did not come up (bash lab/up.sh --s3 exited ${r.code}); ` +
+        `run it by hand to see why, or see lab/README.md\n${r.stderr.slice(-4000)}`,
+    );
+  }
+  const state = JSON.parse(await readFile(join(REPO_ROOT, LAB_DIR_NAME, 's3.json'), 'utf8')) as {
+    ceph: ObjectStore;
+    lb: S3Lab['lb'];
+  };
+  const inCeph = (args: string[]) => run(DOCKER, ['exec', state.ceph.container, ...args]);
+  return {
+    lab: await lab(),
+    ceph: state.ceph,
+    lb: state.lb,
+    inCeph,
+    async keys() {
+      const info = await inCeph(['radosgw-admin', 'user', 'info', `--uid=${state.ceph.user}`]);
+      if (info.code !== 0) throw new Error(`radosgw-admin user info failed: ${info.stderr}`);
+      const key = (JSON.parse(info.stdout) as { keys: { access_key: string; secret_key: string }[] }).keys[0];
+      if (!key) throw new Error(`the S3 user ${state.ceph.user} has no keys`);
+      return { accessKey: key.access_key, secretKey: key.secret_key };
+    },
+  };
+}
