@@ -1,6 +1,6 @@
 import { TaskFailure, type Change } from '../core/task.js';
 import type { Secret } from '../core/secret.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import { posix } from 'node:path';
 import { readFiles, sha256 } from '../facts/files.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs } from '../facts/dirs.js';
@@ -21,7 +21,7 @@ export function authUsers(run: Run): Array<{ username: string; password: Secret 
   });
 }
 
-export const authTask: TaskDef<Shared> = {
+export const authTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'auth',
   stages: [
     {

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { ImageSpec, Playbook } from '../config/model.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import { archiveImageIds } from '../facts/archive.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
@@ -424,4 +424,7 @@ const sweepStage = {
   },
 };
 
-export const imagesTask: TaskDef<Shared> = { id: 'images', stages: [sweepStage, pushStage, pullStage] };
+export const imagesTask: TaskDef<Shared, RunStage<Shared>> = {
+  id: 'images',
+  stages: [sweepStage, pushStage, pullStage],
+};

@@ -1,5 +1,5 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
@@ -99,7 +99,7 @@ async function lastLogs(ctx: Ctx, name: string): Promise<string> {
   return (r.stdout + r.stderr).trim();
 }
 
-export const registryTask: TaskDef<Shared> = {
+export const registryTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'registry',
   readAhead: (run, conn) => ahead.start(run, conn.hostName, probe(run, conn)),
   stages: [

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Change, Step } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import type { Connection } from '../transport/types.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs } from '../facts/dirs.js';
@@ -92,7 +92,7 @@ async function readTls(pb: Playbook, conn: Connection, check: boolean) {
  */
 const ahead = aheadSlot<Awaited<ReturnType<typeof readTls>>>();
 
-export const tlsTask: TaskDef<Shared> = {
+export const tlsTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'tls',
   readAhead: (run, conn) => ahead.start(run, conn.hostName, readTls(run.playbook, conn, run.check)),
   stages: [

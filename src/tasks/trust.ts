@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { HostFacts, Change, Step, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
@@ -247,7 +247,7 @@ async function probeTrust(conn: Connection, files: readonly TrustFile[]): Promis
 // /etc/docker/certs.d/<address>), so there a read-ahead counts only when tls wrote nothing.
 const ahead = aheadSlot<TrustProbe>();
 
-export const trustTask: TaskDef<Shared> = {
+export const trustTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'trust',
   readAhead: (run, conn) => ahead.start(run, conn.hostName, probeTrust(conn, candidateFiles(run.playbook))),
   stages: [

@@ -1,5 +1,5 @@
 import { TaskFailure, type Change } from '../core/task.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { masterName, type Shared } from './shared.js';
 import { plural } from '../ui/size.js';
@@ -9,7 +9,7 @@ import { plural } from '../ui/size.js';
  * anchor under the name clients use; fails when a declared image is missing or an absent one is
  * still listed. It never changes anything.
  */
-export const verifyTask: TaskDef<Shared> = {
+export const verifyTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'verify',
   stages: [
     {
