@@ -163,7 +163,7 @@ async function inspectRegistry(run: Run, conn: Connection) {
   const spec = desiredContainer(
     run.playbook,
     run.shared.tls!.serverFingerprint!,
-    run.shared.auth?.fileSha,
+    run.shared.auth?.fileSha?.value,
     run.secrets,
   );
   const differs = diffContainer(spec, container, imageId);

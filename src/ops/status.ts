@@ -276,7 +276,7 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
       const spec = desiredContainer(
         pb,
         run.shared.tls.serverFingerprint!,
-        run.shared.auth?.fileSha,
+        run.shared.auth?.fileSha?.value,
         run.secrets,
       );
       container.differences = diffContainer(spec, c, imageId).map((d) => d.what);

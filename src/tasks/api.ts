@@ -1,16 +1,11 @@
+import { Later } from '../core/later.js';
 import { TaskFailure } from '../core/task.js';
-import type { Connection } from '../transport/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { authUsers } from './auth.js';
 import { masterName, type Run } from './shared.js';
 
 /** The certificate label of a registry that serves plain HTTP (tls.mode none). */
 export const NO_TLS = 'none';
-
-// One client per run and master connection and anchor: its kept-alive TLS connection serves
-// every request of the run (a new tunnel and TLS handshake per request would cost a round trip
-// and a handshake each).
-const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
 
 /**
  * A registry API client that reaches the registry through the master's own SSH connection and
@@ -20,11 +15,11 @@ const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: Reg
 export async function registryClient(run: Run): Promise<RegistryClient> {
   const master = run.conns.get(masterName(run));
   const anchor = run.shared.tls?.anchorPem;
-  const cached = clients.get(run);
+  const cached = run.shared.api;
   if (cached && cached.conn === master && cached.anchor === (anchor ?? '')) return cached.client;
   cached?.client.close();
   const client = await newClient(run);
-  clients.set(run, { conn: master!, anchor: anchor ?? '', client });
+  run.shared.api = { conn: master!, anchor: anchor ?? '', client };
   return client;
 }
 
@@ -92,7 +87,7 @@ export async function ensureAuthKnown(run: Run): Promise<void> {
   if (!master) return;
   const { readFiles, sha256 } = await import('../facts/files.js');
   const f = (await readFiles(master, [auth.file])).get(auth.file);
-  run.shared.auth = { ...(f ? { fileSha: sha256(f.content) } : {}), changed: false };
+  run.shared.auth = { ...(f ? { fileSha: Later.known(sha256(f.content)) } : {}), changed: false };
 }
 
 /**
@@ -102,8 +97,8 @@ export async function ensureAuthKnown(run: Run): Promise<void> {
  * dropped so later requests open a new one too.
  */
 export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<string | undefined> {
-  clients.get(run)?.client.close();
-  clients.delete(run);
+  run.shared.api?.client.close();
+  delete run.shared.api;
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {

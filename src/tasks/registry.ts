@@ -154,7 +154,7 @@ export const registryTask: TaskDef<Shared, RunStage<Shared>> = {
           pending[LABEL_CERT] = '(new certificate)';
           certFp = labels[LABEL_CERT] ?? '';
         }
-        let authSha = auth?.fileSha;
+        let authSha = auth?.fileSha?.value;
         if (registry.auth && !authSha) {
           pending[LABEL_AUTH] = '(new htpasswd)';
           authSha = labels[LABEL_AUTH] ?? '';

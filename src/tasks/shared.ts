@@ -1,4 +1,7 @@
+import type { Later } from '../core/later.js';
 import type { HostContext, RunContext } from '../engine/context.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { Connection } from '../transport/types.js';
 import type { Rollout } from './trust/rollout.js';
 
 /**
@@ -16,8 +19,11 @@ export interface Shared {
     serverChanged: boolean;
   };
   auth?: {
-    /** sha256 of the htpasswd file in place, labelled on the container (undefined while pending). */
-    fileSha?: string;
+    /**
+     * sha256 of the htpasswd file in place, labelled on the container: pending while a new file
+     * is still to be hashed; absent when there is no file and none is made.
+     */
+    fileSha?: Later<string>;
     changed: boolean;
   };
   registry?: {
@@ -33,6 +39,12 @@ export interface Shared {
    * images: files, the container and a docker restart leave the list as it was.
    */
   imagesAdded?: Set<string>;
+  /**
+   * The run's registry API client, for the master connection and anchor it was made with: its
+   * kept-alive TLS connection serves every request of the run (a new tunnel and handshake per
+   * request would cost a round trip and a handshake each).
+   */
+  api?: { conn: Connection; anchor: string; client: RegistryClient };
   /** This run's docker restarts, made by the first host that restarts. */
   rollout?: Rollout;
   images?: {
