@@ -241,7 +241,7 @@ const pushStage = {
   hosts: (run: Run) => [...new Set([...pushers(run), ...pullers(run)])],
   async run(ctx: Ctx) {
     const pb = ctx.run.playbook;
-    ctx.run.shared.images ??= { sourceIds: new Map(), held: new Map(), changed: false };
+    ctx.run.shared.images ??= { sourceIds: new Map(), held: new Map(), changed: false, pending: new Set() };
     const shared = ctx.run.shared.images;
     if (!pushers(ctx.run).has(ctx.host.name)) {
       shared.held.set(ctx.host.name, await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
@@ -326,6 +326,7 @@ const pushStage = {
       deletes.push({ repository: i.repository, tag: i.tag });
     }
     shared.changed ||= changes.length > 0;
+    if (changes.length > 0) shared.pending.add(ctx.host.name);
     if (changes.length > 0 && !ctx.run.check) {
       if (lanes.length > 0) {
         // Loads, pulls and tags change what this host holds: a pull stage here must read again.
@@ -345,6 +346,7 @@ const pushStage = {
         const client = await registryClient(ctx.run);
         await applyRemovals(client, (await planRemovals(client, deletes)).removals);
       }
+      shared.pending.delete(ctx.host.name);
     }
     return result(changes);
   },

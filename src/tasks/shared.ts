@@ -54,6 +54,8 @@ export interface Shared {
     held: Map<string, Map<string, string | undefined>>;
     /** Something in the registry is (or would be) pushed or deleted. */
     changed: boolean;
+    /** Hosts whose pushes or deletes are planned and not made yet (in check mode, never made). */
+    pending: Set<string>;
   };
 }
 

@@ -106,6 +106,7 @@ describe('images task stages', () => {
       ]),
       held: new Map(),
       changed: false,
+      pending: new Set(),
     };
     const calls: string[] = [];
     const w1 = conn('worker1', { 'master:5000/app:0.1': 'sha256:one' }, calls);
@@ -124,7 +125,12 @@ describe('images task stages', () => {
 
   it('reads the images in the pull stage when the push stage did not (a host that also pushes)', async () => {
     const { run, hosts } = fixture();
-    run.shared.images = { sourceIds: new Map([['app:0.1', 'sha256:one']]), held: new Map(), changed: false };
+    run.shared.images = {
+      sourceIds: new Map([['app:0.1', 'sha256:one']]),
+      held: new Map(),
+      changed: false,
+      pending: new Set(),
+    };
     const calls: string[] = [];
     const w2 = conn('worker2', { 'master:5000/app:0.1': 'sha256:old' }, calls);
     const r = await pullStage!.run(ctx(run, hosts[2]!, w2));
@@ -141,6 +147,7 @@ describe('images task stages', () => {
         sourceIds: new Map([['app:0.1', 'sha256:one']]),
         held: new Map(),
         changed: false,
+        pending: new Set(),
       };
       run.facts.set('worker2', dockerFacts('master:5000/app 0.1 <none> sha256:one\n'));
       if (added) run.shared.imagesAdded = new Set(['worker2']);
