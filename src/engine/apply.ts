@@ -1,5 +1,6 @@
 import type { Cmd } from '../core/cmd.js';
 import { Interrupted } from '../core/errors.js';
+import { Later } from '../core/later.js';
 import { TaskFailure, type Step } from '../core/task.js';
 import type { Connection, ExecResult } from '../transport/types.js';
 import type { HostContext } from './context.js';
@@ -40,9 +41,12 @@ async function runSteps<S>(ctx: HostContext<S>, steps: readonly Step[]): Promise
         // The engine's connection tells each command at -vv, as it does the handlers' own.
         await must(ctx.conn, step.cmd, step.describe);
         break;
-      case 'write':
+      case 'write': {
+        const data = step.data instanceof Later ? step.data.value : step.data;
+        // A plan that writes what no earlier step made is a bug in the plan, not in the host.
+        if (data === undefined) throw new Error(`${step.describe}: its content was never made`);
         try {
-          await ctx.conn.writeFile(step.path, step.data, {
+          await ctx.conn.writeFile(step.path, data, {
             mode: step.mode,
             privileged: step.privileged ?? true,
             ...(step.dirMode === undefined ? {} : { dirMode: step.dirMode }),
@@ -51,6 +55,7 @@ async function runSteps<S>(ctx: HostContext<S>, steps: readonly Step[]): Promise
           throw new TaskFailure(`${step.describe} failed: ${(err as Error).message}`);
         }
         break;
+      }
       case 'fn':
         await step.run(ctx.conn);
         break;

@@ -4,6 +4,7 @@
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
+import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
 import { readFiles } from '../facts/files.js';
@@ -266,16 +267,16 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
   const plain = pb.tls.mode === 'none';
   if (plain || (anchorPem && certificate.fingerprint)) {
     run.shared.tls = {
-      ...(plain ? {} : { anchorPem: anchorPem! }),
+      ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
       anchorChanged: false,
-      serverFingerprint: plain ? NO_TLS : certificate.fingerprint!,
+      serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
       serverChanged: false,
     };
     await ensureAuthKnown(run);
     if (c) {
       const spec = desiredContainer(
         pb,
-        run.shared.tls.serverFingerprint!,
+        run.shared.tls.serverFingerprint!.value!,
         run.shared.auth?.fileSha?.value,
         run.secrets,
       );

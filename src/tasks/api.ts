@@ -14,7 +14,7 @@ export const NO_TLS = 'none';
  */
 export async function registryClient(run: Run): Promise<RegistryClient> {
   const master = run.conns.get(masterName(run));
-  const anchor = run.shared.tls?.anchorPem;
+  const anchor = run.shared.tls?.anchorPem?.value;
   const cached = run.shared.api;
   if (cached && cached.conn === master && cached.anchor === (anchor ?? '')) return cached.client;
   cached?.client.close();
@@ -28,7 +28,7 @@ async function newClient(run: Run, timeoutMs?: number): Promise<RegistryClient> 
   const master = run.conns.get(masterName(run));
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the registry is not either`);
-  const anchor = run.shared.tls?.anchorPem;
+  const anchor = run.shared.tls?.anchorPem?.value;
   const plain = run.playbook.tls.mode === 'none';
   if (!anchor && !plain)
     throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
@@ -52,7 +52,7 @@ export async function ensureTlsKnown(run: Run): Promise<void> {
   if (run.shared.tls) return;
   if (run.playbook.tls.mode === 'none') {
     // Plain HTTP: nothing to read, and the container's certificate label says so.
-    run.shared.tls = { anchorChanged: false, serverFingerprint: NO_TLS, serverChanged: false };
+    run.shared.tls = { anchorChanged: false, serverFingerprint: Later.known(NO_TLS), serverChanged: false };
     return;
   }
   const master = run.conns.get(masterName(run));
@@ -72,9 +72,9 @@ export async function ensureTlsKnown(run: Run): Promise<void> {
   }
   const { inspectCert } = await import('../pki/index.js');
   run.shared.tls = {
-    anchorPem: anchor,
+    anchorPem: Later.known(anchor),
     anchorChanged: false,
-    serverFingerprint: inspectCert(server).fingerprintSha256,
+    serverFingerprint: Later.known(inspectCert(server).fingerprintSha256),
     serverChanged: false,
   };
 }

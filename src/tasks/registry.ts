@@ -15,7 +15,7 @@ import {
 import { ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import { applySteps, must, result } from './steps.js';
 import { privateDirFixes, readDirs } from '../facts/dirs.js';
-import { aheadSlot } from './ahead.js';
+import { takeEarly } from '../engine/early.js';
 import { masterName, type Ctx, type Run, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments ($1 the
@@ -91,8 +91,7 @@ function probe(run: Run, conn: Connection) {
   return must(conn, registryProbeCmd(registry), 'inspecting the registry container');
 }
 
-// Read as soon as the master is connected: tls and auth write files, never the container.
-const ahead = aheadSlot<Awaited<ReturnType<typeof probe>>>();
+type Probe = Awaited<ReturnType<typeof probe>>;
 
 async function lastLogs(ctx: Ctx, name: string): Promise<string> {
   const r = await ctx.conn.exec({ argv: ['docker', 'logs', '--tail', '20', name], privileged: true });
@@ -101,7 +100,8 @@ async function lastLogs(ctx: Ctx, name: string): Promise<string> {
 
 export const registryTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'registry',
-  readAhead: (run, conn) => ahead.start(run, conn.hostName, probe(run, conn)),
+  // Read as soon as the master is connected: tls and auth write files, never the container.
+  readAhead: (run, conn) => probe(run, conn),
   stages: [
     {
       hosts: (run) => [masterName(run)],
@@ -112,7 +112,7 @@ export const registryTask: TaskDef<Shared, RunStage<Shared>> = {
         const tls = ctx.run.shared.tls;
         const auth = ctx.run.shared.auth;
         const [probed, dataDirs] = await Promise.all([
-          ahead.take(ctx.run, ctx.host.name) ?? probe(ctx.run, ctx.conn),
+          takeEarly<Probe, Shared>(ctx.run, 'registry', ctx.host.name) ?? probe(ctx.run, ctx.conn),
           readDirs(ctx.conn, [registry.dataDir]),
         ]);
         const { container, imageId } = parseProbe(probed.stdout);
@@ -149,7 +149,7 @@ export const registryTask: TaskDef<Shared, RunStage<Shared>> = {
         // compare everything else, and report the label as changing to what it cannot yet name.
         const pending: Record<string, string> = {};
         const labels = container?.Config?.Labels ?? {};
-        let certFp = tls?.serverFingerprint;
+        let certFp = tls?.serverFingerprint?.value;
         if (!certFp) {
           pending[LABEL_CERT] = '(new certificate)';
           certFp = labels[LABEL_CERT] ?? '';

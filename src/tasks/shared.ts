@@ -10,12 +10,15 @@ import type { Rollout } from './trust/rollout.js';
  */
 export interface Shared {
   tls?: {
-    /** PEM that clients must trust: the CA (mode ca) or the server certificate (selfsigned). */
-    anchorPem?: string;
+    /**
+     * PEM that clients must trust: the CA (mode ca) or the server certificate (selfsigned);
+     * pending while a new one is still to be made, absent when there is none (mode none).
+     */
+    anchorPem?: Later<string>;
     /** The anchor is (or, in check mode, would be) replaced in this run. */
     anchorChanged: boolean;
-    /** SHA-256 fingerprint of the server certificate in place (undefined while pending). */
-    serverFingerprint?: string;
+    /** SHA-256 fingerprint of the server certificate in place (NO_TLS in mode none). */
+    serverFingerprint?: Later<string>;
     serverChanged: boolean;
   };
   auth?: {

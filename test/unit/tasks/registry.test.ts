@@ -1,5 +1,7 @@
 // A unit test of what the registry task tells the images task: on which host it added an image.
 // The master is an in-memory connection; that the container really runs is the lab's job.
+import { startEarly } from '../../../src/engine/early.js';
+import { Later } from '../../../src/core/later.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
@@ -43,12 +45,12 @@ function masterConn(hasImage: boolean, calls: string[]): Connection {
 
 async function runOn(hasImage: boolean, check: boolean, readAhead = false) {
   const run = createRun<Shared>(playbook, inventory, new Map(), { check, diff: false }, () => {}, {});
-  run.shared.tls = { serverFingerprint: 'F', anchorChanged: false, serverChanged: false };
+  run.shared.tls = { serverFingerprint: Later.known('F'), anchorChanged: false, serverChanged: false };
   const calls: string[] = [];
   const conn = masterConn(hasImage, calls);
   run.conns.set('master', conn);
   if (readAhead) {
-    registryTask.readAhead!(run, conn);
+    startEarly(run, 'registry', conn.hostName, registryTask.readAhead!(run, conn)!);
     assert.deepEqual(calls, ['probe'], 'the read-ahead probes at once');
   }
   const outcome = await registryTask.stages[0]!.run({
