@@ -23,11 +23,12 @@ const LANES_AT_ONCE = 4;
 
 /**
  * The one applier: runs a plan's steps in order on the host. Check mode is the same path up to
- * here, and stops before the first step.
+ * here, and stops before the first step. Says whether it ran any.
  */
-export async function applySteps<S>(ctx: HostContext<S>, steps: readonly Step[]): Promise<void> {
-  if (ctx.run.check) return;
+export async function applySteps<S>(ctx: HostContext<S>, steps: readonly Step[]): Promise<boolean> {
+  if (ctx.run.check || steps.length === 0) return false;
   await runSteps(ctx, steps);
+  return true;
 }
 
 async function runSteps<S>(ctx: HostContext<S>, steps: readonly Step[]): Promise<void> {

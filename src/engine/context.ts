@@ -99,6 +99,11 @@ export interface PlannedStage<S, F> {
    * held, when no earlier task writes what it reads (first stage only).
    */
   gatherEarly?: boolean;
+  /**
+   * After the steps ran (never in check mode, never when there were none): waits until what they
+   * started is ready (a registry answers), and fails the host when it never is.
+   */
+  settle?(ctx: HostContext<S>): Promise<void>;
 }
 
 /** A stage that still reads, decides and applies in one function. */

@@ -451,7 +451,7 @@ export async function runStage<S>(
   first: boolean,
 ): Promise<TaskResult> {
   if (isRunStage(stage)) return stage.run(ctx);
-  const early = first ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
+  const early = first && stage.gatherEarly ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
   const facts = await (early ?? stage.gather(ctx));
   const { run } = ctx;
   const plan = stage.plan(facts, {
@@ -465,7 +465,7 @@ export async function runStage<S>(
   if (plan.record) Object.assign(run.shared as object, plan.record);
   if (plan.skipped !== undefined) return { status: 'skipped', changes: [], message: plan.skipped };
   for (const h of plan.notify ?? []) ctx.notify(h);
-  await applySteps(ctx, plan.steps);
+  if ((await applySteps(ctx, plan.steps)) && stage.settle) await stage.settle(ctx);
   const message = plan.message ? { message: plan.message } : {};
   return { status: plan.changes.length > 0 ? 'changed' : 'ok', changes: plan.changes, ...message };
 }
