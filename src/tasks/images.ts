@@ -327,27 +327,44 @@ const pushStage = {
     }
     shared.changed ||= changes.length > 0;
     if (changes.length > 0) shared.pending.add(ctx.host.name);
-    if (changes.length > 0 && !ctx.run.check) {
-      if (lanes.length > 0) {
-        // Loads, pulls and tags change what this host holds: a pull stage here must read again.
-        (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
-        await applySteps(ctx, parallel('push', lanes));
-        // docker may rewrite the config when pushing an image built by an old builder; what
-        // workers must end up with is what the registry now holds.
-        const after = await registryState(ctx, present);
-        for (const i of present) {
-          const cfg = after.get(key(i))?.configDigest;
-          if (cfg) shared.sourceIds.set(key(i), cfg);
-        }
-      }
-      if (deletes.length > 0) {
+    const steps: Step[] = [];
+    if (lanes.length > 0) {
+      steps.push(
+        {
+          kind: 'fn',
+          describe: 'the pushes change what this host holds',
+          // Loads, pulls and tags change what this host holds: a pull stage here must read again.
+          run: async () => void (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name),
+        },
+        ...parallel('push', lanes),
+        {
+          kind: 'fn',
+          describe: 'reading what the registry holds now',
+          // docker may rewrite the config when pushing an image built by an old builder; what
+          // workers must end up with is what the registry now holds.
+          run: async () => {
+            const after = await registryState(ctx, present);
+            for (const i of present) {
+              const cfg = after.get(key(i))?.configDigest;
+              if (cfg) shared.sourceIds.set(key(i), cfg);
+            }
+          },
+        },
+      );
+    }
+    if (deletes.length > 0) {
+      steps.push({
+        kind: 'fn',
+        describe: `deleting ${deletes.map((d) => ('tag' in d ? `${d.repository}:${d.tag}` : d.repository)).join(', ')}`,
         // Planned now, after this run's pushes: a tag just pushed may share a digest with an
         // absent one, and it must stay.
-        const client = await registryClient(ctx.run);
-        await applyRemovals(client, (await planRemovals(client, deletes)).removals);
-      }
-      shared.pending.delete(ctx.host.name);
+        run: async () => {
+          const client = await registryClient(ctx.run);
+          await applyRemovals(client, (await planRemovals(client, deletes)).removals);
+        },
+      });
     }
+    if (await applySteps(ctx, steps)) shared.pending.delete(ctx.host.name);
     return result(changes);
   },
 };
@@ -375,7 +392,9 @@ const pullStage = {
     for (const i of mine) {
       const want = expected.get(key(i));
       const have = local.get(targetRef(pb, i));
-      if (!ctx.run.check && !want) {
+      // Unless a push of this run is still to be made (check mode stops before it), an image the
+      // registry lacks cannot be pulled, in an apply and in its prediction alike.
+      if (!want && !ctx.run.shared.images?.pending.size) {
         throw new TaskFailure(
           `${i.name} is not in the registry (was its push skipped or did it fail?), so ${ctx.host.name} cannot pull it`,
         );

@@ -282,8 +282,10 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
     ? trustFiles(pb, facts)
     : [{ path: DOCKER_DAEMON_JSON, kind: 'read' as const, system: false }];
   await ensureTlsKnown(ctx.run);
-  const anchor = ctx.run.shared.tls?.anchorPem?.value;
-  if (wanted && !anchor && !ctx.run.check && pb.tls.mode !== 'none')
+  // Pending: the tls task makes it in this run, and it is written as soon as it is made.
+  const anchorLater = ctx.run.shared.tls?.anchorPem;
+  const anchor = anchorLater?.value;
+  if (wanted && !anchorLater && pb.tls.mode !== 'none')
     throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
   const restart = wanted
     ? pb.trust.restartDocker
@@ -292,8 +294,10 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
       : 'on-change';
   const early = wanted ? takeEarly<TrustProbe, Shared>(ctx.run, 'trust', ctx.host.name) : undefined;
   const tls = ctx.run.shared.tls;
+  // What tls made is known once its steps wrote it (never in check mode).
   const tlsWrote =
-    !ctx.run.check && ctx.host.name === masterName(ctx.run) && (tls?.anchorChanged || tls?.serverChanged);
+    ctx.host.name === masterName(ctx.run) &&
+    ((tls?.anchorChanged && tls.anchorPem?.known) || (tls?.serverChanged && tls.serverFingerprint?.known));
   const probe = await ((!tlsWrote && early) || probeTrust(ctx.conn, files));
   const current = probe.files;
   const changes: Change[] = [];

@@ -183,8 +183,10 @@ async function trustOn(host: HostSpec, opts: { readAhead: boolean; tlsWrote: boo
     () => {},
     {},
   );
+  // A certificate tls changes is known once its steps made it; in check mode it stays pending.
+  const made = opts.tlsWrote && opts.check ? Later.pending<string>('a new CA is made') : Later.known(PEM);
   run.shared.tls = {
-    anchorPem: Later.known(PEM),
+    anchorPem: made,
     anchorChanged: opts.tlsWrote,
     serverChanged: false,
     serverFingerprint: Later.known('F'),
@@ -194,7 +196,11 @@ async function trustOn(host: HostSpec, opts: { readAhead: boolean; tlsWrote: boo
   const conn = convergedHost(host.name, probes);
   run.conns.set(host.name, conn);
   if (opts.readAhead) startEarly(run, 'trust', conn.hostName, trustTask.readAhead!(run, conn)!);
-  const r = await trustTask.stages[0]!.run({ host, conn, run, notify: () => undefined });
+  // This host answers the probe only: a plan that goes on to read docker's state (a restart
+  // for a certificate still to be made) fails after the probe this test counts.
+  const r = await trustTask.stages[0]!.run({ host, conn, run, notify: () => undefined }).catch(() => ({
+    status: 'failed',
+  }));
   return { status: r.status, probes };
 }
 
