@@ -389,16 +389,11 @@ const pullStage = {
       (await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
     const changes: Change[] = [];
     const pulls: Step[][] = [];
+    const missing: string[] = [];
     for (const i of mine) {
       const want = expected.get(key(i));
       const have = local.get(targetRef(pb, i));
-      // Unless a push of this run is still to be made (check mode stops before it), an image the
-      // registry lacks cannot be pulled, in an apply and in its prediction alike.
-      if (!want && !ctx.run.shared.images?.pending.size) {
-        throw new TaskFailure(
-          `${i.name} is not in the registry (was its push skipped or did it fail?), so ${ctx.host.name} cannot pull it`,
-        );
-      }
+      if (!want) missing.push(i.name);
       if (want && have === want) continue;
       changes.push({
         what: targetRef(pb, i),
@@ -414,7 +409,23 @@ const pullStage = {
         },
       ]);
     }
-    if (pulls.length > 0) await applySteps(ctx, parallel('pull', pulls));
+    // An image the registry does not hold (its push was left out by --limit, or is still to be
+    // made in check mode, which stops before the steps) fails the host when the pulls would start.
+    const unpullable: Step[] = missing.length
+      ? [
+          {
+            kind: 'fn',
+            describe: `checking ${missing.join(', ')} is in the registry`,
+            run: () =>
+              Promise.reject(
+                new TaskFailure(
+                  `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the registry (was its push skipped or did it fail?), so ${ctx.host.name} cannot pull ${missing.length > 1 ? 'them' : 'it'}`,
+                ),
+              ),
+          },
+        ]
+      : [];
+    await applySteps(ctx, [...unpullable, ...parallel('pull', pulls)]);
     return result(changes);
   },
 };
