@@ -1,4 +1,5 @@
 import type { Cmd } from './cmd.js';
+import type { Later } from './later.js';
 import type { Connection } from '../transport/types.js';
 
 export const TASK_IDS = ['facts', 'tls', 'auth', 'registry', 'trust', 'images', 'verify'] as const;
@@ -22,7 +23,8 @@ export type Step =
       kind: 'write';
       describe: string;
       path: string;
-      data: Buffer | string;
+      /** A Later value is made by an earlier step of the same plan (a new certificate). */
+      data: Buffer | string | Later<string>;
       mode: number;
       privileged?: boolean;
       /** Make the parent directory (this mode) if missing, in the same round trip as the write. */

@@ -4,7 +4,17 @@ import { Interrupted, SIGNAL_EXIT } from '../core/errors.js';
 import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
-import type { HandlerDef, HostContext, RunContext, TaskDef } from './context.js';
+import { applySteps } from './apply.js';
+import {
+  isPlanned,
+  isRunStage,
+  type HandlerDef,
+  type HostContext,
+  type RunContext,
+  type Stage,
+  type TaskDef,
+} from './context.js';
+import { startEarly, takeEarly } from './early.js';
 import {
   emptyCounts,
   type Emit,
@@ -225,10 +235,14 @@ export async function runTasks<S>(
   void gate.then((ok) => {
     if (!ok || signal?.aborted) return;
     for (const t of selected) {
-      if (!t.readAhead) continue;
-      for (const h of t.stages[0]?.hosts(run) ?? []) {
+      const first = t.stages[0];
+      const early = first && isPlanned(first) && first.gatherEarly ? first : undefined;
+      if (!early && !t.readAhead) continue;
+      for (const h of first?.hosts(run) ?? []) {
         const conn = run.conns.get(h);
-        if (conn && byName.has(h)) t.readAhead(run, conn);
+        if (!conn || !byName.has(h)) continue;
+        const read = early ? early.gather({ host: byName.get(h)!, conn, run }) : t.readAhead!(run, conn);
+        if (read) startEarly(run, t.id, h, read);
       }
     }
   });
@@ -389,7 +403,7 @@ export async function runTasks<S>(
         emit({ type: 'host-task-start', task: task.id, host: name });
         let outcome: HostOutcome;
         try {
-          const r: TaskResult = await stage.run(ctx);
+          const r: TaskResult = await runStage(stage, ctx, task.id, index === 0);
           outcome = { status: r.status, changes: r.changes, ...(r.message ? { message: r.message } : {}) };
         } catch (err) {
           outcome = failureOf(err, signal);
@@ -424,6 +438,36 @@ export async function runTasks<S>(
     for (const name of [...run.conns.keys()]) await drop(name);
     return { recap, changed, stopped: true };
   }
+}
+
+/**
+ * One stage on one host. A planned stage: its facts (read early, or now), its plan, what the plan
+ * records for later tasks, then the steps; check mode takes the same path and stops before them.
+ */
+export async function runStage<S>(
+  stage: Stage<S>,
+  ctx: HostContext<S>,
+  task: TaskId,
+  first: boolean,
+): Promise<TaskResult> {
+  if (isRunStage(stage)) return stage.run(ctx);
+  const early = first && stage.gatherEarly ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
+  const facts = await (early ?? stage.gather(ctx));
+  const { run } = ctx;
+  const plan = stage.plan(facts, {
+    playbook: run.playbook,
+    inventory: run.inventory,
+    host: ctx.host,
+    secrets: run.secrets,
+    shared: run.shared,
+    now: new Date(),
+  });
+  if (plan.record) Object.assign(run.shared as object, plan.record);
+  if (plan.skipped !== undefined) return { status: 'skipped', changes: [], message: plan.skipped };
+  for (const h of plan.notify ?? []) ctx.notify(h);
+  if ((await applySteps(ctx, plan.steps)) && stage.settle) await stage.settle(ctx);
+  const message = plan.message ? { message: plan.message } : {};
+  return { status: plan.changes.length > 0 ? 'changed' : 'ok', changes: plan.changes, ...message };
 }
 
 function interruptedTask(host: string, task: TaskId, message: string): EngineEvent {

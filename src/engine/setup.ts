@@ -38,6 +38,7 @@ export function createRun<S>(
     facts: new Map(),
     secrets,
     shared,
+    early: new Map(),
     log: (message, host) => emit({ type: 'log', level: 'info', message, ...(host ? { host } : {}) }),
     debug: (message, host) => emit({ type: 'log', level: 'debug', message, ...(host ? { host } : {}) }),
   };

@@ -162,8 +162,8 @@ async function inspectRegistry(run: Run, conn: Connection) {
     throw new TaskFailure(`the ${registry.name} container is not running: run regbook apply first`);
   const spec = desiredContainer(
     run.playbook,
-    run.shared.tls!.serverFingerprint!,
-    run.shared.auth?.fileSha,
+    run.shared.tls!.serverFingerprint!.value!,
+    run.shared.auth?.fileSha?.value,
     run.secrets,
   );
   const differs = diffContainer(spec, container, imageId);

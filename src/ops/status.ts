@@ -4,6 +4,7 @@
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
+import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
 import { readFiles } from '../facts/files.js';
@@ -18,6 +19,7 @@ import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
 import { connect, type Connection } from '../transport/index.js';
 import { operatorRun } from './catalog.js';
+import { planHealth, type PendingChange, type PlanHealth } from './plan-health.js';
 
 export interface StatusArgs {
   playbook: string;
@@ -86,6 +88,11 @@ export interface StatusReport {
   container: ContainerStatus;
   api: ApiStatus;
   hosts: HostStatus[];
+  /**
+   * What the next apply would change, host by host, as `apply --check` plans it (the same
+   * engine, facts and plans): a host is healthy only when its plan is empty.
+   */
+  pending: PendingChange[];
   problems: string[];
   warnings: string[];
   exitCode: number;
@@ -266,17 +273,17 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
   const plain = pb.tls.mode === 'none';
   if (plain || (anchorPem && certificate.fingerprint)) {
     run.shared.tls = {
-      ...(plain ? {} : { anchorPem: anchorPem! }),
+      ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
       anchorChanged: false,
-      serverFingerprint: plain ? NO_TLS : certificate.fingerprint!,
+      serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
       serverChanged: false,
     };
     await ensureAuthKnown(run);
     if (c) {
       const spec = desiredContainer(
         pb,
-        run.shared.tls.serverFingerprint!,
-        run.shared.auth?.fileSha,
+        run.shared.tls.serverFingerprint!.value!,
+        run.shared.auth?.fileSha?.value,
         run.secrets,
       );
       container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
@@ -304,8 +311,9 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
  * (warnings), and the exit code: 4 when a host is unreachable, else 2 when anything is listed.
  */
 export function judge(
-  r: Omit<StatusReport, 'problems' | 'warnings' | 'exitCode'>,
+  r: Omit<StatusReport, 'problems' | 'warnings' | 'exitCode' | 'pending'> & { pending?: PendingChange[] },
   pb: Run['playbook'],
+  failed: PlanHealth['failed'] = [],
 ): Pick<StatusReport, 'problems' | 'warnings' | 'exitCode'> {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -371,9 +379,10 @@ export function judge(
         `${h.name}: cannot reach ${pb.tls.mode === 'none' ? 'http' : 'https'}://${r.registry}/v2/ (${h.v2.detail ?? h.v2.code})`,
       );
   }
+  for (const f of failed) problems.push(`${f.host}: ${f.task} cannot be planned: ${f.message}`);
   const exitCode = r.hosts.some((h) => !h.reachable)
     ? EXIT.unreachable
-    : problems.length + warnings.length > 0
+    : problems.length + warnings.length + (r.pending?.length ?? 0) > 0
       ? EXIT.taskFailed
       : EXIT.ok;
   return { problems, warnings, exitCode };
@@ -412,6 +421,13 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
   const container: ContainerStatus = ok?.container ?? { name: run.playbook.registry.name, present: false };
   const api: ApiStatus = ok?.api ?? { error: (master as Error).message };
   const hostsOut = perHost as HostStatus[];
+  // Then the plan, on the same connections, once the reads above are done with them.
+  const health = await planHealth(
+    run.playbook,
+    run.inventory,
+    run.secrets,
+    new Map(hosts.map((h, i) => [h.name, conns[i]!])),
+  );
   const partial = {
     registry: run.playbook.registry.address,
     ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
@@ -421,8 +437,9 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
     container,
     api,
     hosts: hostsOut,
+    pending: health.pending,
   };
-  return { ...partial, ...judge(partial, run.playbook) };
+  return { ...partial, ...judge(partial, run.playbook, health.failed) };
 }
 
 /** Gathers every host's health; the report carries its own exit code (4, else 2 when anything is listed). */

@@ -1,16 +1,11 @@
+import { Later } from '../core/later.js';
 import { TaskFailure } from '../core/task.js';
-import type { Connection } from '../transport/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { authUsers } from './auth.js';
 import { masterName, type Run } from './shared.js';
 
 /** The certificate label of a registry that serves plain HTTP (tls.mode none). */
 export const NO_TLS = 'none';
-
-// One client per run and master connection and anchor: its kept-alive TLS connection serves
-// every request of the run (a new tunnel and TLS handshake per request would cost a round trip
-// and a handshake each).
-const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: RegistryClient }>();
 
 /**
  * A registry API client that reaches the registry through the master's own SSH connection and
@@ -19,12 +14,12 @@ const clients = new WeakMap<Run, { conn: Connection; anchor: string; client: Reg
  */
 export async function registryClient(run: Run): Promise<RegistryClient> {
   const master = run.conns.get(masterName(run));
-  const anchor = run.shared.tls?.anchorPem;
-  const cached = clients.get(run);
+  const anchor = run.shared.tls?.anchorPem?.value;
+  const cached = run.shared.api;
   if (cached && cached.conn === master && cached.anchor === (anchor ?? '')) return cached.client;
   cached?.client.close();
   const client = await newClient(run);
-  clients.set(run, { conn: master!, anchor: anchor ?? '', client });
+  run.shared.api = { conn: master!, anchor: anchor ?? '', client };
   return client;
 }
 
@@ -33,7 +28,7 @@ async function newClient(run: Run, timeoutMs?: number): Promise<RegistryClient> 
   const master = run.conns.get(masterName(run));
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the registry is not either`);
-  const anchor = run.shared.tls?.anchorPem;
+  const anchor = run.shared.tls?.anchorPem?.value;
   const plain = run.playbook.tls.mode === 'none';
   if (!anchor && !plain)
     throw new TaskFailure('no certificate to trust the registry with (did the tls task run?)');
@@ -57,7 +52,7 @@ export async function ensureTlsKnown(run: Run): Promise<void> {
   if (run.shared.tls) return;
   if (run.playbook.tls.mode === 'none') {
     // Plain HTTP: nothing to read, and the container's certificate label says so.
-    run.shared.tls = { anchorChanged: false, serverFingerprint: NO_TLS, serverChanged: false };
+    run.shared.tls = { anchorChanged: false, serverFingerprint: Later.known(NO_TLS), serverChanged: false };
     return;
   }
   const master = run.conns.get(masterName(run));
@@ -77,9 +72,9 @@ export async function ensureTlsKnown(run: Run): Promise<void> {
   }
   const { inspectCert } = await import('../pki/index.js');
   run.shared.tls = {
-    anchorPem: anchor,
+    anchorPem: Later.known(anchor),
     anchorChanged: false,
-    serverFingerprint: inspectCert(server).fingerprintSha256,
+    serverFingerprint: Later.known(inspectCert(server).fingerprintSha256),
     serverChanged: false,
   };
 }
@@ -92,7 +87,7 @@ export async function ensureAuthKnown(run: Run): Promise<void> {
   if (!master) return;
   const { readFiles, sha256 } = await import('../facts/files.js');
   const f = (await readFiles(master, [auth.file])).get(auth.file);
-  run.shared.auth = { ...(f ? { fileSha: sha256(f.content) } : {}), changed: false };
+  run.shared.auth = { ...(f ? { fileSha: Later.known(sha256(f.content)) } : {}), changed: false };
 }
 
 /**
@@ -102,8 +97,8 @@ export async function ensureAuthKnown(run: Run): Promise<void> {
  * dropped so later requests open a new one too.
  */
 export async function waitForRegistry(run: Run, timeoutMs = 30_000): Promise<string | undefined> {
-  clients.get(run)?.client.close();
-  clients.delete(run);
+  run.shared.api?.client.close();
+  delete run.shared.api;
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {

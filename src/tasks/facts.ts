@@ -1,11 +1,11 @@
 import { TaskFailure } from '../core/task.js';
 import { factsCmd, parseFacts } from '../facts/os.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import type { Shared } from './shared.js';
 
 const SUDO_PASSWORD = /a password is required|a terminal is required|no tty present/i;
 
-export const factsTask: TaskDef<Shared> = {
+export const factsTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'facts',
   always: true,
   stages: [

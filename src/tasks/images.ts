@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { ImageSpec, Playbook } from '../config/model.js';
-import type { TaskDef } from '../engine/context.js';
+import type { GatherContext, PlannedStage, TaskDef } from '../engine/context.js';
+import type { RegistryClient } from '../registry/client.js';
 import { archiveImageIds } from '../facts/archive.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
@@ -11,16 +12,16 @@ import { declareShellScript } from '../core/shell-script.js';
 import { applyRemovals, planRemovals, type RemovalTarget } from '../registry/removal.js';
 import { Secret } from '../core/secret.js';
 import { ensureTlsKnown, registryClient } from './api.js';
-import { authUsers } from './auth.js';
-import { applySteps, must, parallel, result } from './steps.js';
-import { masterName, type Ctx, type Run, type Shared } from './shared.js';
+import { usersOf } from './auth.js';
+import { must, parallel } from './steps.js';
+import { masterName, type Run, type Shared } from './shared.js';
 
 const key = (i: ImageSpec) => `${i.repository}:${i.tag}`;
 export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;
 
 /** The host whose docker pushes an image: its source host, or the master for archives and pulls. */
-export function pusherOf(run: Run, i: ImageSpec): string {
-  return i.source && 'host' in i.source ? i.source.host : masterName(run);
+export function pusherOf(run: Pick<Run, 'playbook' | 'inventory'>, i: ImageSpec): string {
+  return i.source && 'host' in i.source ? i.source.host : run.inventory.master.name;
 }
 
 // One docker client call lists every local image: starting the client once per image (a loop of
@@ -56,12 +57,16 @@ declareShellScript('tasks/images: pull', PULL);
  * daemon decodes URL-safe base64 of {username, password, serveraddress}, with padding.
  */
 export function registryAuthHeader(run: Run): Secret | undefined {
-  const user = authUsers(run)[0];
+  return authHeaderOf(run.playbook, run.secrets);
+}
+
+function authHeaderOf(pb: Playbook, secrets: ReadonlyMap<string, Secret>): Secret | undefined {
+  const user = usersOf(pb, secrets)[0];
   if (!user) return undefined;
   const json = JSON.stringify({
     username: user.username,
     password: user.password.reveal(),
-    serveraddress: run.playbook.registry.address,
+    serveraddress: pb.registry.address,
   });
   const b64 = Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
   return new Secret(`X-Registry-Auth: ${b64}\n`);
@@ -143,7 +148,10 @@ export function normaliseRef(ref: string): string {
  * round trip took, unless this run has loaded, pulled or tagged images on the host since (see
  * Shared.imagesAdded); then read again.
  */
-export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<string, string | undefined>> {
+export async function localIds(
+  ctx: GatherContext<Shared>,
+  refs: readonly string[],
+): Promise<Map<string, string | undefined>> {
   if (refs.length === 0) return new Map();
   const facts = ctx.run.facts.get(ctx.host.name);
   const list =
@@ -161,7 +169,7 @@ export async function localIds(ctx: Ctx, refs: readonly string[]): Promise<Map<s
  * registry not (yet) serving, from its storage on the master, which a recreated container reuses.
  */
 async function registryState(
-  ctx: Ctx,
+  ctx: GatherContext<Shared>,
   images: ImageSpec[],
 ): Promise<Map<string, { configDigest?: string; digest?: string } | undefined>> {
   const out = new Map<string, { configDigest?: string; digest?: string } | undefined>();
@@ -228,32 +236,67 @@ function pullers(run: Run): string[] {
 }
 
 /** The images a host pulls. */
-const pulledBy = (run: Run, host: string) =>
+const pulledBy = (run: Pick<Run, 'playbook'>, host: string) =>
   run.playbook.images.filter((i) => i.state === 'present' && i.pullOn.includes(host));
 
 /** The same, as `<registry>/<repository>:<tag>`. */
 const pullRefs = (run: Run, host: string) => pulledBy(run, host).map((i) => targetRef(run.playbook, i));
 
+/** What the registry holds for a tag: its manifest digest and config digest (the image id). */
+type Held = Map<string, { configDigest?: string; digest?: string } | undefined>;
+
+/**
+ * What the push stage reads on a host: on one that only pulls, the images it holds; on one that
+ * pushes, the ids of its sources and what the registry holds for them.
+ */
+export type PushFacts =
+  | { held: Map<string, string | undefined> }
+  | {
+      archiveIds: Map<string, string>;
+      local: Map<string, string | undefined>;
+      remote: Held;
+      /** How the steps that delete reach the registry (through the master's connection). */
+      client: () => Promise<RegistryClient>;
+    };
+
+type Scope = Pick<Run, 'playbook' | 'inventory'>;
+
+/** The images a host pushes (present) or deletes (absent, on the master). */
+function pushedBy(run: Scope, host: string) {
+  const mine = run.playbook.images.filter(
+    (i) => (i.state === 'absent' ? run.inventory.master.name : pusherOf(run, i)) === host,
+  );
+  return {
+    mine,
+    present: mine.filter((i) => i.state === 'present'),
+    absent: mine.filter((i) => i.state === 'absent'),
+  };
+}
+
+/** Where an image comes from on its pushing host: an archive's image id, a pull source, or its name. */
+const localRef = (i: ImageSpec, archiveIds: ReadonlyMap<string, string>) =>
+  i.source && 'archive' in i.source
+    ? archiveIds.get(key(i))!
+    : i.source && 'pull' in i.source
+      ? i.source.pull
+      : i.name;
+
+const emptyImages = (): NonNullable<Shared['images']> => ({
+  sourceIds: new Map(),
+  held: new Map(),
+  changed: false,
+  pending: new Set(),
+});
+
 // The first stage pushes; meanwhile every host that only pulls takes what it holds (the facts'
 // list, or a new read where the run added an image there), so the pull stage starts with its
 // pulls. A host that pushes reads again in the pull stage: its own tagging changed what it holds.
-const pushStage = {
-  hosts: (run: Run) => [...new Set([...pushers(run), ...pullers(run)])],
-  async run(ctx: Ctx) {
-    const pb = ctx.run.playbook;
-    ctx.run.shared.images ??= { sourceIds: new Map(), held: new Map(), changed: false };
-    const shared = ctx.run.shared.images;
-    if (!pushers(ctx.run).has(ctx.host.name)) {
-      shared.held.set(ctx.host.name, await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
-      return result([]);
-    }
-    const mine = pb.images.filter(
-      (i) => (i.state === 'absent' ? masterName(ctx.run) : pusherOf(ctx.run, i)) === ctx.host.name,
-    );
-    const present = mine.filter((i) => i.state === 'present');
-    const absent = mine.filter((i) => i.state === 'absent');
-
-    // Where each image comes from on this host, and its id there.
+export const pushStage: PlannedStage<Shared, PushFacts> = {
+  hosts: (run) => [...new Set([...pushers(run), ...pullers(run)])],
+  async gather(ctx) {
+    const { run } = ctx;
+    if (!pushers(run).has(ctx.host.name)) return { held: await localIds(ctx, pullRefs(run, ctx.host.name)) };
+    const { mine, present } = pushedBy(run, ctx.host.name);
     const archiveIds = new Map<string, string>();
     for (const i of present) {
       if (i.source && 'archive' in i.source) {
@@ -263,37 +306,49 @@ const pushStage = {
         archiveIds.set(key(i), ids[0]!.id);
       }
     }
-    const localRef = (i: ImageSpec) =>
-      i.source && 'archive' in i.source
-        ? archiveIds.get(key(i))!
-        : i.source && 'pull' in i.source
-          ? i.source.pull
-          : i.name;
     const [local, remote] = await Promise.all([
-      localIds(ctx, present.map(localRef)),
+      localIds(
+        ctx,
+        present.map((i) => localRef(i, archiveIds)),
+      ),
       registryState(ctx, mine),
     ]);
-
+    return { archiveIds, local, remote, client: () => registryClient(run) };
+  },
+  plan(facts, input) {
+    const { playbook: pb, host, shared } = input;
+    const prev = shared.images ?? emptyImages();
+    if ('held' in facts) {
+      return {
+        changes: [],
+        steps: [],
+        record: { images: { ...prev, held: new Map([...prev.held, [host.name, facts.held]]) } },
+      };
+    }
+    const { present, absent } = pushedBy(input, host.name);
+    const { archiveIds, local, remote } = facts;
+    const sourceIds = new Map(prev.sourceIds);
+    const auth = authHeaderOf(pb, input.secrets);
     const changes: Change[] = [];
     // One lane per image (load or pull, tag, push), several images at once.
     const lanes: Step[][] = [];
     for (const i of present) {
       const steps: Step[] = [];
-      let id = local.get(localRef(i));
-      if (i.source && 'archive' in i.source) id = archiveIds.get(key(i));
+      const ref = localRef(i, archiveIds);
+      const id = i.source && 'archive' in i.source ? archiveIds.get(key(i)) : local.get(ref);
       const inRegistry = remote.get(key(i))?.configDigest;
       if (!id && i.source && 'host' in i.source)
-        throw new TaskFailure(`image ${i.name} is not on ${ctx.host.name}`);
-      shared.sourceIds.set(key(i), id);
+        throw new TaskFailure(`image ${i.name} is not on ${host.name}`);
+      sourceIds.set(key(i), id);
       if (id && id === inRegistry) continue;
       changes.push({
         what: targetRef(pb, i),
         ...(inRegistry ? { from: inRegistry } : {}),
-        to: id ?? `(pulled from ${localRef(i)})`,
+        to: id ?? `(pulled from ${ref})`,
         why: 'push',
       });
       lanes.push(steps);
-      if (i.source && 'archive' in i.source && !local.get(localRef(i))) {
+      if (i.source && 'archive' in i.source && !local.get(ref)) {
         const archive = i.source.archive;
         steps.push({
           kind: 'fn',
@@ -311,11 +366,10 @@ const pushStage = {
           cmd: { argv: ['docker', 'pull', i.source.pull], privileged: true },
         });
       }
-      const src = i.source && 'archive' in i.source ? archiveIds.get(key(i))! : localRef(i);
       steps.push({
         kind: 'exec',
-        describe: `docker tag ${src} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
-        cmd: pushCmd(pb, i, src, registryAuthHeader(ctx.run)),
+        describe: `docker tag ${ref} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
+        cmd: pushCmd(pb, i, ref, auth),
       });
     }
     const deletes: RemovalTarget[] = [];
@@ -325,59 +379,88 @@ const pushStage = {
       changes.push({ what: targetRef(pb, i), from: have.digest, why: 'state: absent' });
       deletes.push({ repository: i.repository, tag: i.tag });
     }
-    shared.changed ||= changes.length > 0;
-    if (changes.length > 0 && !ctx.run.check) {
-      if (lanes.length > 0) {
-        // Loads, pulls and tags change what this host holds: a pull stage here must read again.
-        (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
-        await applySteps(ctx, parallel('push', lanes));
-        // docker may rewrite the config when pushing an image built by an old builder; what
-        // workers must end up with is what the registry now holds.
-        const after = await registryState(ctx, present);
-        for (const i of present) {
-          const cfg = after.get(key(i))?.configDigest;
-          if (cfg) shared.sourceIds.set(key(i), cfg);
-        }
-      }
-      if (deletes.length > 0) {
-        // Planned now, after this run's pushes: a tag just pushed may share a digest with an
-        // absent one, and it must stay.
-        const client = await registryClient(ctx.run);
-        await applyRemovals(client, (await planRemovals(client, deletes)).removals);
+    const pending = new Set(prev.pending);
+    if (changes.length > 0) pending.add(host.name);
+    const steps: Step[] = [];
+    if (lanes.length > 0) {
+      // Loads, pulls and tags change what this host holds: a pull stage here must read again.
+      steps.push(
+        {
+          kind: 'fn',
+          describe: 'the pushes change what this host holds',
+          run: async () => void (shared.imagesAdded ??= new Set()).add(host.name),
+        },
+        ...parallel('push', lanes),
+      );
+    }
+    if (deletes.length > 0) {
+      steps.push({
+        kind: 'fn',
+        describe: `deleting ${deletes.map((d) => ('tag' in d ? `${d.repository}:${d.tag}` : d.repository)).join(', ')}`,
+        // Planned after this run's pushes: a tag just pushed may share a digest with an absent
+        // one, and it must stay. The removal is decided from what the registry says then.
+        run: async () => {
+          const client = await facts.client();
+          await applyRemovals(client, (await planRemovals(client, deletes)).removals);
+        },
+      });
+    }
+    return {
+      changes,
+      steps,
+      record: { images: { ...prev, sourceIds, changed: prev.changed || changes.length > 0, pending } },
+    };
+  },
+  async settle(ctx) {
+    // docker may rewrite the config when pushing an image built by an old builder; what workers
+    // must end up with is what the registry now holds. The host's part is made: no longer pending.
+    const images = ctx.run.shared.images!;
+    const { present } = pushedBy(ctx.run, ctx.host.name);
+    if (present.length > 0) {
+      const after = await registryState(ctx, present);
+      for (const i of present) {
+        const cfg = after.get(key(i))?.configDigest;
+        if (cfg) images.sourceIds.set(key(i), cfg);
       }
     }
-    return result(changes);
+    images.pending.delete(ctx.host.name);
   },
 };
+/** What the pull stage reads on a host: the image id each of its images must have, and what it holds. */
+export interface PullFacts {
+  expected: Map<string, string | undefined>;
+  local: Map<string, string | undefined>;
+}
 
-const pullStage = {
+export const pullStage: PlannedStage<Shared, PullFacts> = {
   hosts: pullers,
-  async run(ctx: Ctx) {
-    const pb = ctx.run.playbook;
-    const mine = pulledBy(ctx.run, ctx.host.name);
-    const expected = new Map(ctx.run.shared.images?.sourceIds ?? []);
+  async gather(ctx) {
+    const { run } = ctx;
+    const mine = pulledBy(run, ctx.host.name);
+    const expected = new Map(run.shared.images?.sourceIds ?? []);
     // Images the push stage did not handle in this run (--limit without their source host): what
     // the workers must hold is what the registry holds.
     const unknown = mine.filter((i) => !expected.has(key(i)));
     if (unknown.length > 0) {
-      await ensureTlsKnown(ctx.run);
-      await ensureServing(ctx.run);
+      await ensureTlsKnown(run);
+      await ensureServing(run);
       const held = await registryState(ctx, unknown);
       for (const i of unknown) expected.set(key(i), held.get(key(i))?.configDigest);
     }
     const local =
-      ctx.run.shared.images?.held.get(ctx.host.name) ??
-      (await localIds(ctx, pullRefs(ctx.run, ctx.host.name)));
+      run.shared.images?.held.get(ctx.host.name) ?? (await localIds(ctx, pullRefs(run, ctx.host.name)));
+    return { expected, local };
+  },
+  plan({ expected, local }, input) {
+    const { playbook: pb, host } = input;
+    const auth = authHeaderOf(pb, input.secrets);
     const changes: Change[] = [];
     const pulls: Step[][] = [];
-    for (const i of mine) {
+    const missing: string[] = [];
+    for (const i of pulledBy(input, host.name)) {
       const want = expected.get(key(i));
       const have = local.get(targetRef(pb, i));
-      if (!ctx.run.check && !want) {
-        throw new TaskFailure(
-          `${i.name} is not in the registry (was its push skipped or did it fail?), so ${ctx.host.name} cannot pull it`,
-        );
-      }
+      if (!want) missing.push(i.name);
       if (want && have === want) continue;
       changes.push({
         what: targetRef(pb, i),
@@ -385,16 +468,25 @@ const pullStage = {
         ...(want ? { to: want } : {}),
         why: 'pull',
       });
-      pulls.push([
-        {
-          kind: 'exec',
-          describe: `docker pull ${targetRef(pb, i)}`,
-          cmd: pullCmd(pb, i, registryAuthHeader(ctx.run)),
-        },
-      ]);
+      pulls.push([{ kind: 'exec', describe: `docker pull ${targetRef(pb, i)}`, cmd: pullCmd(pb, i, auth) }]);
     }
-    if (pulls.length > 0) await applySteps(ctx, parallel('pull', pulls));
-    return result(changes);
+    // An image the registry does not hold (its push was left out by --limit, or is still to be
+    // made in check mode, which stops before the steps) fails the host when the pulls would start.
+    const unpullable: Step[] = missing.length
+      ? [
+          {
+            kind: 'fn',
+            describe: `checking ${missing.join(', ')} is in the registry`,
+            run: () =>
+              Promise.reject(
+                new TaskFailure(
+                  `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the registry (was its push skipped or did it fail?), so ${host.name} cannot pull ${missing.length > 1 ? 'them' : 'it'}`,
+                ),
+              ),
+          },
+        ]
+      : [];
+    return { changes, steps: [...unpullable, ...parallel('pull', pulls)] };
   },
 };
 
@@ -403,25 +495,27 @@ const staleLogins = (run: Run, host: string) => run.facts.get(host)?.staleLogins
 // Older versions logged docker in to a private DOCKER_CONFIG under /tmp, which holds the
 // registry password as base64 and outlived a run cut by a signal or a dropped link. Any host that
 // still has one loses it here, whatever this playbook pushes or pulls there.
-const sweepStage = {
+export const sweepStage: PlannedStage<Shared, readonly string[]> = {
   hosts: (run: Run) => run.inventory.hosts.map((h) => h.name).filter((h) => staleLogins(run, h).length > 0),
-  async run(ctx: Ctx) {
-    const dirs = staleLogins(ctx.run, ctx.host.name);
-    await applySteps(ctx, [
+  // The facts round trip found them.
+  gather: async (ctx) => staleLogins(ctx.run, ctx.host.name),
+  plan: (dirs) => ({
+    changes: dirs.map((d) => ({
+      what: d,
+      to: '(removed)',
+      why: 'a docker login an older regbook left, with a credential',
+    })),
+    steps: [
       {
         kind: 'exec',
         describe: `rm -rf ${dirs.join(' ')}`,
         cmd: { argv: ['rm', '-rf', '--', ...dirs], privileged: true },
       },
-    ]);
-    return result(
-      dirs.map((d) => ({
-        what: d,
-        to: '(removed)',
-        why: 'a docker login an older regbook left, with a credential',
-      })),
-    );
-  },
+    ],
+  }),
 };
 
-export const imagesTask: TaskDef<Shared> = { id: 'images', stages: [sweepStage, pushStage, pullStage] };
+export const imagesTask: TaskDef<Shared> = {
+  id: 'images',
+  stages: [sweepStage, pushStage, pullStage],
+};

@@ -1,5 +1,5 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
-import type { TaskDef } from '../engine/context.js';
+import type { PlannedStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
@@ -13,9 +13,9 @@ import {
   type Inspected,
 } from './container.js';
 import { ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
-import { applySteps, must, result } from './steps.js';
-import { privateDirFixes, readDirs } from '../facts/dirs.js';
-import { aheadSlot } from './ahead.js';
+import { must } from './steps.js';
+import { privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
+import { takeEarly } from '../engine/early.js';
 import { masterName, type Ctx, type Run, type Shared } from './shared.js';
 
 // Container and image state in one round trip; names travel as positional arguments ($1 the
@@ -91,129 +91,144 @@ function probe(run: Run, conn: Connection) {
   return must(conn, registryProbeCmd(registry), 'inspecting the registry container');
 }
 
-// Read as soon as the master is connected: tls and auth write files, never the container.
-const ahead = aheadSlot<Awaited<ReturnType<typeof probe>>>();
+type Probe = Awaited<ReturnType<typeof probe>>;
+
+/** What the registry task reads on the master: its container, its image, its data directory. */
+export interface RegistryFacts {
+  container?: Inspected;
+  imageId?: string;
+  dataDirs: Map<string, RemoteDir | undefined>;
+}
 
 async function lastLogs(ctx: Ctx, name: string): Promise<string> {
   const r = await ctx.conn.exec({ argv: ['docker', 'logs', '--tail', '20', name], privileged: true });
   return (r.stdout + r.stderr).trim();
 }
 
-export const registryTask: TaskDef<Shared> = {
-  id: 'registry',
-  readAhead: (run, conn) => ahead.start(run, conn.hostName, probe(run, conn)),
-  stages: [
-    {
-      hosts: (run) => [masterName(run)],
-      async run(ctx) {
-        const { registry } = ctx.run.playbook;
-        await ensureTlsKnown(ctx.run);
-        await ensureAuthKnown(ctx.run);
-        const tls = ctx.run.shared.tls;
-        const auth = ctx.run.shared.auth;
-        const [probed, dataDirs] = await Promise.all([
-          ahead.take(ctx.run, ctx.host.name) ?? probe(ctx.run, ctx.conn),
-          readDirs(ctx.conn, [registry.dataDir]),
-        ]);
-        const { container, imageId } = parseProbe(probed.stdout);
-
-        const changes: Change[] = [];
-        const steps: Step[] = [];
-        if (!imageId) {
-          if (!ctx.run.check) (ctx.run.shared.imagesAdded ??= new Set()).add(ctx.host.name);
-          if (registry.imageArchive) {
-            changes.push({ what: `image ${registry.image}`, to: `loaded from ${registry.imageArchive}` });
-            steps.push({
-              kind: 'fn',
-              describe: `docker load < ${registry.imageArchive}`,
-              run: async (conn) => {
-                const r = await conn.execWithFile(
-                  { argv: ['docker', 'load'], privileged: true },
-                  registry.imageArchive!,
-                );
-                if (r.code !== 0)
-                  throw new TaskFailure(`docker load of ${registry.imageArchive} failed: ${r.stderr.trim()}`);
-              },
-            });
+export const registryStage: PlannedStage<Shared, RegistryFacts> = {
+  hosts: (run) => [masterName(run)],
+  async gather(ctx) {
+    const { registry } = ctx.run.playbook;
+    // The certificate and htpasswd the container is labelled with, when tls and auth did not run.
+    await ensureTlsKnown(ctx.run);
+    await ensureAuthKnown(ctx.run);
+    const [probed, dataDirs] = await Promise.all([
+      takeEarly<Probe, Shared>(ctx.run, 'registry', ctx.host.name) ?? probe(ctx.run, ctx.conn),
+      readDirs(ctx.conn, [registry.dataDir]),
+    ]);
+    return { ...parseProbe(probed.stdout), dataDirs };
+  },
+  plan(facts, { playbook, shared, host, secrets }) {
+    const { registry } = playbook;
+    const { container, imageId } = facts;
+    const changes: Change[] = [];
+    const steps: Step[] = [];
+    // Hosts where this run added images: the step that adds one says so once it has.
+    const imagesAdded = shared.imagesAdded ?? new Set<string>();
+    if (!imageId) {
+      const load = registry.imageArchive;
+      changes.push(
+        load
+          ? { what: `image ${registry.image}`, to: `loaded from ${load}` }
+          : { what: `image ${registry.image}`, to: 'pulled' },
+      );
+      steps.push({
+        kind: 'fn',
+        describe: load ? `docker load < ${load}` : `docker pull ${registry.image}`,
+        run: async (conn) => {
+          if (load) {
+            const r = await conn.execWithFile({ argv: ['docker', 'load'], privileged: true }, load);
+            if (r.code !== 0) throw new TaskFailure(`docker load of ${load} failed: ${r.stderr.trim()}`);
           } else {
-            changes.push({ what: `image ${registry.image}`, to: 'pulled' });
-            steps.push({
-              kind: 'exec',
-              describe: `docker pull ${registry.image}`,
-              cmd: { argv: ['docker', 'pull', registry.image], privileged: true },
-            });
-          }
-        }
-
-        // In check mode a certificate or htpasswd that would be rewritten has no fingerprint yet:
-        // compare everything else, and report the label as changing to what it cannot yet name.
-        const pending: Record<string, string> = {};
-        const labels = container?.Config?.Labels ?? {};
-        let certFp = tls?.serverFingerprint;
-        if (!certFp) {
-          pending[LABEL_CERT] = '(new certificate)';
-          certFp = labels[LABEL_CERT] ?? '';
-        }
-        let authSha = auth?.fileSha;
-        if (registry.auth && !authSha) {
-          pending[LABEL_AUTH] = '(new htpasswd)';
-          authSha = labels[LABEL_AUTH] ?? '';
-        }
-        const spec = desiredContainer(ctx.run.playbook, certFp, authSha, ctx.run.secrets);
-        const differs = container ? diffContainer(spec, container, imageId, pending) : [];
-        const recreate = !container || differs.length > 0;
-        if (!container)
-          changes.push({
-            what: `container ${registry.name}`,
-            to: `${registry.image} on port ${registry.port}`,
-            why: 'missing',
-          });
-        changes.push(...differs);
-        if (recreate) {
-          if (container)
-            steps.push({
-              kind: 'exec',
-              describe: `docker rm -f ${registry.name}`,
-              cmd: { argv: ['docker', 'rm', '-f', registry.name], privileged: true },
-            });
-          steps.push({
-            kind: 'exec',
-            describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
-            cmd: afterMkdir(registry.dataDir, runCmd(spec)),
-          });
-        } else if (!container.State?.Running) {
-          changes.push({
-            what: `container ${registry.name}`,
-            from: container.State?.Status ?? 'stopped',
-            to: 'running',
-          });
-          steps.push({
-            kind: 'exec',
-            describe: `docker start ${registry.name}`,
-            cmd: { argv: ['docker', 'start', registry.name], privileged: true },
-          });
-        }
-
-        // A looser data directory is tightened in place; the container needs no restart for it.
-        const dirFixes = privateDirFixes(dataDirs);
-        ctx.run.shared.registry = {
-          serving: changes.length === 0,
-          changed: changes.length + dirFixes.changes.length > 0,
-        };
-        await applySteps(ctx, dirFixes.steps);
-        if (changes.length > 0 && !ctx.run.check) {
-          await applySteps(ctx, steps);
-          const failure = await waitForRegistry(ctx.run);
-          if (failure) {
-            throw new TaskFailure(
-              `the registry did not answer GET /v2/ over TLS: ${failure}`,
-              await lastLogs(ctx, registry.name),
+            await must(
+              conn,
+              { argv: ['docker', 'pull', registry.image], privileged: true },
+              `docker pull ${registry.image}`,
             );
           }
-          ctx.run.shared.registry.serving = true;
-        }
-        return result([...dirFixes.changes, ...changes]);
+          imagesAdded.add(host.name);
+        },
+      });
+    }
+
+    // Earlier tasks' steps ran before this plan was made, except in check mode: there a
+    // certificate or htpasswd still to be made has no fingerprint yet: compare everything
+    // else, and report the label as changing to what it cannot yet name.
+    const pending: Record<string, string> = {};
+    const labels = container?.Config?.Labels ?? {};
+    let certFp = shared.tls?.serverFingerprint?.value;
+    if (!certFp) {
+      pending[LABEL_CERT] = '(new certificate)';
+      certFp = labels[LABEL_CERT] ?? '';
+    }
+    let authSha = shared.auth?.fileSha?.value;
+    if (registry.auth && !authSha) {
+      pending[LABEL_AUTH] = '(new htpasswd)';
+      authSha = labels[LABEL_AUTH] ?? '';
+    }
+    const spec = desiredContainer(playbook, certFp, authSha, secrets);
+    const differs = container ? diffContainer(spec, container, imageId, pending) : [];
+    const recreate = !container || differs.length > 0;
+    if (!container)
+      changes.push({
+        what: `container ${registry.name}`,
+        to: `${registry.image} on port ${registry.port}`,
+        why: 'missing',
+      });
+    changes.push(...differs);
+    if (recreate) {
+      if (container)
+        steps.push({
+          kind: 'exec',
+          describe: `docker rm -f ${registry.name}`,
+          cmd: { argv: ['docker', 'rm', '-f', registry.name], privileged: true },
+        });
+      steps.push({
+        kind: 'exec',
+        describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
+        cmd: afterMkdir(registry.dataDir, runCmd(spec)),
+      });
+    } else if (!container.State?.Running) {
+      changes.push({
+        what: `container ${registry.name}`,
+        from: container.State?.Status ?? 'stopped',
+        to: 'running',
+      });
+      steps.push({
+        kind: 'exec',
+        describe: `docker start ${registry.name}`,
+        cmd: { argv: ['docker', 'start', registry.name], privileged: true },
+      });
+    }
+
+    // A looser data directory is tightened in place; the container needs no restart for it.
+    const dirFixes = privateDirFixes(facts.dataDirs);
+    return {
+      changes: [...dirFixes.changes, ...changes],
+      steps: [...dirFixes.steps, ...(changes.length > 0 ? steps : [])],
+      record: {
+        registry: { serving: changes.length === 0, changed: changes.length + dirFixes.changes.length > 0 },
+        imagesAdded,
       },
-    },
-  ],
+    };
+  },
+  async settle(ctx) {
+    const state = ctx.run.shared.registry;
+    if (!state || state.serving) return;
+    const failure = await waitForRegistry(ctx.run);
+    if (failure) {
+      throw new TaskFailure(
+        `the registry did not answer GET /v2/ over TLS: ${failure}`,
+        await lastLogs(ctx, ctx.run.playbook.registry.name),
+      );
+    }
+    state.serving = true;
+  },
+};
+
+export const registryTask: TaskDef<Shared> = {
+  id: 'registry',
+  // Read as soon as the master is connected: tls and auth write files, never the container.
+  readAhead: (run, conn) => probe(run, conn),
+  stages: [registryStage],
 };

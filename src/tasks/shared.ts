@@ -1,4 +1,7 @@
+import type { Later } from '../core/later.js';
 import type { HostContext, RunContext } from '../engine/context.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { Connection } from '../transport/types.js';
 import type { Rollout } from './trust/rollout.js';
 
 /**
@@ -7,17 +10,23 @@ import type { Rollout } from './trust/rollout.js';
  */
 export interface Shared {
   tls?: {
-    /** PEM that clients must trust: the CA (mode ca) or the server certificate (selfsigned). */
-    anchorPem?: string;
+    /**
+     * PEM that clients must trust: the CA (mode ca) or the server certificate (selfsigned);
+     * pending while a new one is still to be made, absent when there is none (mode none).
+     */
+    anchorPem?: Later<string>;
     /** The anchor is (or, in check mode, would be) replaced in this run. */
     anchorChanged: boolean;
-    /** SHA-256 fingerprint of the server certificate in place (undefined while pending). */
-    serverFingerprint?: string;
+    /** SHA-256 fingerprint of the server certificate in place (NO_TLS in mode none). */
+    serverFingerprint?: Later<string>;
     serverChanged: boolean;
   };
   auth?: {
-    /** sha256 of the htpasswd file in place, labelled on the container (undefined while pending). */
-    fileSha?: string;
+    /**
+     * sha256 of the htpasswd file in place, labelled on the container: pending while a new file
+     * is still to be hashed; absent when there is no file and none is made.
+     */
+    fileSha?: Later<string>;
     changed: boolean;
   };
   registry?: {
@@ -33,6 +42,12 @@ export interface Shared {
    * images: files, the container and a docker restart leave the list as it was.
    */
   imagesAdded?: Set<string>;
+  /**
+   * The run's registry API client, for the master connection and anchor it was made with: its
+   * kept-alive TLS connection serves every request of the run (a new tunnel and handshake per
+   * request would cost a round trip and a handshake each).
+   */
+  api?: { conn: Connection; anchor: string; client: RegistryClient };
   /** This run's docker restarts, made by the first host that restarts. */
   rollout?: Rollout;
   images?: {
@@ -42,6 +57,8 @@ export interface Shared {
     held: Map<string, Map<string, string | undefined>>;
     /** Something in the registry is (or would be) pushed or deleted. */
     changed: boolean;
+    /** Hosts whose pushes or deletes are planned and not made yet (in check mode, never made). */
+    pending: Set<string>;
   };
 }
 

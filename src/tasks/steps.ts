@@ -1,65 +1,7 @@
-import type { Cmd } from '../core/cmd.js';
-import { Interrupted } from '../core/errors.js';
-import { TaskFailure, type Change, type Step, type TaskResult } from '../core/task.js';
-import type { Connection, ExecResult } from '../transport/types.js';
-import type { Ctx } from './shared.js';
-import { mapLimit } from '../engine/limit.js';
+import type { Change, Step, TaskResult } from '../core/task.js';
 
-/** Runs a command that must succeed; a non-zero exit fails the task with the command's stderr. */
-export async function must(conn: Connection, c: Cmd, what: string, timeoutMs?: number): Promise<ExecResult> {
-  const r = await conn.exec(c, timeoutMs ? { timeoutMs } : {});
-  if (r.code !== 0) {
-    throw new TaskFailure(
-      `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-    );
-  }
-  return r;
-}
-
-// Lanes of one step that run at once on a host. Each holds an SSH channel (OpenSSH allows 10 per
-// connection by default) and, for images, a docker client that itself moves several layers at once.
-const LANES_AT_ONCE = 4;
-
-/** Runs the steps in order, unless in check mode, where planning is all there is. */
-export async function applySteps(ctx: Ctx, steps: readonly Step[]): Promise<void> {
-  if (ctx.run.check) return;
-  for (const step of steps) {
-    // A signal stops the run between steps: the step in flight finishes, the next one never starts.
-    if (ctx.signal?.aborted) throw new Interrupted();
-    if (step.kind !== 'parallel') ctx.progress?.(step.describe);
-    ctx.run.debug(`step: ${step.describe}`, ctx.host.name);
-    switch (step.kind) {
-      case 'exec':
-        // The engine's connection tells each command at -vv, as it does the handlers' own.
-        await must(ctx.conn, step.cmd, step.describe);
-        break;
-      case 'write':
-        try {
-          await ctx.conn.writeFile(step.path, step.data, {
-            mode: step.mode,
-            privileged: step.privileged ?? true,
-            ...(step.dirMode === undefined ? {} : { dirMode: step.dirMode }),
-          });
-        } catch (err) {
-          throw new TaskFailure(`${step.describe} failed: ${(err as Error).message}`);
-        }
-        break;
-      case 'fn':
-        await step.run(ctx.conn);
-        break;
-      case 'parallel': {
-        // Every lane runs to its end before a failure is reported: nothing is still writing on
-        // the host when the task says it failed.
-        const errors: unknown[] = [];
-        await mapLimit(step.lanes, LANES_AT_ONCE, (lane) =>
-          applySteps(ctx, lane).catch((err: unknown) => void errors.push(err)),
-        );
-        if (errors.length > 0) throw errors[0];
-        break;
-      }
-    }
-  }
-}
+// The applier is the engine's; tasks that still apply their own steps reach it from here.
+export { applySteps, must } from '../engine/apply.js';
 
 export function result(changes: Change[], message?: string): TaskResult {
   return { status: changes.length > 0 ? 'changed' : 'ok', changes, ...(message ? { message } : {}) };

@@ -2,13 +2,13 @@ import { posix } from 'node:path';
 import type { HostFacts, Change, Step, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
-import type { TaskDef } from '../engine/context.js';
+import type { RunStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { sha256, type RemoteFile } from '../facts/files.js';
 import type { Connection } from '../transport/types.js';
 import { ensureTlsKnown } from './api.js';
-import { aheadSlot } from './ahead.js';
+import { takeEarly } from '../engine/early.js';
 import { applySteps, parallel, result } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 import { CERT_MODE } from './tls.js';
@@ -242,14 +242,12 @@ async function probeTrust(conn: Connection, files: readonly TrustFile[]): Promis
   return parseTrustProbe(files, r.stdout);
 }
 
-// Nothing before trust writes what it reads on a worker, so each host's probe starts with its
-// facts. On the master, tls may just have written a file trust reads (a tls.dir of
-// /etc/docker/certs.d/<address>), so there a read-ahead counts only when tls wrote nothing.
-const ahead = aheadSlot<TrustProbe>();
-
-export const trustTask: TaskDef<Shared> = {
+export const trustTask: TaskDef<Shared, RunStage<Shared>> = {
   id: 'trust',
-  readAhead: (run, conn) => ahead.start(run, conn.hostName, probeTrust(conn, candidateFiles(run.playbook))),
+  // Nothing before trust writes what it reads on a worker, so each host's probe starts with its
+  // facts. On the master, tls may just have written a file trust reads (a tls.dir of
+  // /etc/docker/certs.d/<address>), so there a read-ahead counts only when tls wrote nothing.
+  readAhead: (run, conn) => probeTrust(conn, candidateFiles(run.playbook)),
   stages: [
     { hosts: (run) => run.playbook.trust.hosts, run: (ctx) => converge(ctx, true) },
     {
@@ -284,18 +282,22 @@ async function converge(ctx: Ctx, wanted: boolean): Promise<TaskResult> {
     ? trustFiles(pb, facts)
     : [{ path: DOCKER_DAEMON_JSON, kind: 'read' as const, system: false }];
   await ensureTlsKnown(ctx.run);
-  const anchor = ctx.run.shared.tls?.anchorPem;
-  if (wanted && !anchor && !ctx.run.check && pb.tls.mode !== 'none')
+  // Pending: the tls task makes it in this run, and it is written as soon as it is made.
+  const anchorLater = ctx.run.shared.tls?.anchorPem;
+  const anchor = anchorLater?.value;
+  if (wanted && !anchorLater && pb.tls.mode !== 'none')
     throw new TaskFailure('no certificate to distribute (the tls task did not produce one)');
   const restart = wanted
     ? pb.trust.restartDocker
     : pb.trust.restartDocker === 'never'
       ? 'never'
       : 'on-change';
-  const early = wanted ? ahead.take(ctx.run, ctx.host.name) : undefined;
+  const early = wanted ? takeEarly<TrustProbe, Shared>(ctx.run, 'trust', ctx.host.name) : undefined;
   const tls = ctx.run.shared.tls;
+  // What tls made is known once its steps wrote it (never in check mode).
   const tlsWrote =
-    !ctx.run.check && ctx.host.name === masterName(ctx.run) && (tls?.anchorChanged || tls?.serverChanged);
+    ctx.host.name === masterName(ctx.run) &&
+    ((tls?.anchorChanged && tls.anchorPem?.known) || (tls?.serverChanged && tls.serverFingerprint?.known));
   const probe = await ((!tlsWrote && early) || probeTrust(ctx.conn, files));
   const current = probe.files;
   const changes: Change[] = [];

@@ -1,4 +1,5 @@
 // `regbook status` as text: the registry, then a table of the hosts, then what needs attention.
+import type { PendingChange } from '../ops/plan-health.js';
 import type { HostStatus, StatusReport, TrustFileStatus } from '../ops/status.js';
 import { plural } from './size.js';
 
@@ -19,6 +20,12 @@ function table(rows: string[][]): string[] {
       .join('  ')
       .trimEnd(),
   );
+}
+
+/** One change the next apply would make, in the words of its plan: "worker1: trust: PATH mode (644 → 444)". */
+export function pendingLine(c: PendingChange): string {
+  const fromTo = c.from !== undefined || c.to !== undefined ? ` (${c.from ?? '-'} → ${c.to ?? '-'})` : '';
+  return `${c.host}: ${c.task}: ${c.what}${fromTo}${c.why ? `: ${c.why}` : ''}`;
 }
 
 export function formatStatus(r: StatusReport): string {
@@ -87,10 +94,14 @@ export function formatStatus(r: StatusReport): string {
   out.push('');
   for (const w of r.warnings) out.push(`WARNING  ${w}`);
   for (const p of r.problems) out.push(`PROBLEM  ${p}`);
+  for (const c of r.pending) out.push(`CHANGE   ${pendingLine(c)}`);
   out.push(
-    r.problems.length + r.warnings.length === 0
+    r.problems.length + r.warnings.length + r.pending.length === 0
       ? 'healthy'
-      : `${plural(r.problems.length, 'problem')}, ${plural(r.warnings.length, 'warning')}`,
+      : `${plural(r.problems.length, 'problem')}, ${plural(r.warnings.length, 'warning')}` +
+          (r.pending.length
+            ? `, ${plural(r.pending.length, 'change')} pending (apply --check lists them)`
+            : ''),
   );
   return out.join('\n') + '\n';
 }

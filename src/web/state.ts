@@ -4,6 +4,7 @@
 // command (which lists the host's images in the same round trip), the trust files, a GET /v2/ run
 // on the host, the master's certificate files and registry container, and the registry API through
 // the master's SSH connection.
+import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
 import {
@@ -225,9 +226,9 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     const plain = pb.tls.mode === 'none';
     if (plain || (anchorPem && certificate.fingerprint))
       run.shared.tls = {
-        ...(plain ? {} : { anchorPem: anchorPem! }),
+        ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
         anchorChanged: false,
-        serverFingerprint: plain ? NO_TLS : certificate.fingerprint!,
+        serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
         serverChanged: false,
       };
     return { conn, certificate, anchor };

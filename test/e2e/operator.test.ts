@@ -144,6 +144,47 @@ describe('operator commands on the lab', () => {
     assert.ok(renewed.report.certificate.daysLeft! > 700);
   });
 
+  it('status is unhealthy exactly where apply --check reports changes, naming the same ones, after each drift', async () => {
+    // Each change as "host/task: what", from status's report and from the check run's events.
+    const fromStatus = (r: StatusReport) => r.pending.map((p) => `${p.host}/${p.task}: ${p.what}`).sort();
+    const fromCheck = (tasks: Awaited<ReturnType<typeof applyJson>>['tasks']) =>
+      tasks
+        .filter((t) => t.status === 'changed')
+        .flatMap((t) => t.changes.map((c) => `${t.host}/${t.task}: ${c.what}`))
+        .sort();
+    const drifts: Array<[string, string, string]> = [
+      ['a worker trust file deleted', 'worker1', `rm -f '${CERTS_D}'`],
+      // status once compared the trust file's certificate only, and called this host healthy.
+      ['a worker trust file with mode 644', 'worker1', `chmod 644 '${CERTS_D}'`],
+      ['the server key readable by all', 'master', 'chmod 644 /etc/regbook/certs/server.key'],
+      ['the registry container removed (its data stays)', 'master', 'docker rm -f registry'],
+      [
+        'a tag lost from the registry',
+        'master',
+        `d=$(curl -sSfI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' --cacert ${CERTS_D} https://master:5000/v2/app/manifests/0.2 | sed -n 's/^docker-content-digest: *//Ip' | tr -d '\r') && curl -sSf -X DELETE --cacert ${CERTS_D} "https://master:5000/v2/app/manifests/$d"`,
+      ],
+    ];
+    for (const [name, where, drift] of drifts) {
+      await L.shOk(where, drift);
+      const { report, code } = await status();
+      const check = await applyJson(pb, inv, ['--check']);
+      assert.equal(check.code, 0, explain(check));
+      const named = fromStatus(report);
+      assert.ok(named.length > 0, `${name}: status lists no change`);
+      assert.deepEqual(named, fromCheck(check.tasks), `${name}: status and apply --check disagree`);
+      assert.equal(code, 2, `${name}: status exits 2 while changes are pending`);
+      const unhealthy = [...new Set(report.pending.map((p) => p.host))].sort();
+      const changedHosts = [...new Set(check.pairs.map((p) => p.split('/')[0]))].sort();
+      assert.deepEqual(unhealthy, changedHosts, `${name}: unhealthy hosts`);
+      await converge();
+      const after = await status();
+      assert.deepEqual(after.report.pending, [], `${name}: status after the apply`);
+      assert.equal(after.code, 0, `${name}: ${JSON.stringify(after.report.problems)}`);
+      const clean = await applyJson(pb, inv, ['--check']);
+      assert.deepEqual(clean.pairs, [], `${name}: apply --check after the apply`);
+    }
+  });
+
   it('status exits 4 when a host is unreachable, and still reports the others', async () => {
     await L.stop('worker2');
     try {

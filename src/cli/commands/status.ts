@@ -12,8 +12,9 @@ export function register(cli: Argv, setExit: SetExit): void {
         .example('$0 status site.yaml -i inventory.yaml', 'a table of the registry and every host')
         .example('$0 status site.yaml -i inventory.yaml -o json | jq .problems', 'what is wrong, for scripts')
         .epilogue(
-          'Exit codes: 0 healthy; 1 bad input; 2 something needs attention (a problem, or a warning ' +
-            'such as a certificate inside its renewal window); 4 a host is unreachable (wins over 2).',
+          'Exit codes: 0 healthy; 1 bad input; 2 something needs attention (a problem, a warning ' +
+            'such as a certificate inside its renewal window, or a change the next apply would make, ' +
+            'as apply --check lists it); 4 a host is unreachable (wins over 2).',
         ),
     async (argv) => {
       const [{ status }, { formatStatus }] = await Promise.all([

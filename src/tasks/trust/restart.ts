@@ -173,7 +173,6 @@ export const restartDockerHandler: HandlerDef<Shared> = {
   id: 'restart-docker',
   describe: 'restarting docker',
   async run(ctx) {
-    if (ctx.run.check) return;
     const rollout = (ctx.run.shared.rollout ??= new Rollout(ctx.run.playbook.trust.serial));
     const release = await rollout.acquire();
     try {

@@ -587,3 +587,71 @@ describe('engine', () => {
     assert.ok(f.events.some((e) => e.type === 'progress' && e.handler === 'restart-docker'));
   });
 });
+
+describe('engine: a gathered and planned stage', () => {
+  // One planned task: its gather records the read, its plan one change with a step (a function
+  // that records it ran) and a record for later tasks; a second task reads what the first recorded.
+  function planned(check: boolean, early: boolean) {
+    const f = fixture(['m']);
+    f.run.check = check;
+    const seen: string[] = [];
+    const shared = f.run.shared as { note?: string };
+    const tls: TaskDef<object> = {
+      id: 'tls',
+      stages: [
+        {
+          hosts: () => ['m'],
+          gatherEarly: early,
+          gather: async (ctx) => {
+            seen.push(`gather ${ctx.host.name}`);
+            return { have: 'old' };
+          },
+          plan: (facts: { have: string }) => ({
+            changes: [{ what: 'file', from: facts.have, to: 'new' }],
+            steps: [{ kind: 'fn', describe: 'write it', run: async () => void seen.push('step') }],
+            record: { note: 'made' },
+          }),
+          settle: async () => void seen.push('settle'),
+        },
+      ],
+    };
+    const trust = task('trust', ['m'], async () => void seen.push(`later task sees ${shared.note}`));
+    return { f, seen, tasks: [tls, trust] };
+  }
+
+  it('applies the steps, then settles; a later task sees the record', async () => {
+    const { f, seen, tasks } = planned(false, false);
+    const out = await runTasks(
+      f.run,
+      tasks,
+      [],
+      { forks: 5, connect: async (h) => f.conn(h.name) },
+      () => {},
+    );
+    assert.deepEqual(seen, ['gather m', 'step', 'settle', 'later task sees made']);
+    assert.deepEqual(out.changed, [
+      { host: 'm', task: 'tls' },
+      { host: 'm', task: 'trust' },
+    ]);
+  });
+
+  it('check mode takes the same path and stops before the steps (no settle either)', async () => {
+    const { f, seen, tasks } = planned(true, false);
+    const events: EngineEvent[] = [];
+    await runTasks(f.run, tasks, [], { forks: 5, connect: async (h) => f.conn(h.name) }, (e) =>
+      events.push(e),
+    );
+    assert.deepEqual(seen, ['gather m', 'later task sees made']);
+    const tlsEvent = events.find((e) => e.type === 'task' && e.task === 'tls');
+    assert.ok(tlsEvent?.type === 'task');
+    assert.equal(tlsEvent.status, 'changed');
+    assert.deepEqual(tlsEvent.changes, [{ what: 'file', from: 'old', to: 'new' }]);
+  });
+
+  it('an early gather starts once the host is up and is taken, not read again', async () => {
+    const { f, seen, tasks } = planned(true, true);
+    await runTasks(f.run, tasks, [], { forks: 5, connect: async (h) => f.conn(h.name) }, () => {});
+    assert.deepEqual(seen, ['gather m', 'later task sees made']);
+    assert.equal(f.run.early.size, 0, 'nothing is left on the run');
+  });
+});

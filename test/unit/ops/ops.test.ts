@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { PendingChange } from '../../../src/ops/plan-health.js';
 import { describe, it } from 'node:test';
 import type { Playbook } from '../../../src/config/model.js';
 import { createCa, createServerCert, inspectCert } from '../../../src/pki/index.js';
@@ -114,7 +115,9 @@ describe('status', () => {
   });
 
   const pb = { tls: { subjectAltNames: ['DNS:m'] } } as unknown as Playbook;
-  const base = (): Omit<StatusReport, 'problems' | 'warnings' | 'exitCode'> => ({
+  const base = (): Omit<StatusReport, 'problems' | 'warnings' | 'exitCode'> & {
+    pending: PendingChange[];
+  } => ({
     registry: 'm:5000',
     renewBeforeDays: 5,
     certificate: certificateStatus('/s', server.certPem, now),
@@ -141,6 +144,7 @@ describe('status', () => {
         v2: { code: '200', ok: true },
       },
     ],
+    pending: [],
   });
   it('judges a healthy cluster 0, a problem 2, an unreachable host 4', () => {
     assert.deepEqual(judge(base(), pb), { problems: [], warnings: [], exitCode: 0 });
@@ -154,6 +158,14 @@ describe('status', () => {
     const down = base();
     down.hosts[1] = { name: 'w', role: 'worker', reachable: false, error: 'refused', trustExpected: true };
     assert.equal(judge(down, pb).exitCode, 4);
+  });
+  it('a change the plan holds makes a host unhealthy (2), and a task that cannot be planned is a problem', () => {
+    const drift = base();
+    drift.pending = [{ host: 'w', task: 'trust', what: '/t mode', from: '644', to: '444' }];
+    assert.deepEqual(judge(drift, pb), { problems: [], warnings: [], exitCode: 2 });
+    const failed = judge(base(), pb, [{ host: 'w', task: 'trust', message: 'no docker' }]);
+    assert.deepEqual(failed.problems, ['w: trust cannot be planned: no docker']);
+    assert.equal(failed.exitCode, 2);
   });
   it('warns inside renewBeforeDays and when the SANs differ', () => {
     const r = base();

@@ -1,11 +1,13 @@
-// A unit test of the images task's staging only: hosts are in-memory connections that answer
-// `docker images`. That pushes and pulls really work is the lab's e2e tests' job.
+// A unit test of the images task's staging, through the engine: hosts are in-memory connections
+// that answer `docker images`. That pushes and pulls really work is the lab's e2e tests' job.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, ImageSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { Cmd } from '../../../src/core/cmd.js';
 import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
+import { runStage as engineRunStage } from '../../../src/engine/run.js';
+import type { Stage } from '../../../src/engine/context.js';
 import { imagesTask } from '../../../src/tasks/images.js';
 import { parseImageList } from '../../../src/facts/images.js';
 import type { Ctx, Shared } from '../../../src/tasks/shared.js';
@@ -73,6 +75,9 @@ const ctx = (run: ReturnType<typeof fixture>['run'], h: HostSpec, c: Connection)
   notify: () => undefined,
 });
 
+// A stage on one host through the engine: gather, plan, and (in an apply) the steps.
+const runStage = (stage: Stage<Shared>, task: 'images', c: Ctx) => engineRunStage(stage, c, task, false);
+
 describe('images task stages', () => {
   const [sweepStage, pushStage, pullStage] = imagesTask.stages;
 
@@ -82,7 +87,7 @@ describe('images task stages', () => {
     run.facts.set('worker2', { ...dockerFacts(''), staleLogins: ['/tmp/regbook-docker.Ab12Cd'] });
     assert.deepEqual(sweepStage!.hosts(run), ['worker2']);
     const calls: string[] = [];
-    const r = await sweepStage!.run(ctx(run, hosts[2]!, conn('worker2', {}, calls)));
+    const r = await runStage(sweepStage!, 'images', ctx(run, hosts[2]!, conn('worker2', {}, calls)));
     assert.equal(r.status, 'changed');
     assert.deepEqual(
       r.changes.map((c) => c.what),
@@ -106,14 +111,15 @@ describe('images task stages', () => {
       ]),
       held: new Map(),
       changed: false,
+      pending: new Set(),
     };
     const calls: string[] = [];
     const w1 = conn('worker1', { 'master:5000/app:0.1': 'sha256:one' }, calls);
-    const first = await pushStage!.run(ctx(run, hosts[1]!, w1));
+    const first = await runStage(pushStage!, 'images', ctx(run, hosts[1]!, w1));
     assert.equal(first.status, 'ok');
     assert.deepEqual(calls, ['docker images']);
 
-    const second = await pullStage!.run(ctx(run, hosts[1]!, w1));
+    const second = await runStage(pullStage!, 'images', ctx(run, hosts[1]!, w1));
     assert.deepEqual(calls, ['docker images'], 'the pull stage read the images again');
     assert.equal(second.status, 'changed');
     assert.deepEqual(
@@ -124,10 +130,15 @@ describe('images task stages', () => {
 
   it('reads the images in the pull stage when the push stage did not (a host that also pushes)', async () => {
     const { run, hosts } = fixture();
-    run.shared.images = { sourceIds: new Map([['app:0.1', 'sha256:one']]), held: new Map(), changed: false };
+    run.shared.images = {
+      sourceIds: new Map([['app:0.1', 'sha256:one']]),
+      held: new Map(),
+      changed: false,
+      pending: new Set(),
+    };
     const calls: string[] = [];
     const w2 = conn('worker2', { 'master:5000/app:0.1': 'sha256:old' }, calls);
-    const r = await pullStage!.run(ctx(run, hosts[2]!, w2));
+    const r = await runStage(pullStage!, 'images', ctx(run, hosts[2]!, w2));
     assert.deepEqual(calls, ['docker images']);
     assert.deepEqual(
       r.changes.map((c) => [c.what, c.from, c.to]),
@@ -141,14 +152,15 @@ describe('images task stages', () => {
         sourceIds: new Map([['app:0.1', 'sha256:one']]),
         held: new Map(),
         changed: false,
+        pending: new Set(),
       };
       run.facts.set('worker2', dockerFacts('master:5000/app 0.1 <none> sha256:one\n'));
       if (added) run.shared.imagesAdded = new Set(['worker2']);
       const calls: string[] = [];
       // What the host holds now differs from the facts' list: only a new read can see it.
       const w2 = conn('worker2', { 'master:5000/app:0.1': 'sha256:old' }, calls);
-      await pushStage!.run(ctx(run, hosts[2]!, w2));
-      const r = await pullStage!.run(ctx(run, hosts[2]!, w2));
+      await runStage(pushStage!, 'images', ctx(run, hosts[2]!, w2));
+      const r = await runStage(pullStage!, 'images', ctx(run, hosts[2]!, w2));
       assert.deepEqual(calls, added ? ['docker images'] : []);
       assert.equal(r.status, added ? 'changed' : 'ok');
     }
@@ -197,10 +209,10 @@ describe('images task stages', () => {
     } as unknown as Connection;
     run.conns.set('master', master);
     run.facts.set('master', dockerFacts('app 0.1 <none> sha256:one\n'));
-    const pushed = await pushStage!.run(ctx(run, hosts[0]!, master));
+    const pushed = await runStage(pushStage!, 'images', ctx(run, hosts[0]!, master));
     assert.equal(pushed.status, 'changed');
     assert.deepEqual(calls, ['tag and push'], 'the facts list served the push stage');
-    const pulled = await pullStage!.run(ctx(run, hosts[0]!, master));
+    const pulled = await runStage(pullStage!, 'images', ctx(run, hosts[0]!, master));
     assert.deepEqual(calls, ['tag and push', 'docker images'], 'read again, and no pull');
     assert.equal(pulled.status, 'ok');
   });

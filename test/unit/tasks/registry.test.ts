@@ -1,11 +1,17 @@
-// A unit test of what the registry task tells the images task: on which host it added an image.
-// The master is an in-memory connection; that the container really runs is the lab's job.
+// What the registry task tells the images task (on which host it added an image), through the
+// engine with an in-memory master; then its plan as a table. That the container really runs is
+// the lab's job.
+import { startEarly } from '../../../src/engine/early.js';
+import { runStage } from '../../../src/engine/run.js';
+import { Later } from '../../../src/core/later.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { Cmd } from '../../../src/core/cmd.js';
 import { createRun } from '../../../src/engine/setup.js';
-import { registryTask } from '../../../src/tasks/registry.js';
+import { registryStage, registryTask, type RegistryFacts } from '../../../src/tasks/registry.js';
+import { desiredContainer, LABEL_CERT, type Inspected } from '../../../src/tasks/container.js';
+import type { PlanInput } from '../../../src/engine/context.js';
 import type { Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
@@ -43,20 +49,20 @@ function masterConn(hasImage: boolean, calls: string[]): Connection {
 
 async function runOn(hasImage: boolean, check: boolean, readAhead = false) {
   const run = createRun<Shared>(playbook, inventory, new Map(), { check, diff: false }, () => {}, {});
-  run.shared.tls = { serverFingerprint: 'F', anchorChanged: false, serverChanged: false };
+  run.shared.tls = { serverFingerprint: Later.known('F'), anchorChanged: false, serverChanged: false };
   const calls: string[] = [];
   const conn = masterConn(hasImage, calls);
   run.conns.set('master', conn);
   if (readAhead) {
-    registryTask.readAhead!(run, conn);
+    startEarly(run, 'registry', conn.hostName, registryTask.readAhead!(run, conn)!);
     assert.deepEqual(calls, ['probe'], 'the read-ahead probes at once');
   }
-  const outcome = await registryTask.stages[0]!.run({
-    host: master,
-    conn,
-    run,
-    notify: () => undefined,
-  }).then(
+  const outcome = await runStage(
+    registryTask.stages[0]!,
+    { host: master, conn, run, notify: () => undefined },
+    'registry',
+    true,
+  ).then(
     (r) => r.status,
     () => 'failed',
   );
@@ -85,4 +91,96 @@ describe('registry task: images it adds', () => {
     assert.deepEqual(r.calls, ['probe', 'read dirs']);
     assert.equal(r.outcome, 'changed');
   });
+});
+
+const inspected = (spec: ReturnType<typeof desiredContainer>, running = true): Inspected => ({
+  Image: 'sha256:reg',
+  Config: {
+    Image: spec.image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...spec.labels },
+  },
+  HostConfig: {
+    Binds: [...spec.binds],
+    PortBindings: { '5000/tcp': [{ HostIp: '', HostPort: String(spec.hostPort) }] },
+    RestartPolicy: { Name: spec.restart },
+  },
+  State: { Running: running, Status: running ? 'running' : 'exited' },
+});
+
+describe('registry plan', () => {
+  const pb = { ...playbook, registry: { ...registrySettings, auth: undefined } } as unknown as Playbook;
+  const spec = desiredContainer(pb, 'F', undefined, new Map());
+  const input = (fingerprint: Later<string>): PlanInput<Shared> => ({
+    playbook: pb,
+    inventory,
+    host: master,
+    secrets: new Map(),
+    shared: { tls: { serverFingerprint: fingerprint, anchorChanged: false, serverChanged: false } },
+    now: new Date(),
+  });
+  const dirs = (mode = '700') => new Map([[registrySettings.dataDir, { mode, uid: 0, gid: 0 }]]);
+  const table: Array<[string, RegistryFacts, Later<string>, string[], string[], boolean]> = [
+    [
+      'as the playbook wants it',
+      { container: inspected(spec), imageId: 'sha256:reg', dataDirs: dirs() },
+      Later.known('F'),
+      [],
+      [],
+      true,
+    ],
+    [
+      'no container, no image',
+      { dataDirs: new Map([[registrySettings.dataDir, undefined]]) },
+      Later.known('F'),
+      [`image ${registrySettings.image}`, `container ${registrySettings.name}`],
+      [
+        `docker pull ${registrySettings.image}`,
+        `mkdir ${registrySettings.dataDir}; docker run ${registrySettings.name}`,
+      ],
+      false,
+    ],
+    [
+      'a new certificate (pending): the label changes, the container is made again',
+      { container: inspected(spec), imageId: 'sha256:reg', dataDirs: dirs() },
+      Later.pending('a new server certificate is made'),
+      [`container.labels.${LABEL_CERT}`],
+      [
+        `docker rm -f ${registrySettings.name}`,
+        `mkdir ${registrySettings.dataDir}; docker run ${registrySettings.name}`,
+      ],
+      false,
+    ],
+    [
+      'stopped',
+      { container: inspected(spec, false), imageId: 'sha256:reg', dataDirs: dirs() },
+      Later.known('F'),
+      [`container ${registrySettings.name}`],
+      [`docker start ${registrySettings.name}`],
+      false,
+    ],
+    [
+      'a data directory others can read: tightened, the container kept',
+      { container: inspected(spec), imageId: 'sha256:reg', dataDirs: dirs('755') },
+      Later.known('F'),
+      [`${registrySettings.dataDir} (directory)`],
+      [`chown root:root and chmod 700 ${registrySettings.dataDir}`],
+      true,
+    ],
+  ];
+  for (const [name, facts, fingerprint, changes, steps, serving] of table) {
+    it(name, () => {
+      const plan = registryStage.plan(facts, input(fingerprint));
+      assert.deepEqual(
+        plan.changes.map((c) => c.what),
+        changes,
+      );
+      assert.deepEqual(
+        plan.steps.map((s) => s.describe),
+        steps,
+      );
+      assert.equal(plan.record?.registry?.serving, serving, 'whether it serves as it is');
+      assert.deepEqual([...(plan.record?.imagesAdded ?? [])], [], 'nothing is added by planning');
+    });
+  }
 });
