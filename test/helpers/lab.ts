@@ -75,7 +75,13 @@ interface LabState {
   hosts: LabHost[];
 }
 
-function run(cmd: string, args: string[], stdin?: string | Buffer, timeoutMs = 120_000): Promise<ShResult> {
+/** Runs a local command to its end, with its output; never rejects for a non-zero exit. */
+export function run(
+  cmd: string,
+  args: string[],
+  stdin?: string | Buffer,
+  timeoutMs = 120_000,
+): Promise<ShResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     const out: Buffer[] = [];

@@ -1,12 +1,11 @@
 // The lab with its object store: `lab/up.sh --s3` adds a single-node Ceph (radosgw's S3 API) and
 // haproxy in front of the registry replicas (see lab/objects.sh). This module brings them up once
 // per test process and reads them from outside with `docker exec`, as lab.ts does for the hosts.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lab, type Lab, type ShResult } from './lab.js';
+import { lab, run, type Lab, type ShResult } from './lab.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LAB_DIR_NAME = process.env.REGBOOK_LAB ? `.lab-${process.env.REGBOOK_LAB}` : '.lab';
@@ -35,24 +34,6 @@ export interface S3Lab {
   keys(): Promise<{ accessKey: string; secretKey: string }>;
 }
 
-function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<ShResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    );
-  });
-}
-
 let brought: Promise<S3Lab> | undefined;
 
 /** Brings the lab up with its object store (idempotent, fast when warm) and returns both. */
@@ -63,7 +44,7 @@ export function s3Lab(): Promise<S3Lab> {
 }
 
 async function bringUp(): Promise<S3Lab> {
-  const r = await run('bash', [join(REPO_ROOT, 'lab', 'up.sh'), '--s3'], 30 * 60_000);
+  const r = await run('bash', [join(REPO_ROOT, 'lab', 'up.sh'), '--s3'], undefined, 30 * 60_000);
   if (r.code !== 0) {
     throw new Error(
       `the lab's object store did not come up (bash lab/up.sh --s3 exited ${r.code}); ` +
