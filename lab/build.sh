@@ -62,20 +62,26 @@ debian_mirrors() {
   fi
 }
 
-build_base_image() {
-  local want have
-  want=$(printf '%s %s' "$LAB_SUITE" "$LAB_HOST_PACKAGES" | sha256sum | cut -c1-16)
-  have=$(image_label "$LAB_BASE_IMAGE" "$LAB_LABEL.hash")
+# Builds IMAGE as a Debian root file system holding PACKAGES (mmdebstrap, no image hub), unless the
+# image already carries the hash of the suite and that package list. WHAT is said while it builds.
+build_rootfs_image() {
+  local image=$1 packages=$2 what=$3 want have
+  want=$(printf '%s %s' "$LAB_SUITE" "$packages" | sha256sum | cut -c1-16)
+  have=$(image_label "$image" "$LAB_LABEL.hash")
   [[ "$have" == "$want" ]] && return 0
-  log "building the Debian $LAB_SUITE host file system (mmdebstrap, about a minute)"
-  local tar="$LAB_DIR/build/base.tar" mirrors
+  log "building $what (mmdebstrap)"
+  local tar="$LAB_DIR/build/rootfs-$want.tar" mirrors
   mapfile -t mirrors < <(debian_mirrors)
-  mmdebstrap --quiet --variant=apt --include="$LAB_HOST_PACKAGES" \
+  mmdebstrap --quiet --variant=apt --include="$packages" \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     "$LAB_SUITE" "$tar" "${mirrors[@]}" </dev/null
-  dk import --change "LABEL $LAB_LABEL=image $LAB_LABEL.hash=$want" "$tar" "$LAB_BASE_IMAGE" >/dev/null
+  dk import --change "LABEL $LAB_LABEL=image $LAB_LABEL.hash=$want" "$tar" "$image" >/dev/null
   rm -f "$tar"
+}
+
+build_base_image() {
+  build_rootfs_image "$LAB_BASE_IMAGE" "$LAB_HOST_PACKAGES" "the Debian $LAB_SUITE host file system"
 }
 
 build_host_image() {

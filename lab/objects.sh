@@ -19,19 +19,7 @@ LAB_LB_PORT=5000
 LAB_LB_REPLICAS_DEFAULT=master,worker1
 
 build_objects_base_image() {
-  local want have
-  want=$(printf '%s %s' "$LAB_SUITE" "$LAB_OBJECTS_PACKAGES" | sha256sum | cut -c1-16)
-  have=$(image_label "$LAB_OBJECTS_BASE_IMAGE" "$LAB_LABEL.hash")
-  [[ "$have" == "$want" ]] && return 0
-  log "building the Ceph and haproxy file system (mmdebstrap, a few minutes)"
-  local tar="$LAB_DIR/build/objects-base.tar" mirrors
-  mapfile -t mirrors < <(debian_mirrors)
-  mmdebstrap --quiet --variant=apt --include="$LAB_OBJECTS_PACKAGES" \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    "$LAB_SUITE" "$tar" "${mirrors[@]}" </dev/null
-  dk import --change "LABEL $LAB_LABEL=image $LAB_LABEL.hash=$want" "$tar" "$LAB_OBJECTS_BASE_IMAGE" >/dev/null
-  rm -f "$tar"
+  build_rootfs_image "$LAB_OBJECTS_BASE_IMAGE" "$LAB_OBJECTS_PACKAGES" "the Ceph and haproxy file system"
 }
 
 build_objects_image() {
