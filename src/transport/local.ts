@@ -4,11 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import { userInfo } from 'node:os';
 import { renderCmd, type Cmd } from '../core/cmd.js';
 import type { HostSpec } from '../config/model.js';
-import type { Connection, ExecOptions, ExecResult, UploadOptions } from './types.js';
+import type { CommandStream, Connection, ExecOptions, ExecResult, UploadOptions } from './types.js';
 import { checkSudoResult, signalError, stdinBytes, writeFileWith } from './common.js';
 
 export class LocalConnection implements Connection {
@@ -51,6 +51,31 @@ export class LocalConnection implements Connection {
       });
       sock.once('error', reject);
     });
+  }
+
+  async openStream(c: Cmd): Promise<CommandStream> {
+    if (c.stdin !== undefined) throw new Error(`${this.hostName}: a streamed command takes no other stdin`);
+    if (this.#closed) throw new Error(`${this.hostName}: connection is closed`);
+    const child = spawn('sh', ['-c', renderCmd(c, { sudo: this.#become })], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+    // Kept with the tunnels: close() destroys it, and the command's process group goes with it.
+    this.#tunnels.add(stream);
+    stream.once('close', () => {
+      if (child.exitCode === null && child.signalCode === null) killGroup(child);
+    });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {});
+    const ended = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      child.once('close', (code) => {
+        this.#tunnels.delete(stream);
+        resolve({ code, stderr: Buffer.concat(err).toString('utf8') });
+      });
+    });
+    return { stream, ended };
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import ssh2, { type AnyAuthMethod, type Client, type ClientChannel, type NextAut
 import { renderCmd, type Cmd } from '../core/cmd.js';
 import {
   UnreachableError,
+  type CommandStream,
   type ConnectOptions,
   type ConnectableHost,
   type Connection,
@@ -314,6 +315,26 @@ export class SshConnection implements Connection {
         await delay(20 * (attempt + 1));
       }
     }
+  }
+
+  async openStream(c: Cmd): Promise<CommandStream> {
+    if (c.stdin !== undefined) throw new Error(`${this.hostName}: a streamed command takes no other stdin`);
+    const { channel, release } = await this.#openSession(renderCmd(c, { sudo: this.#become }));
+    // Kept with the tunnels: when the connection ends, #end destroys it, which closes it.
+    this.#tunnels.add(channel);
+    const err: Buffer[] = [];
+    channel.stderr.on('data', (b: Buffer) => err.push(b));
+    const ended = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      channel.once('close', (status: number | null | undefined) => {
+        this.#tunnels.delete(channel);
+        release();
+        resolve({
+          code: typeof status === 'number' ? status : null,
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+    });
+    return { stream: channel, ended };
   }
 
   async close(): Promise<void> {

@@ -39,7 +39,20 @@ export interface Connection {
   execWithFile(cmd: Cmd, localPath: string, opts?: ExecOptions): Promise<ExecResult>;
   /** A TCP stream to host:port as seen from the remote host (an SSH direct-tcpip channel). */
   openTcp(host: string, port: number): Promise<Duplex>;
+  /**
+   * Runs a command whose stdin and stdout are one byte stream for as long as it runs (as
+   * `docker system dial-stdio` is), holding a session channel until the stream closes. The
+   * command has no other stdin (`cmd.stdin` is refused).
+   */
+  openStream(cmd: Cmd): Promise<CommandStream>;
   close(): Promise<void>;
+}
+
+export interface CommandStream {
+  /** The command's stdin (what is written) and stdout (what is read). */
+  stream: Duplex;
+  /** Settles when the command has ended: its exit status (null when killed) and its stderr. */
+  ended: Promise<{ code: number | null; stderr: string }>;
 }
 
 /** Raised when a host cannot be reached or refuses us; the engine reports the host unreachable. */

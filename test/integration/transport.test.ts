@@ -21,6 +21,7 @@ import {
   type Connection,
 } from '../../src/transport/index.js';
 import type { HostKeyChecking } from '../../src/config/model.js';
+import { DockerEngine, EngineError } from '../../src/transport/dockerEngine.js';
 
 let L: Lab;
 const work = mkdtempSync(join(tmpdir(), 'regbook-transport-it-'));
@@ -489,4 +490,77 @@ test('ProxyJump from ~/.ssh/config: the master as bastion, a worker reached by i
 
 after(() => {
   execFileSync('rm', ['-rf', work]);
+});
+
+// The Engine API over `docker system dial-stdio`, through the same SSH connection.
+test('the docker engine API answers over the SSH connection: JSON, errors, one stream reused', async () => {
+  await withConn(spec(L.master), async (c) => {
+    const engine = new DockerEngine(c);
+    try {
+      const version = await engine.json<{ ApiVersion: string; Version: string }>('GET', '/version');
+      assert.match(version.ApiVersion, /^1\.\d+$/);
+      // The same daemon the docker client on the host reaches: the same images, by id.
+      const listed = await engine.json<{ Id: string }[]>('GET', '/images/json');
+      const byClient = (await onHost(L.master, 'docker images -q --no-trunc | sort -u')).trim().split('\n');
+      assert.deepEqual([...new Set(listed.map((i) => i.Id))].sort(), byClient.filter(Boolean).sort());
+      // An error status carries the daemon's own message.
+      await assert.rejects(
+        engine.json('GET', `/containers/${encodeURIComponent('no-such-container-here')}/json`),
+        (e: unknown) => e instanceof EngineError && e.status === 404 && /No such container/.test(e.message),
+      );
+      // Sequential requests share one kept-alive stream, so one dial-stdio serves them all.
+      for (let i = 0; i < 5; i++) await engine.request('GET', '/_ping');
+      assert.equal(engine.streamsOpened, 1);
+      // Requests made at the same time open more streams, up to the limit.
+      await Promise.all([1, 2, 3].map(() => engine.json('GET', '/info')));
+      assert.ok(engine.streamsOpened >= 2 && engine.streamsOpened <= 4, `streams: ${engine.streamsOpened}`);
+    } finally {
+      engine.close();
+    }
+    // Closing ends every dial-stdio on the host.
+    let left = '';
+    for (let i = 0; i < 50; i++) {
+      left = (
+        await c.exec({ argv: ['sh', '-c', 'pgrep -f "^docker system dial-stdio" || true'] })
+      ).stdout.trim();
+      if (left === '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(left, '', 'no dial-stdio left running');
+  });
+});
+
+test('the docker engine API on a become host runs dial-stdio through sudo', async () => {
+  const h = L.hosts.find((x: LabHost) => x.become === 'sudo');
+  assert.ok(h, 'a become host in the lab');
+  // The login user alone may not use the socket: only sudo makes the answer possible.
+  const direct = await withConn(spec(h), (c) =>
+    c.exec({ argv: ['docker', 'version', '--format', '{{.Server.Version}}'] }),
+  );
+  assert.notEqual(direct.code, 0, 'the login user cannot reach the daemon without sudo');
+  await withConn(spec(h), async (c) => {
+    const engine = new DockerEngine(c);
+    try {
+      assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+    } finally {
+      engine.close();
+    }
+  });
+});
+
+test('a streamed answer that fails inside its 200 throws with the daemon message', async () => {
+  await withConn(spec(L.master), async (c) => {
+    const engine = new DockerEngine(c);
+    try {
+      // Nothing listens on port 1: the daemon starts the pull, then reports why it failed.
+      await assert.rejects(
+        engine.stream('POST', '/images/create', {
+          query: { fromImage: '127.0.0.1:1/regbook/none', tag: 'x' },
+        }),
+        (e: unknown) => e instanceof EngineError && /connection refused|127\.0\.0\.1:1/.test(e.message),
+      );
+    } finally {
+      engine.close();
+    }
+  });
 });

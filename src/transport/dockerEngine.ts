@@ -1,0 +1,235 @@
+// The Docker Engine API of one host, spoken over the host's own connection: each HTTP stream is a
+// `docker system dial-stdio` command, which pipes its stdin and stdout to the socket the host's
+// docker client would use (DOCKER_HOST, contexts and all), run with the host's `become`. Nothing
+// listens on the network, nothing is written on the host, and what a request carries (an
+// X-Registry-Auth header included) travels inside the SSH channel, never in argv.
+//
+// Streams are kept alive between requests, so a run starts one dial-stdio per host for its
+// sequential requests, and more only for requests made at the same time (up to maxStreams).
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Secret } from '../core/secret.js';
+import { sudoWantsPassword } from './common.js';
+import { SudoPasswordRequiredError, type CommandStream, type Connection } from './types.js';
+
+/** The API version asked for: docker 20.10 speaks 1.41, and every later daemon still answers it. */
+export const ENGINE_API_VERSION = '1.41';
+
+const DIAL = ['docker', 'system', 'dial-stdio'] as const;
+
+/** A request the daemon answered with an error status; `message` is the daemon's own. */
+export class EngineError extends Error {
+  constructor(
+    readonly hostName: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(`${hostName}: ${message}`);
+    this.name = 'EngineError';
+  }
+}
+
+export interface EngineRequest {
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as X-Registry-Auth, as docker's client does for a push or a pull from a registry with auth. */
+  registryAuth?: { username: string; password: Secret; serveraddress: string };
+  /** Query parameters, encoded here. */
+  query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Give up (and close that stream) after this long. */
+  timeoutMs?: number;
+}
+
+export interface EngineAnswer {
+  status: number;
+  body: Buffer;
+}
+
+/** One line of a streamed answer (pull, push): docker's progress message, or its failure. */
+export interface StreamEvent {
+  status?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: unknown;
+}
+
+export class DockerEngine {
+  readonly #conn: Connection;
+  readonly #agent: http.Agent;
+  readonly #commands = new WeakMap<Duplex, CommandStream>();
+  /** dial-stdio commands started so far: one per stream the agent opened. */
+  #dialled = 0;
+
+  constructor(conn: Connection, opts: { maxStreams?: number } = {}) {
+    this.#conn = conn;
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxStreams ?? 4 });
+    // The agent asks for a socket; a command's stream stands in for one. Node's agent accepts an
+    // answer through the callback when createConnection returns nothing.
+    Object.assign(this.#agent, {
+      createConnection: (_: unknown, done: (err: Error | null, socket?: Duplex) => void) => {
+        this.#dial().then(
+          (s) => done(null, s),
+          (e: Error) => done(e),
+        );
+        return undefined;
+      },
+    });
+  }
+
+  get hostName(): string {
+    return this.#conn.hostName;
+  }
+
+  /** How many dial-stdio commands this client has started (each holds one session channel). */
+  get streamsOpened(): number {
+    return this.#dialled;
+  }
+
+  async #dial(): Promise<Duplex> {
+    const command = await this.#conn.openStream({ argv: [...DIAL], privileged: true });
+    this.#dialled++;
+    const { stream } = command;
+    this.#commands.set(stream, command);
+    // What node's agent and client call on a socket, and a command's stream does not have.
+    Object.assign(stream, {
+      setKeepAlive: () => stream,
+      setNoDelay: () => stream,
+      setTimeout: () => stream,
+      ref: () => stream,
+      unref: () => stream,
+    });
+    return stream;
+  }
+
+  /** One request; resolves with any status the daemon answered. */
+  request(method: string, path: string, req: EngineRequest = {}): Promise<EngineAnswer> {
+    return new Promise((resolve, reject) => {
+      const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+      const headers: Record<string, string> = { Host: 'docker' };
+      if (body) headers['Content-Type'] = 'application/json';
+      if (req.registryAuth) headers['X-Registry-Auth'] = registryAuthHeader(req.registryAuth);
+      let socket: Duplex | undefined;
+      const r = http.request(
+        { agent: this.#agent, method, path: this.#url(path, req.query), headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (b: Buffer) => chunks.push(b));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
+          });
+          res.on('error', (e) => fail(e));
+        },
+      );
+      const fail = (e: Error): void => {
+        clearTimeout(timer);
+        this.#explain(socket, e).then(reject, reject);
+      };
+      const timer = req.timeoutMs
+        ? setTimeout(() => {
+            r.destroy(new Error(`${method} ${path}: no answer after ${req.timeoutMs} ms`));
+          }, req.timeoutMs)
+        : undefined;
+      r.on('socket', (s: Duplex) => (socket = s));
+      r.on('error', fail);
+      r.end(body);
+    });
+  }
+
+  /** A request whose answer is JSON (or empty); an error status throws EngineError with the daemon's message. */
+  async json<T>(method: string, path: string, req: EngineRequest = {}): Promise<T> {
+    const a = await this.request(method, path, req);
+    if (a.status >= 400) throw new EngineError(this.hostName, a.status, daemonMessage(a.body));
+    const text = a.body.toString('utf8').trim();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /**
+   * A request answered with a stream of JSON lines (a pull, a push). The daemon answers 200 as soon
+   * as the work starts and reports a failure inside the stream, as `error` or (newer daemons) only
+   * `errorDetail`: either throws EngineError. Resolves with the stream's events.
+   */
+  async stream(method: string, path: string, req: EngineRequest = {}): Promise<StreamEvent[]> {
+    const a = await this.request(method, path, req);
+    if (a.status >= 400) throw new EngineError(this.hostName, a.status, daemonMessage(a.body));
+    const events = parseStream(a.body.toString('utf8'));
+    const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+    if (failed) {
+      throw new EngineError(this.hostName, a.status, failed.errorDetail?.message ?? failed.error ?? 'failed');
+    }
+    return events;
+  }
+
+  /** Ends every stream: the dial-stdio commands exit and their channels close. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #url(path: string, query: EngineRequest['query']): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return `/v${ENGINE_API_VERSION}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /**
+   * A request that failed without an answer: the stream ended, most often because dial-stdio
+   * could not reach the daemon or could not start at all. Its stderr says why.
+   */
+  async #explain(socket: Duplex | undefined, e: Error): Promise<never> {
+    const command = socket && this.#commands.get(socket);
+    if (!command) throw new Error(`${this.hostName}: docker engine API: ${e.message}`, { cause: e });
+    // The command has ended or is ending; do not wait on one that hangs.
+    const ended = await Promise.race([
+      command.ended,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+    ]);
+    const stderr = ended?.stderr.trim() ?? '';
+    if (sudoWantsPassword(stderr)) throw new SudoPasswordRequiredError(this.hostName, 'the login user');
+    if (stderr === '') throw new Error(`${this.hostName}: docker engine API: ${e.message}`, { cause: e });
+    throw new Error(`${this.hostName}: cannot reach the docker daemon: ${lastLine(stderr)}`, { cause: e });
+  }
+}
+
+/** The X-Registry-Auth value: base64url of the JSON docker's client sends. Never logged: a header only. */
+function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
+  const json = JSON.stringify({
+    username: a.username,
+    password: a.password.reveal(),
+    serveraddress: a.serveraddress,
+  });
+  return Buffer.from(json, 'utf8').toString('base64url');
+}
+
+/** The daemon's `{"message": …}`, or the body as it is. */
+export function daemonMessage(body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const m = (JSON.parse(text) as { message?: unknown }).message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // Not JSON: shown as it came.
+  }
+  return text || '(empty answer)';
+}
+
+/** The JSON lines of a streamed answer; a line that is not JSON is kept as a status. */
+export function parseStream(text: string): StreamEvent[] {
+  const out: StreamEvent[] = [];
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (l === '') continue;
+    try {
+      out.push(JSON.parse(l) as StreamEvent);
+    } catch {
+      out.push({ status: l });
+    }
+  }
+  return out;
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines[lines.length - 1] ?? text;
+}

@@ -1,0 +1,56 @@
+// The engine client's own layer: how it reads the daemon's answers, and what it says when
+// dial-stdio cannot reach a daemon. The API itself is tested against the lab's real daemons
+// (test/integration/transport.test.ts).
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { daemonMessage, DockerEngine, parseStream } from '../../../src/transport/dockerEngine.js';
+import { LocalConnection } from '../../../src/transport/local.js';
+
+test("daemonMessage takes the daemon's message, or the body as it came", () => {
+  assert.equal(daemonMessage(Buffer.from('{"message":"No such container: x"}\n')), 'No such container: x');
+  assert.equal(daemonMessage(Buffer.from('page not found')), 'page not found');
+  assert.equal(daemonMessage(Buffer.from('')), '(empty answer)');
+});
+
+test('parseStream reads JSON lines, both failure forms, and keeps a stray line as a status', () => {
+  const events = parseStream(
+    [
+      '{"status":"Pulling from team/app","id":"1.0"}',
+      '',
+      '{"errorDetail":{"message":"manifest unknown"}}',
+      '{"error":"boom","errorDetail":{"message":"boom"}}',
+      'not json',
+    ].join('\n'),
+  );
+  assert.equal(events.length, 4);
+  assert.equal(events[1]!.errorDetail?.message, 'manifest unknown');
+  assert.equal(events[2]!.error, 'boom');
+  assert.deepEqual(events[3], { status: 'not json' });
+});
+
+test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words", async () => {
+  // A docker client that fails as the real one does when no daemon listens.
+  const bin = mkdtempSync(join(tmpdir(), 'regbook-fake-docker-'));
+  writeFileSync(
+    join(bin, 'docker'),
+    '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?" >&2\nexit 1\n',
+  );
+  chmodSync(join(bin, 'docker'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  const conn = new LocalConnection({ name: 'here' });
+  const engine = new DockerEngine(conn);
+  try {
+    await assert.rejects(
+      engine.request('GET', '/_ping'),
+      /^Error: here: cannot reach the docker daemon: Cannot connect to the Docker daemon at unix:\/\/\/nowhere\.sock/,
+    );
+  } finally {
+    engine.close();
+    await conn.close();
+    process.env.PATH = path;
+  }
+});
