@@ -42,16 +42,32 @@ async function containerdPids(L: Lab): Promise<Record<string, string>> {
   return out;
 }
 
-// On each worker, with docker's certs.d moved aside (skopeo and podman read it too) and the OS
-// store without the CA (ctr reads it too): ctr through containerd's hosts directory, podman, and
-// skopeo listing the tags. What they pulled is removed again, so the next pull is a real one.
+/** A line from the middle of the master's CA certificate: a PEM line no other certificate holds. */
+async function caLine(L: Lab): Promise<string> {
+  const pem = await L.shOk('master', 'cat /etc/regbook/certs/ca.crt');
+  const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const line = body[Math.floor(body.length / 2)] ?? '';
+  assert.match(line, /^[A-Za-z0-9+/=]{16,}$/, `no PEM body in the master's CA:\n${pem}`);
+  return line;
+}
+
+// On each worker: docker pulls again (its copy removed first), through certs.d or
+// insecure-registries, with the daemon that was never restarted. Then, with docker's certs.d moved
+// aside (skopeo and podman read it too) and the OS store without the CA (ctr reads it too): ctr
+// through containerd's hosts directory, podman, and skopeo listing the tags. What they pulled is
+// removed again, so the next pull is a real one.
 async function everyRuntimePulls(L: Lab, ref = 'master:5000/app:0.1'): Promise<void> {
   const repo = ref.slice(0, ref.lastIndexOf(':'));
+  // The OS store holds no copy of the CA: not in the bundle, nor as a file of its own there.
+  const line = await caLine(L);
   for (const w of L.workers) {
     const r = await L.sh(
       w.name,
       `set -e
-       ! grep -qs regbook /etc/ssl/certs/ca-certificates.crt /usr/local/share/ca-certificates/* || { echo "the OS store holds the CA" >&2; exit 1; }
+       ! grep -RqsxF -- '${line}' /etc/ssl/certs /usr/local/share/ca-certificates || { echo "the OS store holds the CA" >&2; exit 1; }
+       docker rmi -f ${ref} >/dev/null
+       if docker image inspect ${ref} >/dev/null 2>&1; then echo "docker rmi left ${ref}" >&2; exit 1; fi
+       docker pull -q ${ref} >/dev/null
        mv /etc/docker/certs.d /tmp/docker-certs.d.aside
        trap 'mv /tmp/docker-certs.d.aside /etc/docker/certs.d' EXIT
        ctr --address /run/containerd/containerd.sock -n regbook-test images pull --hosts-dir /etc/containerd/certs.d ${ref} >/dev/null
@@ -226,6 +242,11 @@ describe('regbook on a live cluster', () => {
       await L.shOk(h.name, '! ls /etc/containers/registries.conf.d/regbook-* 2>/dev/null');
     }
     await L.shOk('worker1', '! curl -sf http://master:5000/v2/_catalog');
+    // One apply converged: a second one changes nothing, and restarts nothing either.
+    const again = await applyJson(pb, L.inventoryPath);
+    assert.equal(again.code, 0, explain(again));
+    assert.ok(allZeroChanged(again.recap.hosts), `a second apply changed ${again.pairs.join(' ')}`);
+    assert.deepEqual(await dockerdPids(L), pids, 'a second apply restarted docker');
     await everyRuntimePulls(L);
   });
 
@@ -247,6 +268,13 @@ describe('regbook on a live cluster', () => {
     assert.match(docker?.why ?? '', /rolling \(serial 1\).*stay stopped: workload/, JSON.stringify(plan));
     const apply = await applyJson(pb, L.inventoryPath);
     assert.equal(apply.code, 0, explain(apply));
+    // The OS store changes everywhere, so every host's trust changes; check said exactly that.
+    for (const h of L.hosts) assert.ok(apply.pairs.includes(`${h.name}/trust`), apply.pairs.join(' '));
+    assert.deepEqual(
+      check.pairs,
+      apply.pairs,
+      `check predicted ${check.pairs.join(' ')}; apply changed ${apply.pairs.join(' ')}`,
+    );
     const down = await downIntervals(L);
     const now = await dockerdPids(L);
     for (const h of L.hosts) {
@@ -269,7 +297,9 @@ describe('regbook on a live cluster', () => {
     const pids = await dockerdPids(L);
     let r: Awaited<ReturnType<typeof applyJson>>;
     try {
-      r = await applyJson(pb, L.inventoryPath, ['--tags', 'trust']);
+      // One host at a time, in inventory order: each host's handler runs right after its trust,
+      // so worker2 fails with a host restarted before it and a host still to come after it.
+      r = await applyJson(pb, L.inventoryPath, ['--tags', 'trust', '--forks', '1']);
     } finally {
       await L.shOk(
         'worker2',
@@ -287,6 +317,8 @@ describe('regbook on a live cluster', () => {
     }>;
     const failedAt = handlers.findIndex((h) => h.host === 'worker2');
     assert.equal(handlers[failedAt]?.status, 'failed', JSON.stringify(handlers));
+    // Hosts on both sides of the failing one: "restarted" and "untouched" are both asserted below.
+    assert.ok(failedAt > 0 && failedAt < handlers.length - 1, JSON.stringify(handlers.map((h) => h.host)));
     for (const [i, h] of handlers.entries()) {
       if (i < failedAt) {
         assert.equal(h.status, 'ok', JSON.stringify(handlers));
