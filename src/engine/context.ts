@@ -22,6 +22,11 @@ export interface RunContext<S> {
    * `task/host`, until the task takes it: per run, so two runs in one process never share one.
    */
   early: Map<string, Promise<unknown>>;
+  /**
+   * Told what each planned stage gathered on each host, before its plan is made: a reader of the
+   * run (status) renders health from the very facts the plans decided from, without reading again.
+   */
+  gathered?(task: TaskId, host: string, facts: unknown): void;
   log(message: string, host?: string): void;
   debug(message: string, host?: string): void;
 }

@@ -454,6 +454,7 @@ export async function runStage<S>(
   const early = first && stage.gatherEarly ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
   const facts = await (early ?? stage.gather(ctx));
   const { run } = ctx;
+  run.gathered?.(task, ctx.host.name, facts);
   const plan = stage.plan(facts, {
     playbook: run.playbook,
     inventory: run.inventory,
