@@ -82,6 +82,11 @@ export function trustProbeCmd(
   return { argv: ['sh', '-c', TRUST_PROBE, 'sh', pidfile, record, ...args], privileged: true };
 }
 
+/** Whether a command is the trust probe (a reader that adds to its round trip looks for it). */
+export function isTrustProbe(c: Cmd): boolean {
+  return c.argv[0] === 'sh' && c.argv[1] === '-c' && c.argv[2] === TRUST_PROBE;
+}
+
 export function parseTrustProbe(files: readonly ProbedFile[], stdout: string): TrustProbe {
   const all = stdout.split('\n').filter((l) => l.length > 0);
   const lines = all.slice(0, files.length);

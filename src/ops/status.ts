@@ -19,6 +19,9 @@ import { masterName, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
 import { connect, type Connection } from '../transport/index.js';
+import type { ExecOptions, ExecResult } from '../transport/types.js';
+import { execBatch } from '../facts/batch.js';
+import { isTrustProbe } from '../facts/trust.js';
 import { operatorRun } from './catalog.js';
 import { planHealth, type PendingChange, type PlanHealth } from './plan-health.js';
 import type { RegistryFacts } from '../tasks/registry.js';
@@ -400,17 +403,43 @@ export function judge(
 }
 
 /**
- * A connection the engine may "close" at the end of its run while status still reads through it
- * (GET /v2/ from the hosts, the registry's catalog); status closes the real one itself.
+ * A host's connection for the plans. The engine "closes" it at the end of its run, while status
+ * still reads through it (the registry's catalog), so status closes the real one itself. And
+ * status's own GET /v2/ from the host goes in the round trip of the trust task's probe there, so
+ * status opens no channel that `apply --check` does not; where no probe ran, it goes alone.
  */
-function keptOpen(conn: Connection): Connection {
-  return new Proxy(conn, {
+function forStatus(conn: Connection, v2: Cmd | undefined): { conn: Connection; v2(): Promise<ExecResult> } {
+  let batched: Promise<ExecResult> | undefined;
+  const wrapped = new Proxy(conn, {
     get(target, prop, receiver) {
       if (prop === 'close') return async () => undefined;
+      if (prop === 'exec')
+        return (c: Cmd, opts?: ExecOptions) => {
+          if (!v2 || batched || !isTrustProbe(c)) return target.exec(c, opts);
+          const both = execBatch(target, [c, v2]);
+          batched = both.then((r) => r[1]!);
+          batched.catch(() => undefined);
+          return both.then((r) => r[0]!);
+        };
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+  return {
+    conn: wrapped,
+    v2: () =>
+      batched ?? (v2 ? conn.exec(v2, { timeoutMs: 20_000 }) : Promise.reject(new Error('no /v2/ check'))),
+  };
+}
+
+/** The GET /v2/ a trust host is checked with: curl trusting what docker trusts there. */
+function hostV2Cmd(run: Run): Cmd {
+  const pb = run.playbook;
+  // The certs.d file is the same on either OS family; only the store's path differs.
+  const certsD = trustFiles(pb, { osFamily: 'debian', osId: 'debian' }).find(
+    (f) => f.data === undefined && !f.kind && !f.system,
+  )?.path;
+  return v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https');
 }
 
 /** The master's certificates as the tls task gathered them (tls.dir read once for both). */
@@ -435,6 +464,7 @@ async function hostStatusFrom(
   run: Run,
   host: HostSpec,
   conn: Connection | Error,
+  v2Of: () => Promise<ExecResult>,
   health: PlanHealth,
   anchorFp: string | undefined,
 ): Promise<HostStatus> {
@@ -452,7 +482,6 @@ async function hostStatusFrom(
   try {
     // The certificates only: containerd's hosts.toml is configuration, not a trust anchor.
     const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
-    const certsD = files.find((f) => !f.system)?.path;
     const gathered = health.gathered.get<TrustFacts>('trust', host.name)?.probe.files;
     const [contents, v2] = await Promise.all([
       gathered ??
@@ -460,9 +489,7 @@ async function hostStatusFrom(
           conn,
           files.map((f) => f.path),
         ),
-      conn.exec(v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https'), {
-        timeoutMs: 20_000,
-      }),
+      v2Of(),
     ]);
     return {
       ...base,
@@ -493,8 +520,17 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
     ),
   );
   try {
-    const conns = new Map(hosts.map((h, i) => [h.name, opened[i]!]));
-    const kept = new Map([...conns].map(([n, c]) => [n, c instanceof Error ? c : keptOpen(c)]));
+    const v2 = hostV2Cmd(run);
+    const conns = new Map(
+      hosts.map((h, i) => {
+        const c = opened[i]!;
+        return [
+          h.name,
+          c instanceof Error ? c : forStatus(c, run.playbook.trust.hosts.includes(h.name) ? v2 : undefined),
+        ];
+      }),
+    );
+    const kept = new Map([...conns].map(([n, c]) => [n, c instanceof Error ? c : c.conn]));
     const health = await planHealth(run, kept);
     // The engine dropped them; status reads on through the same (kept open) connections.
     for (const [n, c] of kept) if (!(c instanceof Error)) run.conns.set(n, c);
@@ -522,7 +558,12 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
     // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
     const anchorFp = ok?.anchor.fingerprint;
     const hostsOut = await Promise.all(
-      hosts.map((h) => hostStatusFrom(run, h, conns.get(h.name)!, health, anchorFp)),
+      hosts.map((h) => {
+        const c = conns.get(h.name)!;
+        return c instanceof Error
+          ? hostStatusFrom(run, h, c, () => Promise.reject(c), health, anchorFp)
+          : hostStatusFrom(run, h, c.conn, c.v2, health, anchorFp);
+      }),
     );
     const certificate = ok?.certificate ?? unknown(p.serverCrt);
     const anchor = ok?.anchor ?? unknown(run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt);
