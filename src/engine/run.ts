@@ -5,15 +5,7 @@ import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
 import { applySteps } from './apply.js';
-import {
-  isPlanned,
-  isRunStage,
-  type HandlerDef,
-  type HostContext,
-  type RunContext,
-  type Stage,
-  type TaskDef,
-} from './context.js';
+import { type HandlerDef, type HostContext, type RunContext, type Stage, type TaskDef } from './context.js';
 import { startEarly, takeEarly } from './early.js';
 import {
   emptyCounts,
@@ -236,7 +228,7 @@ export async function runTasks<S>(
     if (!ok || signal?.aborted) return;
     for (const t of selected) {
       const first = t.stages[0];
-      const early = first && isPlanned(first) && first.gatherEarly ? first : undefined;
+      const early = first?.gatherEarly ? first : undefined;
       if (!early && !t.readAhead) continue;
       for (const h of first?.hosts(run) ?? []) {
         const conn = run.conns.get(h);
@@ -450,7 +442,6 @@ export async function runStage<S>(
   task: TaskId,
   first: boolean,
 ): Promise<TaskResult> {
-  if (isRunStage(stage)) return stage.run(ctx);
   const early = first && stage.gatherEarly ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
   const facts = await (early ?? stage.gather(ctx));
   const { run } = ctx;

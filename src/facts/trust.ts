@@ -84,7 +84,7 @@ export function trustProbeCmd(
 
 /** Whether a command is the trust probe (a reader that adds to its round trip looks for it). */
 export function isTrustProbe(c: Cmd): boolean {
-  return c.argv[0] === 'sh' && c.argv[1] === '-c' && c.argv[2] === TRUST_PROBE;
+  return c.argv[2] === TRUST_PROBE;
 }
 
 export function parseTrustProbe(files: readonly ProbedFile[], stdout: string): TrustProbe {

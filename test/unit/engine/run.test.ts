@@ -591,7 +591,12 @@ describe('engine', () => {
     const debug = f.events
       .filter((e) => e.type === 'log' && e.level === 'debug')
       .map((e) => e.type === 'log' && e.message);
-    assert.deepEqual(debug, ['$ update-ca-certificates <<stdin', '$ service docker restart']);
+    // Each step is named, then its command told (stdin never shown); the handler's command too.
+    assert.deepEqual(debug, [
+      'step: refresh',
+      '$ update-ca-certificates <<stdin',
+      '$ service docker restart',
+    ]);
     assert.ok(f.events.some((e) => e.type === 'progress' && e.handler === 'restart-docker'));
   });
 });
