@@ -5,7 +5,7 @@ import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
 import { applySteps } from './apply.js';
-import { type HandlerDef, type HostContext, type RunContext, type Stage, type TaskDef } from './context.js';
+import type { HandlerDef, HostContext, PlanInput, RunContext, Stage, TaskDef } from './context.js';
 import { startEarly, takeEarly } from './early.js';
 import {
   emptyCounts,
@@ -446,20 +446,25 @@ export async function runStage<S>(
   const facts = await (early ?? stage.gather(ctx));
   const { run } = ctx;
   run.gathered?.(task, ctx.host.name, facts);
-  const plan = stage.plan(facts, {
-    playbook: run.playbook,
-    inventory: run.inventory,
-    host: ctx.host,
-    secrets: run.secrets,
-    shared: run.shared,
-    now: new Date(),
-  });
+  const plan = stage.plan(facts, planInput(run, ctx.host));
   if (plan.record) Object.assign(run.shared as object, plan.record);
   if (plan.skipped !== undefined) return { status: 'skipped', changes: [], message: plan.skipped };
   for (const h of plan.notify ?? []) ctx.notify(h);
   if ((await applySteps(ctx, plan.steps)) && stage.settle) await stage.settle(ctx);
   const message = plan.message ? { message: plan.message } : {};
   return { status: plan.changes.length > 0 ? 'changed' : 'ok', changes: plan.changes, ...message };
+}
+
+/** What a plan may look at besides its facts, on this run and host, now. */
+export function planInput<S>(run: RunContext<S>, host: HostSpec): PlanInput<S> {
+  return {
+    playbook: run.playbook,
+    inventory: run.inventory,
+    host,
+    secrets: run.secrets,
+    shared: run.shared,
+    now: new Date(),
+  };
 }
 
 function interruptedTask(host: string, task: TaskId, message: string): EngineEvent {

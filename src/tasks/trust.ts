@@ -6,6 +6,7 @@
 // the run's hosts once each host is done with the task.
 import type { GatherContext, PlannedStage, TaskDef } from '../engine/context.js';
 import { takeEarly } from '../engine/early.js';
+import { planInput } from '../engine/run.js';
 import { readDockerState } from '../facts/docker-state.js';
 import { probeTrust, type TrustProbe } from '../facts/trust.js';
 import { ensureTlsKnown } from './api.js';
@@ -29,16 +30,8 @@ async function gatherTrust(ctx: GatherContext<Shared>, wanted: boolean): Promise
     ((tls?.anchorChanged && tls.anchorPem?.known) || (tls?.serverChanged && tls.serverFingerprint?.known));
   const probe = await ((!tlsWrote && early) || probeTrust(ctx.conn, files));
   const facts: TrustFacts = { wanted, os, probe };
-  const input = {
-    playbook: run.playbook,
-    inventory: run.inventory,
-    host,
-    secrets: run.secrets,
-    shared: run.shared,
-    now: new Date(),
-  };
   // The daemon's containers and insecure registries, only where the plan will speak of them.
-  if (dockerNeeded(facts, input)) facts.docker = await readDockerState(ctx.conn);
+  if (dockerNeeded(facts, planInput(run, host))) facts.docker = await readDockerState(ctx.conn);
   return facts;
 }
 

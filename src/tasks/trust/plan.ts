@@ -2,6 +2,7 @@
 // playbook asks, the changes and the steps that make them. Pure: the same facts give the same plan
 // in check mode and in an apply.
 import { posix } from 'node:path';
+import type { Playbook } from '../../config/model.js';
 import { Later } from '../../core/later.js';
 import type { Change, HostFacts, Step } from '../../core/task.js';
 import { TaskFailure } from '../../core/task.js';
@@ -60,7 +61,7 @@ export function filesFor(
   return wanted ? trustFiles(pb, os) : leftoverFiles();
 }
 
-function restartPolicy(pb: PlanInput<Shared>['playbook'], wanted: boolean): RestartPolicy {
+function restartPolicy(pb: Playbook, wanted: boolean): RestartPolicy {
   // A host leaving trust.hosts is restarted only where a store file leaves it, and never when the
   // playbook says never.
   if (wanted) return pb.trust.restartDocker;
@@ -323,7 +324,8 @@ export function planTrust(facts: TrustFacts, input: PlanInput<Shared>): Plan<Sha
     });
   }
   changes.push(...d.containerdChanges);
-  const insecure = insecureSteps(d, changes, () => docker().insecure.includes(pb.registry.address));
+  const { address } = pb.registry;
+  const insecure = insecureSteps(d, changes, address, () => docker().insecure.includes(address));
   return {
     changes,
     steps:
@@ -366,14 +368,13 @@ function containerdConfig(file: RemoteFile | undefined, changes: Change[]): Step
 }
 
 /** daemon.json written when its list changes, then a reload (SIGHUP, no restart) and a wait for it. */
-function insecureSteps(d: Decided, changes: Change[], loaded: () => boolean): Step[] {
+function insecureSteps(d: Decided, changes: Change[], address: string, loaded: () => boolean): Step[] {
   const { edited, want, targets } = d.insecure;
   if (edited) {
     changes.push({ what: `${DOCKER_DAEMON_JSON} insecure-registries`, from: edited.from, to: edited.to });
   } else if (!want || loaded()) {
     return [];
   } else {
-    const address = targets[0]![0];
     changes.push({ what: 'docker', why: `has not loaded ${address} as an insecure registry yet` });
   }
   const steps: Step[] = [];
