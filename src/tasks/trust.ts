@@ -16,7 +16,8 @@ import { dockerNeeded, filesFor, planTrust, type TrustFacts } from './trust/plan
 
 async function gatherTrust(ctx: GatherContext<Shared>, wanted: boolean): Promise<TrustFacts> {
   const { run, host } = ctx;
-  const os = run.facts.get(host.name)!;
+  const { osFamily, osId } = run.facts.get(host.name)!;
+  const os = { osFamily, osId };
   const files = filesFor(run.playbook, wanted, os);
   // The anchor this host is to trust, when tls did not run in this invocation.
   await ensureTlsKnown(run);

@@ -53,11 +53,7 @@ export interface TrustFacts {
 export type RestartPolicy = 'never' | 'on-change' | 'always';
 
 /** The files a host of this kind is read for and planned with. */
-export function filesFor(
-  pb: PlanInput<Shared>['playbook'],
-  wanted: boolean,
-  os: TrustFacts['os'],
-): TrustFile[] {
+export function filesFor(pb: Playbook, wanted: boolean, os: TrustFacts['os']): TrustFile[] {
   return wanted ? trustFiles(pb, os) : leftoverFiles();
 }
 
