@@ -1,6 +1,6 @@
 import type { HostSpec, Inventory, Playbook } from '../config/model.js';
 import type { Secret } from '../core/secret.js';
-import type { Change, HandlerId, HostFacts, Step, TaskId, TaskResult } from '../core/task.js';
+import type { Change, HandlerId, HostFacts, Step, TaskId } from '../core/task.js';
 import type { Connection } from '../transport/types.js';
 
 /** What every task on every host of one run can see. */
@@ -22,6 +22,11 @@ export interface RunContext<S> {
    * `task/host`, until the task takes it: per run, so two runs in one process never share one.
    */
   early: Map<string, Promise<unknown>>;
+  /**
+   * Told what each planned stage gathered on each host, before its plan is made: a reader of the
+   * run (status) renders health from the very facts the plans decided from, without reading again.
+   */
+  gathered?(task: TaskId, host: string, facts: unknown): void;
   log(message: string, host?: string): void;
   debug(message: string, host?: string): void;
 }
@@ -106,23 +111,9 @@ export interface PlannedStage<S, F> {
   settle?(ctx: HostContext<S>): Promise<void>;
 }
 
-/** A stage that still reads, decides and applies in one function. */
-export interface RunStage<S> {
-  hosts(run: RunContext<S>): string[];
-  run(ctx: HostContext<S>): Promise<TaskResult>;
-}
-
 /** A unit of one task on a set of hosts. A task runs its stages one after the other. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Stage<S> = RunStage<S> | PlannedStage<S, any>;
-
-export function isPlanned<S>(stage: Stage<S>): stage is PlannedStage<S, unknown> {
-  return 'plan' in stage;
-}
-
-export function isRunStage<S>(stage: Stage<S>): stage is RunStage<S> {
-  return 'run' in stage;
-}
+export type Stage<S> = PlannedStage<S, any>;
 
 export interface TaskDef<S, St extends Stage<S> = Stage<S>> {
   id: TaskId;

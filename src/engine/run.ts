@@ -5,15 +5,7 @@ import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
 import { applySteps } from './apply.js';
-import {
-  isPlanned,
-  isRunStage,
-  type HandlerDef,
-  type HostContext,
-  type RunContext,
-  type Stage,
-  type TaskDef,
-} from './context.js';
+import type { HandlerDef, HostContext, PlanInput, RunContext, Stage, TaskDef } from './context.js';
 import { startEarly, takeEarly } from './early.js';
 import {
   emptyCounts,
@@ -236,7 +228,7 @@ export async function runTasks<S>(
     if (!ok || signal?.aborted) return;
     for (const t of selected) {
       const first = t.stages[0];
-      const early = first && isPlanned(first) && first.gatherEarly ? first : undefined;
+      const early = first?.gatherEarly ? first : undefined;
       if (!early && !t.readAhead) continue;
       for (const h of first?.hosts(run) ?? []) {
         const conn = run.conns.get(h);
@@ -450,24 +442,29 @@ export async function runStage<S>(
   task: TaskId,
   first: boolean,
 ): Promise<TaskResult> {
-  if (isRunStage(stage)) return stage.run(ctx);
   const early = first && stage.gatherEarly ? takeEarly<unknown, S>(ctx.run, task, ctx.host.name) : undefined;
   const facts = await (early ?? stage.gather(ctx));
   const { run } = ctx;
-  const plan = stage.plan(facts, {
-    playbook: run.playbook,
-    inventory: run.inventory,
-    host: ctx.host,
-    secrets: run.secrets,
-    shared: run.shared,
-    now: new Date(),
-  });
+  run.gathered?.(task, ctx.host.name, facts);
+  const plan = stage.plan(facts, planInput(run, ctx.host));
   if (plan.record) Object.assign(run.shared as object, plan.record);
   if (plan.skipped !== undefined) return { status: 'skipped', changes: [], message: plan.skipped };
   for (const h of plan.notify ?? []) ctx.notify(h);
   if ((await applySteps(ctx, plan.steps)) && stage.settle) await stage.settle(ctx);
   const message = plan.message ? { message: plan.message } : {};
   return { status: plan.changes.length > 0 ? 'changed' : 'ok', changes: plan.changes, ...message };
+}
+
+/** What a plan may look at besides its facts, on this run and host, now. */
+export function planInput<S>(run: RunContext<S>, host: HostSpec): PlanInput<S> {
+  return {
+    playbook: run.playbook,
+    inventory: run.inventory,
+    host,
+    secrets: run.secrets,
+    shared: run.shared,
+    now: new Date(),
+  };
 }
 
 function interruptedTask(host: string, task: TaskId, message: string): EngineEvent {

@@ -1,6 +1,7 @@
-// `regbook status`: one look at the whole cluster, read-only. Every host is connected at once; each
-// answers in two round trips (facts, then its trust files and a GET /v2/ made on the host itself),
-// and the master also shows its certificate, its registry container and the registry's catalog.
+// `regbook status`: one look at the whole cluster, read-only. Every host is connected at once and
+// read once, by the plans of `apply --check` (ops/plan-health.ts); the health is rendered from what
+// they gathered, with a GET /v2/ made on each trust host itself, and on the master the registry's
+// catalog.
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
@@ -18,8 +19,14 @@ import { masterName, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
 import { connect, type Connection } from '../transport/index.js';
+import type { ExecOptions, ExecResult } from '../transport/types.js';
+import { execBatch } from '../facts/batch.js';
+import { isTrustProbe } from '../facts/trust.js';
 import { operatorRun } from './catalog.js';
 import { planHealth, type PendingChange, type PlanHealth } from './plan-health.js';
+import type { RegistryFacts } from '../tasks/registry.js';
+import type { TlsFacts } from '../tasks/tls.js';
+import type { TrustFacts } from '../tasks/trust/plan.js';
 
 export interface StatusArgs {
   playbook: string;
@@ -247,11 +254,15 @@ export async function readMasterCerts(
   };
 }
 
-/** The master's side: its certificate, its registry container and the registry's API. */
-async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterCerts>, now: Date) {
+/** The master's side: its container as gathered, and the registry's API through its connection. */
+async function registryStatus(
+  run: Run,
+  certs: MasterCerts,
+  probe: { container: InspectedWithState | undefined; imageId: string | undefined },
+  now: Date,
+) {
   const pb = run.playbook;
-  const [{ anchorPem, certificate, anchor }, probe] = await Promise.all([certs, probeRegistry(conn, run)]);
-
+  const { anchorPem, certificate, anchor } = certs;
   const { container: c, imageId } = probe;
   const container: ContainerStatus = { name: pb.registry.name, present: c !== undefined };
   if (c) {
@@ -272,6 +283,9 @@ async function registryStatus(run: Run, conn: Connection, certs: Promise<MasterC
   const api: ApiStatus = {};
   const plain = pb.tls.mode === 'none';
   if (plain || (anchorPem && certificate.fingerprint)) {
+    // The certificate in place now, not one the next apply would make: the container and the
+    // registry's TLS are judged against what is there. The same anchor as the plans' keeps the
+    // registry client they opened (and its channel).
     run.shared.tls = {
       ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
       anchorChanged: false,
@@ -388,66 +402,194 @@ export function judge(
   return { problems, warnings, exitCode };
 }
 
+/**
+ * A host's connection for the plans. The engine "closes" it at the end of its run, while status
+ * still reads through it (the registry's catalog), so status closes the real one itself. And
+ * status's own GET /v2/ from the host goes in the round trip of the trust task's probe there, so
+ * status opens no channel that `apply --check` does not; where no probe ran, it goes alone.
+ */
+function forStatus(conn: Connection, v2: Cmd | undefined): { conn: Connection; v2(): Promise<ExecResult> } {
+  let batched: Promise<ExecResult> | undefined;
+  const wrapped = new Proxy(conn, {
+    get(target, prop, receiver) {
+      if (prop === 'close') return async () => undefined;
+      if (prop === 'exec')
+        return (c: Cmd, opts?: ExecOptions) => {
+          if (!v2 || batched || !isTrustProbe(c)) return target.exec(c, opts);
+          const both = execBatch(target, [c, v2]);
+          batched = both.then((r) => r[1]!);
+          batched.catch(() => undefined);
+          return both.then((r) => r[0]!);
+        };
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    conn: wrapped,
+    v2: () =>
+      batched ?? (v2 ? conn.exec(v2, { timeoutMs: 20_000 }) : Promise.reject(new Error('no /v2/ check'))),
+  };
+}
+
+/** The GET /v2/ a trust host is checked with: curl trusting what docker trusts there. */
+function hostV2Cmd(run: Run): Cmd {
+  const pb = run.playbook;
+  // The certs.d file is the same on either OS family; only the store's path differs.
+  const certsD = trustFiles(pb, { osFamily: 'debian', osId: 'debian' }).find(
+    (f) => f.data === undefined && !f.kind && !f.system,
+  )?.path;
+  return v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https');
+}
+
+/** The master's certificates as the tls task gathered them (tls.dir read once for both). */
+function certsFrom(run: Run, tls: TlsFacts, now: Date): MasterCerts {
+  const p = tlsPaths(run.playbook.tls.dir);
+  const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
+  const anchorPem = tls.files.get(anchorPath)?.content.toString('utf8');
+  const serverPem = tls.files.get(p.serverCrt)?.content.toString('utf8');
+  return {
+    ...(anchorPem ? { anchorPem } : {}),
+    certificate: certificateStatus(p.serverCrt, serverPem, now),
+    anchor: certificateStatus(anchorPath, anchorPem, now),
+  };
+}
+
+/**
+ * One host's health from what the plans gathered there: its facts, its trust files (the trust
+ * task's probe), then GET /v2/ run on the host. A host the plans did not reach that far (its facts
+ * failed a task first) has its trust files read here.
+ */
+async function hostStatusFrom(
+  run: Run,
+  host: HostSpec,
+  conn: Connection | Error,
+  v2Of: () => Promise<ExecResult>,
+  health: PlanHealth,
+  anchorFp: string | undefined,
+): Promise<HostStatus> {
+  const pb = run.playbook;
+  const trustExpected = pb.trust.hosts.includes(host.name);
+  const base = { name: host.name, role: host.role, trustExpected };
+  if (conn instanceof Error) return { ...base, reachable: false, error: conn.message };
+  const facts = run.facts.get(host.name);
+  if (!facts) {
+    const failed = health.failed.find((f) => f.host === host.name && f.task === 'facts');
+    return { ...base, reachable: true, error: failed?.message ?? 'no facts were read' };
+  }
+  const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
+  if (!trustExpected) return { ...base, reachable: true, docker };
+  try {
+    // The certificates only: containerd's hosts.toml is configuration, not a trust anchor.
+    const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
+    const gathered = health.gathered.get<TrustFacts>('trust', host.name)?.probe.files;
+    const [contents, v2] = await Promise.all([
+      gathered ??
+        readFiles(
+          conn,
+          files.map((f) => f.path),
+        ),
+      v2Of(),
+    ]);
+    return {
+      ...base,
+      reachable: true,
+      docker,
+      trust: files.map((f) => ({
+        path: f.path,
+        kind: f.system ? 'system' : 'certs.d',
+        state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
+      })),
+      v2: parseV2(v2.stdout),
+    };
+  } catch (err) {
+    return { ...base, reachable: true, docker, error: (err as Error).message };
+  }
+}
+
+/**
+ * One gather per host: the plans of `apply --check` read every host once, and the health is
+ * rendered from what they read; only what no plan reads is asked here (GET /v2/ from each trust
+ * host, the registry's catalog and tags).
+ */
 export async function gatherStatus(run: Run, now = new Date()): Promise<StatusReport> {
   const hosts = run.inventory.hosts;
-  const conns = await Promise.all(
-    hosts.map(async (h) => {
+  const opened = await Promise.all(
+    hosts.map((h) =>
+      connect(h).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    ),
+  );
+  try {
+    const v2 = hostV2Cmd(run);
+    const conns = new Map(
+      hosts.map((h, i) => {
+        const c = opened[i]!;
+        return [
+          h.name,
+          c instanceof Error ? c : forStatus(c, run.playbook.trust.hosts.includes(h.name) ? v2 : undefined),
+        ];
+      }),
+    );
+    const kept = new Map([...conns].map(([n, c]) => [n, c instanceof Error ? c : c.conn]));
+    const health = await planHealth(run, kept);
+    // The engine dropped them; status reads on through the same (kept open) connections.
+    for (const [n, c] of kept) if (!(c instanceof Error)) run.conns.set(n, c);
+
+    const master = masterName(run);
+    const masterConn = run.conns.get(master);
+    const p = tlsPaths(run.playbook.tls.dir);
+    const unknown = (path: string): CertificateStatus => ({ path, present: false });
+    let masterSide: Awaited<ReturnType<typeof registryStatus>> | Error;
+    if (!masterConn) masterSide = new Error(`the master ${master} is unreachable`);
+    else {
       try {
-        const conn = await connect(h);
-        run.conns.set(h.name, conn);
-        return conn;
+        const tls = health.gathered.get<TlsFacts>('tls', master);
+        const certs = tls ? certsFrom(run, tls, now) : await readMasterCerts(run, masterConn, now);
+        const reg = health.gathered.get<RegistryFacts>('registry', master);
+        const probe = reg
+          ? { container: reg.container as InspectedWithState | undefined, imageId: reg.imageId }
+          : await probeRegistry(masterConn, run);
+        masterSide = await registryStatus(run, certs, probe, now);
       } catch (err) {
-        return err as Error;
+        masterSide = err as Error;
       }
-    }),
-  );
-  const masterConn = conns[hosts.findIndex((h) => h.name === masterName(run))];
-  const reachableMaster = masterConn instanceof Error ? undefined : masterConn;
-  const certs = readMasterCerts(run, reachableMaster, now);
-  // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
-  const certsOrNone = certs.catch((err: Error) => err);
-  const anchorFp = certsOrNone.then((c) => (c instanceof Error ? undefined : c.anchor.fingerprint));
-  const [master, ...perHost] = await Promise.all([
-    reachableMaster
-      ? registryStatus(run, reachableMaster, certs, now).catch((err: Error) => err)
-      : new Error(`the master ${masterName(run)} is unreachable`),
-    ...hosts.map((h, i) => readHostStatus(run, h, conns[i]!, anchorFp).then((r) => r.status)),
-  ]);
-  const p = tlsPaths(run.playbook.tls.dir);
-  const unknown = (path: string): CertificateStatus => ({ path, present: false });
-  const ok = master instanceof Error ? undefined : master;
-  const certificate = ok?.certificate ?? unknown(p.serverCrt);
-  const anchor = ok?.anchor ?? unknown(run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt);
-  const container: ContainerStatus = ok?.container ?? { name: run.playbook.registry.name, present: false };
-  const api: ApiStatus = ok?.api ?? { error: (master as Error).message };
-  const hostsOut = perHost as HostStatus[];
-  // Then the plan, on the same connections, once the reads above are done with them.
-  const health = await planHealth(
-    run.playbook,
-    run.inventory,
-    run.secrets,
-    new Map(hosts.map((h, i) => [h.name, conns[i]!])),
-  );
-  const partial = {
-    registry: run.playbook.registry.address,
-    ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
-    renewBeforeDays: run.playbook.tls.renewBeforeDays,
-    certificate,
-    anchor,
-    container,
-    api,
-    hosts: hostsOut,
-    pending: health.pending,
-  };
-  return { ...partial, ...judge(partial, run.playbook, health.failed) };
+    }
+    const ok = masterSide instanceof Error ? undefined : masterSide;
+    // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
+    const anchorFp = ok?.anchor.fingerprint;
+    const hostsOut = await Promise.all(
+      hosts.map((h) => {
+        const c = conns.get(h.name)!;
+        return c instanceof Error
+          ? hostStatusFrom(run, h, c, () => Promise.reject(c), health, anchorFp)
+          : hostStatusFrom(run, h, c.conn, c.v2, health, anchorFp);
+      }),
+    );
+    const certificate = ok?.certificate ?? unknown(p.serverCrt);
+    const anchor = ok?.anchor ?? unknown(run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt);
+    const container: ContainerStatus = ok?.container ?? { name: run.playbook.registry.name, present: false };
+    const api: ApiStatus = ok?.api ?? { error: (masterSide as Error).message };
+    const partial = {
+      registry: run.playbook.registry.address,
+      ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
+      renewBeforeDays: run.playbook.tls.renewBeforeDays,
+      certificate,
+      anchor,
+      container,
+      api,
+      hosts: hostsOut,
+      pending: health.pending,
+    };
+    return { ...partial, ...judge(partial, run.playbook, health.failed) };
+  } finally {
+    run.shared.api?.client.close();
+    delete run.shared.api;
+    run.conns.clear();
+    await Promise.all(opened.map((c) => (c instanceof Error ? undefined : c.close().catch(() => undefined))));
+  }
 }
 
 /** Gathers every host's health; the report carries its own exit code (4, else 2 when anything is listed). */
 export async function status(a: StatusArgs): Promise<StatusReport> {
-  const run = operatorRun(a.playbook, a.inventory);
-  try {
-    return await gatherStatus(run);
-  } finally {
-    await Promise.all([...run.conns.values()].map((c) => c.close().catch(() => undefined)));
-  }
+  return gatherStatus(operatorRun(a.playbook, a.inventory));
 }

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { lab, type Lab } from '../helpers/lab.js';
-import { regbook, tempDir } from '../helpers/cli.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { regbook, ROOT, tempDir } from '../helpers/cli.js';
 import {
   allZeroChanged,
   applyJson,
@@ -91,6 +94,31 @@ describe('operator commands on the lab', () => {
     assert.match(text.stdout, /HOST\s+ROLE\s+REACHABLE\s+DOCKER\s+CERTS\.D\s+SYSTEM STORE\s+\/v2\//);
     assert.match(text.stdout, /worker1\s+worker\s+yes\s+running\s+ok\s+ok\s+ok \(200\)/);
     assert.match(text.stdout, /^healthy$/m);
+  });
+
+  it('status opens no more SSH channels on any host than apply --check: the plans’ gather is its only one', async () => {
+    // Every channel regbook's SSH client opens (commands, and TCP to the registry), by host port.
+    const channels = async (args: string[]) => {
+      const file = join(dir, `channels-${args[0]}.json`);
+      const r = await regbook([...args, '-i', inv, '--output', 'json'], {
+        env: {
+          NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'test/helpers/channel-count.mjs')).href}`,
+          REGBOOK_CHANNEL_COUNT: file,
+        },
+      });
+      assert.equal(r.code, 0, explain(r));
+      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+    };
+    const check = await channels(['apply', pb, '--check']);
+    const st = await channels(['status', pb]);
+    for (const h of L.hosts.filter((x) => ['master', 'worker1', 'worker2'].includes(x.name))) {
+      const port = String(h.port);
+      assert.ok((check[port] ?? 0) > 0, `${h.name}: apply --check opened no channel`);
+      assert.ok(
+        (st[port] ?? 0) <= check[port]!,
+        `${h.name}: status opened ${st[port]} channels, apply --check ${check[port]}`,
+      );
+    }
   });
 
   it('status reports a worker whose trust file was removed, and one whose store holds another certificate', async () => {

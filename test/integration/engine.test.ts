@@ -5,7 +5,6 @@ import type { Playbook } from '../../src/config/model.js';
 import type { TaskDef } from '../../src/engine/context.js';
 import { createRun } from '../../src/engine/setup.js';
 import { runTasks } from '../../src/engine/run.js';
-import { applySteps, result } from '../../src/tasks/steps.js';
 import { connect } from '../../src/transport/index.js';
 import { lab, type Lab } from '../helpers/lab.js';
 import { parseNdjson, parseTextRecap, regbook, tempDir } from '../helpers/cli.js';
@@ -18,14 +17,14 @@ function traceTask(marker: string): TaskDef<object> {
     stages: [
       {
         hosts: (run) => run.inventory.hosts.map((h) => h.name),
-        async run(ctx) {
-          const changes = [{ what: marker }];
-          await applySteps(ctx as never, [
+        gather: async () => undefined,
+        plan: () => ({
+          changes: [{ what: marker }],
+          steps: [
             { kind: 'exec', describe: 'touch', cmd: { argv: ['touch', marker], privileged: true } },
             { kind: 'write', describe: 'write', path: `${marker}.w`, data: 'x', mode: 0o600 },
-          ]);
-          return result(changes);
-        },
+          ],
+        }),
       },
     ],
   };

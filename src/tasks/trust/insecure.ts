@@ -6,7 +6,6 @@ import { posix } from 'node:path';
 import type { Cmd } from '../../core/cmd.js';
 import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure } from '../../core/task.js';
-import { ENGINE_API_GATE } from '../../facts/engine-api.js';
 
 export const DOCKER_DAEMON_JSON = '/etc/docker/daemon.json';
 const INSECURE_KEY = 'insecure-registries';
@@ -75,21 +74,4 @@ export function reloadDockerCmd(): Cmd {
   return { argv: ['sh', '-c', RELOAD_DOCKER], privileged: true };
 }
 
-const DOCKER_INFO = [
-  `if ${ENGINE_API_GATE}; then curl -sf --max-time 30 --unix-socket "$s" http://docker/info`,
-  "else docker info --format '{{json .}}'; fi",
-].join('\n');
-declareShellScript('tasks/trust/insecure: docker info', DOCKER_INFO);
-
-/** The daemon's info as JSON, from the engine API where curl reaches it, else from the client. */
-export function dockerInfoCmd(): Cmd {
-  return { argv: ['sh', '-c', DOCKER_INFO], privileged: true };
-}
-
-/** Whether the running daemon treats `address` as an insecure registry. */
-export function listedInsecure(infoJson: string, address: string): boolean {
-  const info = JSON.parse(infoJson) as {
-    RegistryConfig?: { IndexConfigs?: Record<string, { Secure?: boolean }> };
-  };
-  return info.RegistryConfig?.IndexConfigs?.[address]?.Secure === false;
-}
+export { dockerInfoCmd, listedInsecure } from '../../facts/docker-state.js';

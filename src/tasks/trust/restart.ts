@@ -3,12 +3,11 @@
 // policy. So the restarts roll (trust.serial hosts at a time, see rollout.ts), and a host's slot is
 // only given back once its daemon answers and the containers that ran before with a restart policy
 // run again: a host that does not come back stops the rollout before it reaches another.
-import type { Cmd } from '../../core/cmd.js';
 import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure, type Step } from '../../core/task.js';
 import type { HandlerDef } from '../../engine/context.js';
 import { ENGINE_API_GATE } from '../../facts/engine-api.js';
-import type { Connection } from '../../transport/types.js';
+import { readDockerState, type DockerState, type RunningContainer } from '../../facts/docker-state.js';
 import { waitForRegistry } from '../api.js';
 import { masterName, type Ctx, type Shared } from '../shared.js';
 import { applySteps } from '../steps.js';
@@ -32,21 +31,6 @@ export const RESTART_DOCKER = [
 ].join('\n');
 declareShellScript('tasks/trust/restart: restart docker', RESTART_DOCKER);
 
-// The daemon's info, then each running container's inspect, one JSON document a line.
-const RUNNING_SCRIPT = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  curl -sf --max-time 30 --unix-socket "$s" http://docker/info || exit 1; echo',
-  '  for id in $(curl -sf --max-time 30 --unix-socket "$s" http://docker/containers/json | grep -o \'"Id":"[0-9a-f]*"\' | cut -d\\" -f4); do',
-  '    curl -sf --max-time 30 --unix-socket "$s" "http://docker/containers/$id/json" && echo',
-  '  done',
-  'else',
-  "  docker info --format '{{json .}}' || exit 1",
-  '  ids=$(docker ps -q --no-trunc)',
-  '  [ -z "$ids" ] || docker inspect --format \'{{json .}}\' $ids',
-  'fi',
-].join('\n');
-declareShellScript('tasks/trust/restart: docker info and running containers', RUNNING_SCRIPT);
-
 // Positional arguments: container ids. Succeeds once every one of them runs; gives up after 120 s.
 const WAIT_RUNNING = [
   `if ${ENGINE_API_GATE}; then`,
@@ -63,50 +47,6 @@ const WAIT_RUNNING = [
   'done',
 ].join('\n');
 declareShellScript('tasks/trust/restart: wait for containers', WAIT_RUNNING);
-
-export interface RunningContainer {
-  id: string;
-  name: string;
-  /** The restart policy's name: no, always, unless-stopped, on-failure. */
-  restart: string;
-}
-
-export interface DockerState {
-  liveRestore: boolean;
-  running: RunningContainer[];
-}
-
-export function runningCmd(): Cmd {
-  return { argv: ['sh', '-c', RUNNING_SCRIPT], privileged: true };
-}
-
-export function parseRunning(stdout: string): DockerState {
-  const [info, ...rest] = stdout.split('\n').filter((l) => l.trim().length > 0);
-  if (!info) throw new Error('docker info gave no answer');
-  const liveRestore = (JSON.parse(info) as { LiveRestoreEnabled?: boolean }).LiveRestoreEnabled === true;
-  const running: RunningContainer[] = [];
-  for (const line of rest) {
-    const c = JSON.parse(line) as {
-      Id?: string;
-      Name?: string;
-      State?: { Running?: boolean };
-      HostConfig?: { RestartPolicy?: { Name?: string } };
-    };
-    if (!c.Id || !/^[0-9a-f]{64}$/.test(c.Id) || !c.State?.Running) continue;
-    running.push({
-      id: c.Id,
-      name: (c.Name ?? '').replace(/^\//, ''),
-      restart: c.HostConfig?.RestartPolicy?.Name || 'no',
-    });
-  }
-  return { liveRestore, running };
-}
-
-export async function readDockerState(conn: Connection): Promise<DockerState> {
-  const r = await conn.exec(runningCmd());
-  if (r.code !== 0) throw new TaskFailure(`reading docker's containers failed: ${r.stderr.trim()}`);
-  return parseRunning(r.stdout);
-}
 
 /** Containers docker starts again by itself after a restart: those a restart policy brings back. */
 export function comesBack(c: RunningContainer): boolean {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
-import type { HostContext, TaskDef } from '../../../src/engine/context.js';
+import type { GatherContext, TaskDef } from '../../../src/engine/context.js';
 import type { EngineEvent } from '../../../src/engine/events.js';
 import { exitCodeOf, runTasks, selectTasks } from '../../../src/engine/run.js';
 import { selectHosts } from '../../../src/engine/select.js';
 import { createRun } from '../../../src/engine/setup.js';
-import { TaskFailure } from '../../../src/core/task.js';
-import { applySteps } from '../../../src/tasks/steps.js';
+import { TaskFailure, type HandlerId, type Step } from '../../../src/core/task.js';
 import { UnreachableError, type Connection } from '../../../src/transport/types.js';
 
 // A unit test of the engine's scheduling only: hosts are in-memory objects that record calls.
@@ -49,20 +48,30 @@ function fixture(names: string[]) {
   return { run, events, log, conn, hosts };
 }
 
+/** What a test stage's body sees: the gather's context, and a way to notify a handler. */
+type Body = GatherContext<object> & { notify(h: HandlerId): void };
+
+/** A task of one stage: its gather runs `body`, its plan reports one change and the handlers notified. */
 function task(
   id: 'tls' | 'trust' | 'images',
   hosts: string[],
-  body: (ctx: HostContext<object>) => Promise<void>,
+  body: (ctx: Body) => Promise<void>,
 ): TaskDef<object> {
   return {
     id,
     stages: [
       {
         hosts: () => hosts,
-        async run(ctx) {
-          await body(ctx);
-          return { status: 'changed', changes: [{ what: `${id} on ${ctx.host.name}` }] };
+        async gather(ctx) {
+          const notified: HandlerId[] = [];
+          await body({ ...ctx, notify: (h) => void notified.push(h) });
+          return notified;
         },
+        plan: (notify: HandlerId[], { host }) => ({
+          changes: [{ what: `${id} on ${host.name}` }],
+          steps: [],
+          notify,
+        }),
       },
     ],
   };
@@ -165,11 +174,8 @@ describe('engine', () => {
     const seq: string[] = [];
     const stage = (name: string, hosts: string[]) => ({
       hosts: () => hosts,
-      async run(ctx: HostContext<object>) {
-        seq.push(`${name}:${ctx.host.name}`);
-        ctx.notify('restart-docker');
-        return { status: 'changed' as const, changes: [] };
-      },
+      gather: async (ctx: GatherContext<object>) => void seq.push(`${name}:${ctx.host.name}`),
+      plan: () => ({ changes: [], steps: [], notify: ['restart-docker' as const] }),
     });
     await runTasks(
       f.run,
@@ -371,13 +377,13 @@ describe('engine', () => {
         stages: [
           {
             hosts: () => ['m', 'w1'],
-            run: async (ctx) => {
+            gather: async (ctx) => {
               order.push(`facts ${ctx.host.name}`);
               // The lock is granted only after both hosts' facts: a read-ahead before it fails the order.
               if (order.filter((o) => o.startsWith('facts')).length === (limit ? 1 : 2)) grant();
               await new Promise((r) => setTimeout(r, 5));
-              return { status: 'ok', changes: [] };
             },
+            plan: () => ({ changes: [], steps: [] }),
           },
         ],
       };
@@ -442,23 +448,21 @@ describe('engine', () => {
       stages: [
         {
           hosts: () => ['m', 'w1'],
-          async run(ctx) {
-            const ran: string[] = [];
-            const step = (name: string, signal = false) => ({
-              kind: 'fn' as const,
+          gather: async () => undefined,
+          plan: (_facts: unknown, { host }) => {
+            const step = (name: string, signal = false): Step => ({
+              kind: 'fn',
               describe: name,
               run: async () => {
                 if (signal) ac.abort('SIGTERM');
                 await new Promise((r) => setTimeout(r, 5));
-                ran.push(name);
+                seen.push(name);
               },
             });
-            const pending = applySteps(ctx as never, [
-              step(`write on ${ctx.host.name}`, ctx.host.name === 'w1'),
-              step(`refresh on ${ctx.host.name}`),
-            ]);
-            await pending.finally(() => seen.push(...ran));
-            return { status: 'changed', changes: [{ what: 'x' }] };
+            return {
+              changes: [{ what: 'x' }],
+              steps: [step(`write on ${host.name}`, host.name === 'w1'), step(`refresh on ${host.name}`)],
+            };
           },
         },
       ],
@@ -530,11 +534,8 @@ describe('engine', () => {
       stages: [
         {
           hosts: () => ['m'],
-          async run(ctx) {
-            ctx.notify('restart-docker');
-            ac.abort('SIGHUP');
-            return { status: 'changed', changes: [{ what: 'ca.crt' }] };
-          },
+          gather: async () => void ac.abort('SIGHUP'),
+          plan: () => ({ changes: [{ what: 'ca.crt' }], steps: [], notify: ['restart-docker'] }),
         },
       ],
     };
@@ -560,11 +561,18 @@ describe('engine', () => {
       stages: [
         {
           hosts: () => ['m'],
-          async run(ctx) {
-            await ctx.conn.exec({ argv: ['update-ca-certificates'], stdin: 'never shown' });
-            ctx.notify('restart-docker');
-            return { status: 'changed', changes: [] };
-          },
+          gather: async () => undefined,
+          plan: () => ({
+            changes: [],
+            steps: [
+              {
+                kind: 'exec',
+                describe: 'refresh',
+                cmd: { argv: ['update-ca-certificates'], stdin: 'never shown' },
+              },
+            ],
+            notify: ['restart-docker'],
+          }),
         },
       ],
     };
@@ -583,7 +591,12 @@ describe('engine', () => {
     const debug = f.events
       .filter((e) => e.type === 'log' && e.level === 'debug')
       .map((e) => e.type === 'log' && e.message);
-    assert.deepEqual(debug, ['$ update-ca-certificates <<stdin', '$ service docker restart']);
+    // Each step is named, then its command told (stdin never shown); the handler's command too.
+    assert.deepEqual(debug, [
+      'step: refresh',
+      '$ update-ca-certificates <<stdin',
+      '$ service docker restart',
+    ]);
     assert.ok(f.events.some((e) => e.type === 'progress' && e.handler === 'restart-docker'));
   });
 });

@@ -7,7 +7,8 @@ import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js
 import type { Cmd } from '../../../src/core/cmd.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
-import { parseRunning, restartDockerHandler, restartImpact } from '../../../src/tasks/trust/restart.js';
+import { parseRunning } from '../../../src/facts/docker-state.js';
+import { restartDockerHandler, restartImpact } from '../../../src/tasks/trust/restart.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
 import { Rollout } from '../../../src/tasks/trust/rollout.js';

@@ -13,14 +13,9 @@ import type { Cmd } from '../../../src/core/cmd.js';
 import type { HostFacts } from '../../../src/core/task.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
-import {
-  parseTrustProbe,
-  trustFiles,
-  trustProbeCmd,
-  trustTask,
-  wantedRecord,
-  type TrustFile,
-} from '../../../src/tasks/trust.js';
+import { runStage } from '../../../src/engine/run.js';
+import { parseTrustProbe, trustProbeCmd, type ProbedFile } from '../../../src/facts/trust.js';
+import { trustFiles, trustTask, wantedRecord } from '../../../src/tasks/trust.js';
 import { parseRecord, recordText, TRUST_RECORD } from '../../../src/tasks/trust/record.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
@@ -46,17 +41,12 @@ describe('trust: the probe, run by sh on temporary files', () => {
   const other = '-----BEGIN CERTIFICATE-----\nT3RoZXIgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
   const pidfile = file('docker.pid', '1\n');
   const noRecord = join(dir, 'no-record');
-  const probe = async (files: TrustFile[], record = noRecord) => {
+  const probe = async (files: ProbedFile[], record = noRecord) => {
     const r = await new LocalConnection({ name: 'local' }).exec(trustProbeCmd(files, pidfile, record));
     assert.equal(r.code, 0, r.stderr);
     return parseTrustProbe(files, r.stdout);
   };
-  const store = (path: string, bundle: string): TrustFile => ({
-    path,
-    bundle,
-    refresh: ['true'],
-    system: true,
-  });
+  const store = (path: string, bundle: string): ProbedFile => ({ path, bundle, system: true });
   const holds = async (path: string, bundle: string) =>
     (await probe([store(path, bundle)])).bundleHolds.get(path);
 
@@ -198,7 +188,12 @@ async function trustOn(host: HostSpec, opts: { readAhead: boolean; tlsWrote: boo
   if (opts.readAhead) startEarly(run, 'trust', conn.hostName, trustTask.readAhead!(run, conn)!);
   // This host answers the probe only: a plan that goes on to read docker's state (a restart
   // for a certificate still to be made) fails after the probe this test counts.
-  const r = await trustTask.stages[0]!.run({ host, conn, run, notify: () => undefined }).catch(() => ({
+  const r = await runStage(
+    trustTask.stages[0]!,
+    { host, conn, run, notify: () => undefined },
+    'trust',
+    true,
+  ).catch(() => ({
     status: 'failed',
   }));
   return { status: r.status, probes };
@@ -285,7 +280,7 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
     const h = hostWithOldAnchors(host.name, present, oldRecord);
     run.conns.set(host.name, h.conn);
     const stage = trustTask.stages.find((s) => s.hosts(run).includes(host.name))!;
-    const r = await stage.run({ host, conn: h.conn, run, notify: () => undefined });
+    const r = await runStage(stage, { host, conn: h.conn, run, notify: () => undefined }, 'trust', true);
     return { ...h, r };
   }
 
@@ -399,7 +394,12 @@ describe('trust: what regbook wrote for another address goes, and nothing else',
         info,
       );
       run.conns.set(worker.name, h.conn);
-      const r = await trustTask.stages[0]!.run({ host: worker, conn: h.conn, run, notify: () => undefined });
+      const r = await runStage(
+        trustTask.stages[0]!,
+        { host: worker, conn: h.conn, run, notify: () => undefined },
+        'trust',
+        true,
+      );
       return { ...h, r };
     };
     const apply = await go(false);
