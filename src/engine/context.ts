@@ -104,6 +104,8 @@ export interface PlannedStage<S, F> {
    * started is ready (a registry answers), and fails the host when it never is.
    */
   settle?(ctx: HostContext<S>): Promise<void>;
+  /** What the host's line says while `settle` waits, e.g. "waiting for the registry to answer". */
+  settleDescribe?: string;
 }
 
 /** A stage that still reads, decides and applies in one function. */
