@@ -228,6 +228,15 @@ describe('regbook ui in a browser', () => {
     await L.shOk('worker1', 'docker rmi master:5000/app:0.1');
     await refresh();
     assert.equal(await sessions(), before, 'Refresh opened a new SSH connection');
+    // Each read's tunnels to the registry (SSH channels on the master's connection) are closed or
+    // reused, not left to pile up until the master's sshd refuses new sessions.
+    const tunnels = async () =>
+      Number((await L.shOk('master', "ss -Htn state established '( dst 127.0.0.1:5000 )' | wc -l")).trim());
+    await refresh();
+    const afterOne = await tunnels();
+    await refresh();
+    await refresh();
+    assert.ok((await tunnels()) <= afterOne, 'every Refresh left more tunnels to the registry open');
     assert.equal(await rowClass('hold-app:0.1@worker1'), 'drift');
     const state = await page.$eval('[id="hold-app:0.1@worker1"] td:last-child', (e) => e.textContent);
     assert.match(state!, /missing/);
