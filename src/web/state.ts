@@ -6,7 +6,6 @@
 // the master's SSH connection (the creation date is read from each image's config blob there, as a
 // pull would). Then, as `status` does, the next apply's plan in check mode on the same connections,
 // so the Summary says what `status` says.
-import type { Duplex } from 'node:stream';
 import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
@@ -28,6 +27,7 @@ import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { formatBytes } from '../ui/size.js';
+import { kept } from './kept-connection.js';
 import { pendingLine } from '../ui/status-report.js';
 
 export interface TagView {
@@ -330,32 +330,4 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     warnings,
     pending: health.pending.map(pendingLine),
   };
-}
-
-/**
- * The connection, with a close that leaves it open for the next read: it closes only the tunnels
- * opened through it (the check run's registry client keeps its sockets alive, and each is an SSH
- * channel: left open, every read would hold more of the master's sessions until none is left).
- */
-function kept(conn: Connection): Connection {
-  const tunnels = new Set<Duplex>();
-  return new Proxy(conn, {
-    get(target, prop, receiver) {
-      if (prop === 'close')
-        return () => {
-          for (const t of tunnels) t.destroy();
-          tunnels.clear();
-          return Promise.resolve();
-        };
-      if (prop === 'openTcp')
-        return async (host: string, port: number) => {
-          const t = await target.openTcp(host, port);
-          tunnels.add(t);
-          t.once('close', () => tunnels.delete(t));
-          return t;
-        };
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }
