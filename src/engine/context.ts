@@ -109,6 +109,8 @@ export interface PlannedStage<S, F> {
    * started is ready (a registry answers), and fails the host when it never is.
    */
   settle?(ctx: HostContext<S>): Promise<void>;
+  /** What the host's line says while `settle` waits, e.g. "waiting for the registry to answer". */
+  settleDescribe?: string;
 }
 
 /** A unit of one task on a set of hosts. A task runs its stages one after the other. */

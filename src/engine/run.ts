@@ -231,8 +231,10 @@ export async function runTasks<S>(
       const early = first?.gatherEarly ? first : undefined;
       if (!early && !t.readAhead) continue;
       for (const h of first?.hosts(run) ?? []) {
-        const conn = run.conns.get(h);
-        if (!conn || !byName.has(h)) continue;
+        const raw = run.conns.get(h);
+        if (!raw || !byName.has(h)) continue;
+        // Traced like every other command, so -vv lists the reads that start before their task.
+        const conn = traced(raw, (line) => run.debug(line, h));
         const read = early ? early.gather({ host: byName.get(h)!, conn, run }) : t.readAhead!(run, conn);
         if (read) startEarly(run, t.id, h, read);
       }
@@ -450,7 +452,11 @@ export async function runStage<S>(
   if (plan.record) Object.assign(run.shared as object, plan.record);
   if (plan.skipped !== undefined) return { status: 'skipped', changes: [], message: plan.skipped };
   for (const h of plan.notify ?? []) ctx.notify(h);
-  if ((await applySteps(ctx, plan.steps)) && stage.settle) await stage.settle(ctx);
+  if ((await applySteps(ctx, plan.steps)) && stage.settle) {
+    // The wait can last long after the last step: say so, or the host's line keeps that step's name.
+    if (stage.settleDescribe) ctx.progress?.(stage.settleDescribe);
+    await stage.settle(ctx);
+  }
   const message = plan.message ? { message: plan.message } : {};
   return { status: plan.changes.length > 0 ? 'changed' : 'ok', changes: plan.changes, ...message };
 }

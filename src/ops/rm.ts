@@ -15,6 +15,7 @@ import {
 import { ensureTlsKnown, registryClient } from '../tasks/api.js';
 import { connect } from '../transport/index.js';
 import { makeRedact } from '../ui/format.js';
+import type { Run } from '../tasks/shared.js';
 import { operatorRun } from './catalog.js';
 
 export interface RmArgs {
@@ -54,25 +55,42 @@ export interface RmReport {
   removed: Array<Omit<Removal, 'mediaType'>>;
 }
 
-/**
- * Removes the references under the deploy lock (check mode reads only, and takes no lock). Throws
- * ExitError: 4 the master is unreachable, 2 a reference is not in the registry (nothing is removed),
- * the lock is held or the registry refuses; a signal's code when one stopped it.
- */
-export async function removeRefs(a: RmArgs): Promise<RmReport> {
-  const run = operatorRun(a.playbook, a.inventory);
-  const { playbook, inventory } = run;
-  const targets = a.refs.map((ref) => parseRef(ref, playbook.registry.address));
+/** The registry refuses deletes unless the playbook enables them: said before anything is read. */
+export function assertDeleteEnabled(playbook: Run['playbook']): void {
   if (!playbook.registry.deleteEnabled) {
     throw new UsageError(
       `${playbook.file}: registry.deleteEnabled is false, so the registry refuses deletes; ` +
         `set it to true and run apply before rm`,
     );
   }
-  const conn = await connect(inventory.master).catch((err: Error) => {
-    throw new ExitError(`${inventory.master.name} unreachable: ${err.message}`, EXIT.unreachable);
-  });
-  run.conns.set(inventory.master.name, conn);
+}
+
+export interface RemoveOptions {
+  check: boolean;
+  /** Seconds to wait for the deploy lock (0: stop at once when it is held). */
+  lockTimeout: number;
+  /** What the lock records as its holder's command. */
+  command: string[];
+  signal?: AbortSignal;
+  /** Lines about the lock (a stale one taken over), for callers that show them. */
+  notice?: (line: string) => void;
+}
+
+/**
+ * The removal itself, for `regbook rm` and the web view alike: planned from what the registry holds
+ * (a tag sharing its digest goes alone), applied under the deploy lock through the master's
+ * connection in `run.conns` (check mode reads only, and takes no lock, as apply --check takes
+ * none). Throws ExitError 2 when a reference is not in the registry (nothing is removed) or the
+ * registry refuses deletes.
+ */
+export async function removeUnderLock(
+  run: Run,
+  targets: RemovalTarget[],
+  opts: RemoveOptions,
+): Promise<RmReport> {
+  const { playbook, inventory } = run;
+  const conn = run.conns.get(inventory.master.name);
+  if (!conn) throw new ExitError(`${inventory.master.name} is not connected`, EXIT.unreachable);
   const work = async (): Promise<RmReport> => {
     await ensureTlsKnown(run);
     const client = await registryClient(run);
@@ -83,35 +101,26 @@ export async function removeRefs(a: RmArgs): Promise<RmReport> {
         EXIT.taskFailed,
       );
     }
-    if (!a.check) await applyRemovals(client, plan.removals);
+    if (!opts.check) await applyRemovals(client, plan.removals);
     const removed = plan.removals.map(({ mediaType: _, ...r }) => r);
-    return { registry: playbook.registry.address, check: a.check, removed };
+    return { registry: playbook.registry.address, check: opts.check, removed };
   };
-  // A signal lets the removals in flight finish (each is a few requests), then the lock is released
-  // and rm exits with the signal's code.
-  const stop = listenForStopSignals({ exitCode: (sig) => SIGNAL_EXIT[sig] });
   try {
-    // Check mode changes nothing, so it takes no lock, as apply --check takes none.
-    const report = a.check
-      ? await work()
-      : await withDeployLock(
-          {
-            conn,
-            master: inventory.master.name,
-            command: ['regbook', ...process.argv.slice(2)],
-            redact: makeRedact([...run.secrets.values()].map((s) => s.reveal())),
-            timeoutSeconds: a.lockTimeout,
-            signal: stop.signal,
-            releaseHint: `regbook lock release ${a.playbook} -i ${a.inventory}`,
-          },
-          work,
-        );
-    const sig = stop.which();
-    if (sig) throw new StoppedBySignal(sig);
-    return report;
+    if (opts.check) return await work();
+    return await withDeployLock(
+      {
+        conn,
+        master: inventory.master.name,
+        command: opts.command,
+        redact: makeRedact([...run.secrets.values()].map((s) => s.reveal())),
+        timeoutSeconds: opts.lockTimeout,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        releaseHint: `regbook lock release ${playbook.file} -i ${inventory.file}`,
+        ...(opts.notice ? { notice: opts.notice } : {}),
+      },
+      work,
+    );
   } catch (err) {
-    const sig = stop.which();
-    if (sig && !(err instanceof StoppedBySignal)) throw new StoppedBySignal(sig);
     if (err instanceof RegistryError && err.status === 405) {
       throw new ExitError(
         `the registry refuses deletes (${err.message}): it runs without ` +
@@ -119,6 +128,41 @@ export async function removeRefs(a: RmArgs): Promise<RmReport> {
         EXIT.taskFailed,
       );
     }
+    throw err;
+  }
+}
+
+/**
+ * `regbook rm`: removes the references under the deploy lock (check mode reads only, and takes no
+ * lock). Throws ExitError: 4 the master is unreachable, 2 a reference is not in the registry
+ * (nothing is removed), the lock is held or the registry refuses; a signal's code when one
+ * stopped it.
+ */
+export async function removeRefs(a: RmArgs): Promise<RmReport> {
+  const run = operatorRun(a.playbook, a.inventory);
+  const { playbook, inventory } = run;
+  const targets = a.refs.map((ref) => parseRef(ref, playbook.registry.address));
+  assertDeleteEnabled(playbook);
+  const conn = await connect(inventory.master).catch((err: Error) => {
+    throw new ExitError(`${inventory.master.name} unreachable: ${err.message}`, EXIT.unreachable);
+  });
+  run.conns.set(inventory.master.name, conn);
+  // A signal lets the removals in flight finish (each is a few requests), then the lock is released
+  // and rm exits with the signal's code.
+  const stop = listenForStopSignals({ exitCode: (sig) => SIGNAL_EXIT[sig] });
+  try {
+    const report = await removeUnderLock(run, targets, {
+      check: a.check,
+      lockTimeout: a.lockTimeout,
+      command: ['regbook', ...process.argv.slice(2)],
+      signal: stop.signal,
+    });
+    const sig = stop.which();
+    if (sig) throw new StoppedBySignal(sig);
+    return report;
+  } catch (err) {
+    const sig = stop.which();
+    if (sig && !(err instanceof StoppedBySignal)) throw new StoppedBySignal(sig);
     throw asExitError(err);
   } finally {
     stop.dispose();

@@ -80,6 +80,10 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
   const taskTitles = new Map<TaskId, Wrapper>();
   const taskTook = new Map<TaskId, number>();
   const taskHosts = new Map<TaskId, string[]>();
+  const taskEnded = new Set<TaskId>();
+  let connectTitle: Wrapper | undefined;
+  /** Set once a signal came: said on the running task's line, since stderr waits for the tree. */
+  let stopping: string | undefined;
 
   // What each host is doing now, for its line in the tree.
   interface Live {
@@ -90,6 +94,11 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
     lines: string[];
   }
   const live = new Map<string, Live>();
+  const hostWrappers = new Map<string, Wrapper>();
+  const liveOf = (task: TaskId, h: string): Live => {
+    const wrapper = hostWrappers.get(key(task, h));
+    return { task, since: Date.now(), lines: [], ...(wrapper ? { wrapper } : {}) };
+  };
   const hostLine = (h: string, l: Live) => {
     const running = l.step ? Date.now() - l.since : 0;
     if (l.step && running >= SLOW_STEP_MS) {
@@ -107,9 +116,12 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
   const hostTitle = (e: Done) => {
     const changes = e.changes.map((c: Change) => formatChange(c, opts.diff).trim());
     const hs = (handlers.get(key(e.task, e.host)) ?? []).map((x) => {
-      const what = x.status === 'skipped' && x.message === 'would run' ? 'would run' : x.status;
+      const would = x.status === 'skipped' && x.message === 'would run';
+      const what = would ? 'would run' : x.status;
+      // A handler skipped on purpose says why ("untouched: the rollout stopped at …").
+      const why = x.status === 'skipped' && !would && x.message ? ` — ${x.message}` : '';
       const took = x.durationMs === undefined ? '' : ` ${p.dim(formatDuration(x.durationMs))}`;
-      return `handler ${x.handler}: ${p[x.status](what)}${took}`;
+      return `handler ${x.handler}: ${p[x.status](what)}${why}${took}`;
     });
     const detail = verbose > 0 && e.detail ? e.detail.split('\n').map((l) => `| ${l}`) : [];
     const head =
@@ -122,6 +134,8 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
     title: h,
     rendererOptions: { outputBar: Infinity, persistentOutput: true },
     task: async (_c: unknown, ht: Wrapper) => {
+      // listr2 may start this before the host's first event: that event then finds it here.
+      hostWrappers.set(key(id, h), ht);
       const l = live.get(h);
       if (l && l.task === id) {
         l.wrapper = ht;
@@ -148,9 +162,11 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
         {
           title: `Connect to ${plural(e.hosts.length, 'host')}`,
           task: async (_ctx: unknown, t: Wrapper) => {
+            connectTitle = t;
             // No duration here: the connections were made while the lock was taken, before the
             // tree was drawn.
             await connectDone.promise;
+            connectTitle = undefined;
             const ok = e.hosts.length - unreachable.length;
             t.title = `Connected to ${plural(ok, 'host')}`;
             if (unreachable.length)
@@ -165,6 +181,7 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
           task: async (_ctx: unknown, t: Wrapper) => {
             taskTitles.set(id, t);
             const hosts = await phase(id).promise;
+            if (hosts && stopping && !taskEnded.has(id)) t.title = `${id} — ${stopping}`;
             // The task may have ended before listr2 got here (events held back by the lock come at once).
             const took = taskTook.get(id);
             if (took !== undefined) t.title = `${id} ${p.dim(formatDuration(took))}`;
@@ -222,7 +239,7 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
         break;
       }
       case 'host-task-start':
-        live.set(e.host, { task: e.task, since: Date.now(), lines: [] });
+        live.set(e.host, liveOf(e.task, e.host));
         break;
       case 'progress': {
         const l = live.get(e.host);
@@ -230,7 +247,7 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
           l.step = e.step;
           l.since = Date.now();
           if (verbose > 0) say(e.host, p.dim(`… ${e.step}`));
-        } else live.set(e.host, { task: e.task, step: e.step, since: Date.now(), lines: [] });
+        } else live.set(e.host, { ...liveOf(e.task, e.host), step: e.step });
         break;
       }
       case 'log':
@@ -256,10 +273,23 @@ export function liveRenderer(out: NodeJS.WritableStream, opts: LiveOptions) {
       case 'task-end': {
         // A host the task named but never reported on (dropped, cut off) is not run: settle it.
         for (const h of taskHosts.get(e.task) ?? []) done(e.task, h).resolve(undefined);
+        taskEnded.add(e.task);
         if (e.durationMs === undefined) break;
         taskTook.set(e.task, e.durationMs);
         const t = taskTitles.get(e.task);
         if (t) t.title = `${e.task} ${p.dim(formatDuration(e.durationMs))}`;
+        break;
+      }
+      case 'interrupt': {
+        stopping = p.failed(`stopping (${e.signal}): steps in flight finish`);
+        let shown = false;
+        for (const [id, t] of taskTitles) {
+          // Only the task in flight: one that ended or never started keeps its title.
+          if (!taskHosts.has(id) || taskEnded.has(id)) continue;
+          t.title = `${id} — ${stopping}`;
+          shown = true;
+        }
+        if (!shown && connectTitle) connectTitle.title = `Connect — ${stopping}`;
         break;
       }
       case 'recap':

@@ -37,7 +37,8 @@ export function formatRmReport(r: RmReport): string {
   return r.removed.map((x) => describeRemoval(x, r.check) + '\n').join('');
 }
 
-function describeRemoval(r: RmReport['removed'][number], check: boolean): string {
+/** One removal in words, as `regbook rm` prints it and the web view logs it. */
+export function describeRemoval(r: RmReport['removed'][number], check: boolean): string {
   const verb = check ? 'would remove' : 'removed';
   if (r.how === 'tag-alone')
     return `${verb} ${r.repository}:${r.reference} alone (${r.digest} stays, tagged ${r.kept.join(', ')})`;

@@ -119,9 +119,11 @@ export const PAGE_JS = String.raw`'use strict';
     // To the millisecond: two reads within one second differ here even when the text does not.
     $('read-at').setAttribute('data-read-at', s.readAt);
     var sum = clear($('summary'));
-    if (s.problems.length + s.warnings.length === 0) sum.appendChild(el('li', 'healthy', 'good'));
+    // As regbook status judges: healthy only with no problem, no warning and no change pending.
+    if (s.problems.length + s.warnings.length + s.pending.length === 0) sum.appendChild(el('li', 'healthy', 'good'));
     s.warnings.forEach(function (w) { sum.appendChild(el('li', 'warning: ' + w, 'warn')); });
     s.problems.forEach(function (p) { sum.appendChild(el('li', 'problem: ' + p, 'bad')); });
+    s.pending.forEach(function (c) { sum.appendChild(el('li', 'change pending: ' + c, 'warn')); });
 
     var repos = clear($('repositories'));
     if (s.api.error) repos.appendChild(el('p', 'The registry could not be read: ' + s.api.error, 'bad'));
@@ -166,13 +168,14 @@ export const PAGE_JS = String.raw`'use strict';
         irows.push({
           cls: drift ? 'drift' : '',
           id: 'hold-' + i.name + '@' + h.host,
-          cells: [i.name, h.host, code(short(h.imageId), h.imageId), what],
-          cellCls: [null, null, null, drift ? 'drift' : h.state === 'same' ? 'good' : ''],
+          cells: [i.name, h.host, code(short(h.imageId), h.imageId), code(short(i.registryImageId), i.registryImageId), what],
+          cellCls: [null, null, null, null, drift ? 'drift' : h.state === 'same' ? 'good' : ''],
         });
       });
-      if (!i.registryDigest) irows.push({ cls: 'drift', cells: [i.name, '(registry)', '', 'not in the registry'], cellCls: [null, null, null, 'drift'] });
+      if (!i.registryDigest) irows.push({ cls: 'drift', cells: [i.name, '(registry)', '', '', 'not in the registry'], cellCls: [null, null, null, null, 'drift'] });
     });
-    if (irows.length) imgs.appendChild(table(['Image', 'Host', 'Image id', 'State'], irows));
+    // The host's image id beside the registry's: the two are the same id when the host holds the image served.
+    if (irows.length) imgs.appendChild(table(['Image', 'Host', 'Image id', 'Registry image id', 'State'], irows));
 
     var cert = clear($('certificate'));
     function pair(k, v, cls) { cert.appendChild(el('dt', k)); cert.appendChild(el('dd', v, cls)); }

@@ -3,7 +3,9 @@
 // host's trust and reachability. The reads are the ones `status` and `catalog` make: the facts
 // command (which lists the host's images in the same round trip), the trust files, a GET /v2/ run
 // on the host, the master's certificate files and registry container, and the registry API through
-// the master's SSH connection.
+// the master's SSH connection (the creation date is read from each image's config blob there, as a
+// pull would). Then, as `status` does, the next apply's plan in check mode on the same connections,
+// so the Summary says what `status` says.
 import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
@@ -17,6 +19,7 @@ import {
   type ContainerStatus,
   type HostStatus,
 } from '../ops/status.js';
+import { planHealth } from '../ops/plan-health.js';
 import { imageCreated } from '../registry/image-config.js';
 import { ensureTlsKnown, NO_TLS, registryClient } from '../tasks/api.js';
 import type { Run } from '../tasks/shared.js';
@@ -24,6 +27,8 @@ import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { formatBytes } from '../ui/size.js';
+import { kept } from './kept-connection.js';
+import { pendingLine } from '../ui/status-report.js';
 
 export interface TagView {
   tag: string;
@@ -79,6 +84,8 @@ export interface UiState {
   hosts: HostStatus[];
   problems: string[];
   warnings: string[];
+  /** What the next apply would change, one line each, as `status` lists them. */
+  pending: string[];
 }
 
 /**
@@ -291,7 +298,20 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     api,
     hosts: hostStatuses,
   };
-  const { problems, warnings } = judge(partial, pb);
+  // The next apply's plan, in check mode, on the connections kept for the next read: the engine
+  // closes the connections it is given when it ends, so it gets ones whose close leaves them open.
+  const health = await planHealth(
+    pb,
+    run.inventory,
+    run.secrets,
+    new Map(
+      hosts.map((h) => {
+        const c = run.conns.get(h.name);
+        return [h.name, c ? kept(c) : new Error(`${h.name} is not connected`)];
+      }),
+    ),
+  );
+  const { problems, warnings } = judge({ ...partial, pending: health.pending }, pb, health.failed);
   const facts = new Map(hosts.map((h, i) => [h.name, perHost[i]!.facts]));
   return {
     registry: pb.registry.address,
@@ -308,5 +328,6 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     hosts: hostStatuses,
     problems,
     warnings,
+    pending: health.pending.map(pendingLine),
   };
 }

@@ -13,11 +13,16 @@ import { basePlaybook, explain, writePlaybook } from './registry.js';
 import { start } from './faults/support.js';
 
 const LOCK = '/var/lib/regbook/lock';
+const ESC = String.fromCharCode(27);
 /** A foreground colour: ESC [ 3x m. */
 const SGR_COLOUR = new RegExp(String.fromCharCode(27) + '\\[3\\dm');
+/** A host line of the tree whose status is `changed` in yellow: `worker1: ESC[33mchanged ESC[39m`. */
+const YELLOW_CHANGED_HOST = new RegExp(`\\w+: ${ESC}\\[33mchanged${ESC}\\[39m`);
 const SNAPSHOTS = join(ROOT, 'test/e2e/snapshots');
 /** After a signal, the run has this long to close its tree, release the lock and exit. */
 const AFTER_SIGNAL_MS = 30_000;
+/** A signal is said on the screen within this, long before the steps in flight end. */
+const SAID_WITHIN_MS = 5000;
 /** A whole apply on the lab, unreachable host included, ends well within this. */
 const WHOLE_RUN_MS = 240_000;
 
@@ -89,7 +94,9 @@ describe('in a terminal', () => {
     const r = await endsWithin(apply(), WHOLE_RUN_MS);
     assert.equal(r.code, 0, r.screen);
     assert.match(r.screen, /^RECAP$/m);
-    assert.ok(r.raw.includes('\u001b[32m'), 'no colour on a terminal');
+    // regbook's own words in their colour (listr2's ✔ is green whatever regbook does): a host
+    // line's `changed` in yellow.
+    assert.match(r.raw, YELLOW_CHANGED_HOST, 'no yellow changed on a host line');
     matchSnapshot('fresh-apply', r.screen);
     assert.equal(await lockFree(), true, 'the lock outlived the run');
   });
@@ -152,6 +159,13 @@ describe('in a terminal', () => {
         await run.waitFor(/^ {2}\S+ worker1: update-ca-certificates \(\d+s\)$/m, WHOLE_RUN_MS);
         if (how === 'Ctrl-C') run.send('\u0003');
         else process.kill(await run.pid, 'SIGTERM');
+        // Said in the tree at once, while the step in flight finishes, not only once the run ends.
+        const sig = how === 'Ctrl-C' ? 'SIGINT' : 'SIGTERM';
+        await run.waitFor(
+          new RegExp(`trust — stopping \\(${sig}\\): steps in flight finish`),
+          SAID_WITHIN_MS,
+        );
+        assert.doesNotMatch(run.screen(), /^RECAP$/m, 'the stop was said only at the end');
         r = await endsWithin(run, AFTER_SIGNAL_MS);
       } finally {
         await fastRefresh('worker1');

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -37,15 +38,29 @@ declare const document: {
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const CURL = 'curl -sS --fail --cacert /etc/docker/certs.d/master:5000/ca.crt';
 
+/** A port free on the loopback address now (the kernel's pick, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /** Starts `regbook ui` and resolves with the URL it prints first, and the child. */
 function startUi(
   pb: string,
   inv: string,
+  extra: string[] = [],
 ): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const built = join(ROOT, 'dist/cli/main.js');
+  const args = ['ui', pb, '-i', inv, ...extra];
   const argv = existsSync(built)
-    ? [built, 'ui', pb, '-i', inv]
-    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'ui', pb, '-i', inv];
+    ? [built, ...args]
+    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args];
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -73,6 +88,7 @@ describe('regbook ui in a browser', () => {
   let inv: string;
   let pb: string;
   let ui: Awaited<ReturnType<typeof startUi>>;
+  let port: number;
   let browser: Browser;
   let page: Page;
   const requested: string[] = [];
@@ -114,7 +130,8 @@ describe('regbook ui in a browser', () => {
     pb = writePlaybook(dir, basePlaybook());
     const r = await applyJson(pb, inv);
     assert.equal(r.code, 0, explain(r));
-    ui = await startUi(pb, inv);
+    port = await freePort();
+    ui = await startUi(pb, inv, ['--port', String(port)]);
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -137,6 +154,7 @@ describe('regbook ui in a browser', () => {
   it('refuses any request without the token, and sends the strict CSP with the page', async () => {
     const u = new URL(ui.url);
     assert.match(u.hostname, /^127\.0\.0\.1$/);
+    assert.equal(u.port, String(port), '--port is not the port of the URL printed');
     const token = u.pathname.split('/')[1]!;
     assert.ok(token.length >= 43, `token ${token} is shorter than 32 bytes in base64url`);
     for (const path of [
@@ -183,6 +201,16 @@ describe('regbook ui in a browser', () => {
     assert.match(cert, /Days left(79\d|800)/);
     for (const h of ['worker1', 'worker2'])
       assert.equal(await rowClass(`hold-app:0.1@${h}`), '', `${h} is flagged before any drift`);
+    // The worker's image id and the registry's, side by side and equal: the worker holds what is served.
+    const ids = await page.$$eval('[id="hold-app:0.1@worker1"] code', (c) =>
+      c.map((x) => x.getAttribute('title')),
+    );
+    assert.equal(ids.length, 2, 'the host id and the registry id');
+    assert.match(ids[0]!, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(ids[0], ids[1], 'worker1 holds another image than the registry serves');
+    const workerId = (await L.shOk('worker1', 'docker image inspect -f {{.Id}} master:5000/app:0.1')).trim();
+    assert.equal(ids[0], workerId, 'the page shows another id than docker on worker1');
+    assert.equal(await page.$eval('#summary', (e) => e.textContent), 'healthy');
     await page.screenshot({ path: join(shots, 'ui.png'), fullPage: true });
     const foreign = requested.filter((u) => !u.startsWith(new URL(ui.url).origin + '/'));
     assert.deepEqual(foreign, [], 'the page asked for something from another origin');
@@ -200,10 +228,23 @@ describe('regbook ui in a browser', () => {
     await L.shOk('worker1', 'docker rmi master:5000/app:0.1');
     await refresh();
     assert.equal(await sessions(), before, 'Refresh opened a new SSH connection');
+    // Each read's tunnels to the registry (SSH channels on the master's connection) are closed or
+    // reused, not left to pile up until the master's sshd refuses new sessions.
+    const tunnels = async () =>
+      Number((await L.shOk('master', "ss -Htn state established '( dst 127.0.0.1:5000 )' | wc -l")).trim());
+    await refresh();
+    const afterOne = await tunnels();
+    await refresh();
+    await refresh();
+    assert.ok((await tunnels()) <= afterOne, 'every Refresh left more tunnels to the registry open');
     assert.equal(await rowClass('hold-app:0.1@worker1'), 'drift');
     const state = await page.$eval('[id="hold-app:0.1@worker1"] td:last-child', (e) => e.textContent);
     assert.match(state!, /missing/);
     assert.equal(await rowClass('hold-app:0.1@worker2'), '', 'worker2 still holds it');
+    // As regbook status judges it: the pull the next apply would make is pending, so not healthy.
+    const summary = await page.$eval('#summary', (e) => e.textContent ?? '');
+    assert.match(summary, /change pending: worker1: images: /);
+    assert.doesNotMatch(summary, /healthy/);
     await page.screenshot({ path: join(shots, 'ui-drift.png'), fullPage: true });
   });
 
@@ -233,13 +274,47 @@ describe('regbook ui in a browser', () => {
     });
   });
 
+  it('deletes from the keyboard a tag that shares its digest: it goes alone, the other tag still pulls', async () => {
+    // app:copy is pushed from the master's docker: the same image as app:0.1, so the same digest.
+    await L.shOk(
+      'master',
+      'docker tag master:5000/app:0.1 master:5000/app:copy && docker push -q master:5000/app:copy >/dev/null',
+    );
+    await refresh();
+    await settled();
+    const copy = 'button[aria-label="Delete app:copy"]';
+    await page.focus(copy);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#confirm:not([hidden])');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel');
+    await page.keyboard.down('Shift');
+    await page.keyboard.press('Tab');
+    await page.keyboard.up('Shift');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-delete');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#log li')].some((li) => /removed app:copy/.test(li.textContent ?? '')),
+    );
+    const log = await page.$eval('#log', (e) => e.textContent ?? '');
+    assert.match(log, /removed app:copy alone \(sha256:[0-9a-f]{64} stays, tagged 0\.1\)/);
+    assert.deepEqual(await tags(), ['0.1', '0.2']);
+    const pulled = await L.sh('worker2', 'docker pull -q master:5000/app:0.1');
+    assert.equal(pulled.code, 0, `app:0.1 no longer pulls: ${pulled.stderr}`);
+    await page.waitForFunction(() => !document.querySelector('[id="tag-app:copy"]'));
+  });
+
   it('deletes a tag through the page after an in-page confirmation, and the registry stops serving it', async () => {
-    // Cancelled with Escape from the keyboard: nothing goes.
+    // Cancelled with Escape from the keyboard: nothing goes, and focus is back on the Delete button.
     await clickRow('button[aria-label="Delete app:0.2"]');
     await page.waitForSelector('#confirm:not([hidden])');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm-cancel');
     await page.keyboard.press('Escape');
     await page.waitForSelector('#confirm', { hidden: true });
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+      'Delete app:0.2',
+      'focus did not return to the Delete button',
+    );
     assert.deepEqual(await tags(), ['0.1', '0.2']);
 
     await clickRow('button[aria-label="Delete app:0.2"]');

@@ -2,8 +2,9 @@
 // `docker save` archives, each problem named by file, line and field.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { loadBoth } from '../../../src/config/index.js';
 import { InputError, formatDiagnostic } from '../../../src/core/errors.js';
@@ -160,6 +161,32 @@ describe('local files a run needs', () => {
   ];
   for (const [what, pb, inventory, want] of table)
     it(what, () => assert.deepEqual(check(pb, inventory), want));
+
+  it('an identity file this user cannot read (mode 000) is named, with its line and field', () => {
+    const files = writeInputs(PB, inv('  identityFile: ./id_key\n'));
+    makeFixtures(files.dir);
+    chmodSync(join(files.dir, 'id_key'), 0o000);
+    // root reads any file whatever its mode: the check runs as an unprivileged user (nobody) then.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(files.dir, 0o755);
+    const loader = pathToFileURL(join(import.meta.dirname, '../../../src/config/index.ts')).href;
+    const script =
+      `const { loadBoth } = await import(${JSON.stringify(loader)});` +
+      `try { loadBoth(process.argv[1], process.argv[2], { localFiles: true }); console.log('[]'); }` +
+      ` catch (e) { console.log(JSON.stringify(e.diagnostics.map((d) => [d.line, d.col, d.message]))); }`;
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+    const argv = asRoot
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node]
+      : node;
+    const out = execFileSync(argv[0]!, [...argv.slice(1), files.playbook, files.inventory], {
+      cwd: join(import.meta.dirname, '../../..'),
+      env: { ...process.env, HOME: files.dir },
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), [
+      [3, 17, `identity file ${join(files.dir, 'id_key')} cannot be read (EACCES)`],
+    ]);
+  });
 
   it('without localFiles, loading does not look at them (commands that only read the cluster)', () => {
     const files = writeInputs(`${PB}  imageArchive: ./registry.tar\n`, inv('  identityFile: ./nope\n'));

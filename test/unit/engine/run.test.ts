@@ -390,7 +390,7 @@ describe('engine', () => {
       const tls: TaskDef<object> = {
         ...task('tls', ['m'], async (ctx) => void order.push(`tls ${ctx.host.name}`)),
         readAhead: (run, conn) => {
-          assert.equal(run.conns.get(conn.hostName), conn, 'the connection is up');
+          assert.ok(run.conns.has(conn.hostName), 'the connection is up');
           order.push(`read-ahead ${conn.hostName}`);
         },
       };
@@ -424,7 +424,7 @@ describe('engine', () => {
       const trust: TaskDef<object> = {
         ...task('trust', ['m', 'w1', 'w2'], async () => {}),
         readAhead: (run, conn) => {
-          assert.equal(run.conns.get(conn.hostName), conn, 'the connection is up');
+          assert.ok(run.conns.has(conn.hostName), 'the connection is up');
           read.push(conn.hostName);
         },
       };
@@ -599,6 +599,37 @@ describe('engine', () => {
     ]);
     assert.ok(f.events.some((e) => e.type === 'progress' && e.handler === 'restart-docker'));
   });
+
+  it('-vv: the reads that start before their task (read-aheads, early gathers) are told too', async () => {
+    const f = fixture(['m']);
+    const conn = (name: string) =>
+      ({ ...f.conn(name), exec: async () => ({ code: 0, stdout: '', stderr: '' }) }) as unknown as Connection;
+    const registry: TaskDef<object> = {
+      id: 'registry',
+      readAhead: (_run, c) => c.exec({ argv: ['probe', 'registry'] }),
+      stages: [{ hosts: () => ['m'], run: async () => ({ status: 'ok', changes: [] }) }],
+    };
+    const tls: TaskDef<object> = {
+      id: 'tls',
+      stages: [
+        {
+          hosts: () => ['m'],
+          gatherEarly: true,
+          gather: (ctx) => ctx.conn.exec({ argv: ['probe', 'tls'] }),
+          plan: () => ({ changes: [], steps: [] }),
+        },
+      ],
+    };
+    await runTasks(f.run, [tls, registry], [], { forks: 1, connect: async (h) => conn(h.name) }, (e) =>
+      f.events.push(e),
+    );
+    const debug = f.events.filter((e) => e.type === 'log' && e.level === 'debug');
+    assert.deepEqual(
+      debug.map((e) => e.type === 'log' && e.message),
+      ['$ probe tls', '$ probe registry'],
+    );
+    assert.ok(debug.every((e) => e.type === 'log' && e.host === 'm'));
+  });
 });
 
 describe('engine: a gathered and planned stage', () => {
@@ -646,6 +677,22 @@ describe('engine: a gathered and planned stage', () => {
       { host: 'm', task: 'tls' },
       { host: 'm', task: 'trust' },
     ]);
+  });
+
+  it("says what a stage's settle waits for, after its last step, before the host's result", async () => {
+    const { f, tasks } = planned(false, false);
+    const stage = tasks[0]!.stages[0]!;
+    assert.ok('plan' in stage);
+    stage.settleDescribe = 'waiting for the registry to answer';
+    const events: EngineEvent[] = [];
+    await runTasks(f.run, tasks, [], { forks: 5, connect: async (h) => f.conn(h.name) }, (e) =>
+      events.push(e),
+    );
+    const tls = events.filter((e) => (e.type === 'progress' || e.type === 'task') && e.task === 'tls');
+    assert.deepEqual(
+      tls.map((e) => (e.type === 'progress' ? e.step : e.type)),
+      ['write it', 'waiting for the registry to answer', 'task'],
+    );
   });
 
   it('check mode takes the same path and stops before the steps (no settle either)', async () => {

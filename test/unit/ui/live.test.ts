@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { ProcessOutput } from 'listr2';
 import { TASK_IDS, type Change, type TaskId } from '../../../src/core/task.js';
 import type { EngineEvent, HostCounts } from '../../../src/engine/events.js';
+import { colorPalette, type Palette } from '../../../src/ui/color.js';
 import { liveRenderer } from '../../../src/ui/live.js';
 
 const HOSTS = ['master', 'worker1', 'worker2'];
@@ -130,5 +131,174 @@ describe('live tree', () => {
     r({ type: 'start', hosts: ['master'], tasks: ['facts', 'tls'], check: false });
     r({ type: 'task-start', task: 'facts', hosts: ['master'] });
     assert.ok(await settlesWithin(r.finished(), 5000));
+  });
+});
+
+/** Runs events through the live renderer's simple (line by line) form; returns all it wrote. */
+async function drawn(
+  events: Array<EngineEvent | EngineEvent[]>,
+  opts: { verbose?: number; redact?: (s: string) => string; palette?: Palette } = {},
+): Promise<string> {
+  let text = '';
+  const out = new PassThrough();
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const r = liveRenderer(out, {
+    diff: false,
+    redact: opts.redact ?? ((s) => s),
+    verbose: opts.verbose ?? 0,
+    renderer: 'simple',
+    ...(opts.palette ? { palette: opts.palette } : {}),
+    processOutput: new ProcessOutput(
+      out as unknown as NodeJS.WriteStream,
+      out as unknown as NodeJS.WriteStream,
+    ),
+  });
+  // An array is a burst: events the engine sends in one tick (a task's result and its handlers).
+  for (const e of events) {
+    for (const x of [e].flat()) r(x);
+    await tick();
+  }
+  assert.ok(await settlesWithin(r.finished(), 5000), 'the tree ends');
+  return text;
+}
+
+const recap: EngineEvent = { type: 'recap', hosts: { master: counts } };
+const opening: EngineEvent[] = [
+  { type: 'start', hosts: ['master'], tasks: ['facts', 'trust'], check: false },
+  { type: 'connect', host: 'master', status: 'ok' },
+  { type: 'task-start', task: 'trust', hosts: ['master'] },
+  { type: 'host-task-start', task: 'trust', host: 'master' },
+];
+
+describe('live tree: what it says', () => {
+  it("-v: each step as it starts, and the lines of a task's detail", async () => {
+    const events: EngineEvent[] = [
+      ...opening,
+      { type: 'progress', host: 'master', task: 'trust', step: 'pulling app:0.1' },
+      {
+        type: 'task',
+        host: 'master',
+        task: 'trust',
+        status: 'failed',
+        changes: [],
+        message: 'pull failed',
+        detail: 'a\nb',
+        durationMs: 5,
+      },
+      { type: 'task-end', task: 'trust', durationMs: 5 },
+      recap,
+    ];
+    const text = await drawn(events, { verbose: 1 });
+    assert.match(text, /… pulling app:0\.1/);
+    assert.ok(text.includes('pull failed 0.0s\n| a\n| b'), text);
+    const quiet = await drawn(events, { verbose: 0 });
+    assert.doesNotMatch(quiet, /… pulling/);
+    assert.doesNotMatch(quiet, /\| b/);
+  });
+
+  it('-vv: a debug line is shown under its host, with secrets masked', async () => {
+    const events: EngineEvent[] = [
+      ...opening,
+      { type: 'log', host: 'master', level: 'debug', message: '$ docker login -p s3cret master:5000' },
+      { type: 'task', host: 'master', task: 'trust', status: 'ok', changes: [], durationMs: 5 },
+      { type: 'task-end', task: 'trust', durationMs: 5 },
+      recap,
+    ];
+    const redact = (s: string) => s.split('s3cret').join('***');
+    const text = await drawn(events, { verbose: 2, redact });
+    assert.match(text, /\$ docker login -p \*\*\* master:5000/);
+    assert.ok(!text.includes('s3cret'));
+    assert.doesNotMatch(await drawn(events, { verbose: 1, redact }), /docker login/);
+  });
+
+  it("a skipped handler says why; check mode's 'would run' stays as it is", async () => {
+    const text = await drawn([
+      ...opening,
+      [
+        { type: 'task', host: 'master', task: 'trust', status: 'changed', changes: [], durationMs: 5 },
+        {
+          type: 'handler',
+          host: 'master',
+          handler: 'restart-docker',
+          status: 'skipped',
+          message: 'untouched: the rollout stopped at worker1',
+        },
+      ],
+      { type: 'task-end', task: 'trust', durationMs: 5 },
+      recap,
+    ]);
+    assert.match(text, /handler restart-docker: skipped — untouched: the rollout stopped at worker1/);
+    const check = await drawn([
+      ...opening,
+      [
+        { type: 'task', host: 'master', task: 'trust', status: 'changed', changes: [], durationMs: 5 },
+        {
+          type: 'handler',
+          host: 'master',
+          handler: 'restart-docker',
+          status: 'skipped',
+          message: 'would run',
+        },
+      ],
+      { type: 'task-end', task: 'trust', durationMs: 5 },
+      recap,
+    ]);
+    assert.match(check, /handler restart-docker: would run/);
+    assert.doesNotMatch(check, /would run — would run/);
+  });
+
+  it('a signal is said at once on the running task, in the tree, before the run ends', async () => {
+    // The tree itself (listr2's default renderer), which draws only where stdout is a terminal.
+    const wasTTY = process.stdout.isTTY;
+    process.stdout.isTTY = true;
+    let text = '';
+    const out = new PassThrough();
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const r = liveRenderer(out, {
+      diff: false,
+      redact: (s) => s,
+      renderer: 'default',
+      processOutput: new ProcessOutput(
+        out as unknown as NodeJS.WriteStream,
+        out as unknown as NodeJS.WriteStream,
+      ),
+    });
+    let beforeEnd: string;
+    try {
+      for (const e of [...opening, { type: 'interrupt', signal: 'SIGINT' } as EngineEvent]) {
+        r(e);
+        await tick();
+      }
+      const deadline = Date.now() + 3000;
+      while (!text.includes('stopping (SIGINT)') && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      beforeEnd = text;
+    } finally {
+      r({ type: 'task', host: 'master', task: 'trust', status: 'interrupted', changes: [], durationMs: 5 });
+      r({ type: 'task-end', task: 'trust', durationMs: 5 });
+      r({ ...recap, interrupted: 'SIGINT' } as EngineEvent);
+      await settlesWithin(r.finished(), 5000);
+      process.stdout.isTTY = wasTTY;
+    }
+    assert.match(beforeEnd, /trust — stopping \(SIGINT\): steps in flight finish/);
+    assert.doesNotMatch(beforeEnd, /RECAP/, 'said before the end');
+    assert.match(text, /interrupted by SIGINT/);
+  });
+
+  it('colours: yellow changed and red failed on the host lines', async () => {
+    const text = await drawn(
+      [
+        { type: 'start', hosts: ['master', 'w1'], tasks: ['facts', 'trust'], check: false },
+        { type: 'task-start', task: 'trust', hosts: ['master', 'w1'] },
+        { type: 'task', host: 'master', task: 'trust', status: 'changed', changes: [], durationMs: 5 },
+        { type: 'task', host: 'w1', task: 'trust', status: 'failed', changes: [], durationMs: 5 },
+        { type: 'task-end', task: 'trust', durationMs: 5 },
+        recap,
+      ],
+      { palette: colorPalette },
+    );
+    assert.ok(text.includes('master: \u001b[33mchanged\u001b[39m'), text);
+    assert.ok(text.includes('w1: \u001b[31mfailed\u001b[39m'), text);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { EngineEvent } from '../../../src/engine/events.js';
+import { colorPalette } from '../../../src/ui/color.js';
 import { makeRedact } from '../../../src/ui/format.js';
 import { ndjsonRenderer } from '../../../src/ui/ndjson.js';
 import { plainRenderer } from '../../../src/ui/plain.js';
@@ -63,6 +64,17 @@ describe('renderers', () => {
     assert.ok(!text.includes(SECRET));
     assert.match(text, /login failed for \*\*\*/);
     assert.ok(!text.includes('\u001b'), 'no escape sequences');
+  });
+
+  it('plain with the colour palette (FORCE_COLOR): yellow changed, red failed, coloured recap counts', () => {
+    const text = capture((out) =>
+      plainRenderer(out, { diff: false, verbose: 0, redact, palette: colorPalette }),
+    );
+    assert.ok(text.includes('\u001b[33mchanged: [master]\u001b[39m'), text);
+    assert.ok(text.includes('\u001b[31mfailed: [w1]\u001b[39m'), text);
+    assert.ok(text.includes('\u001b[33mchanged=1\u001b[39m'), text);
+    assert.ok(text.includes('\u001b[31mfailed=1\u001b[39m'), text);
+    assert.ok(text.includes('handler restart-docker: [master] \u001b[32mok\u001b[39m'), text);
   });
 
   it('plain without --diff names what changes but not the values', () => {
