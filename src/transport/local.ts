@@ -56,10 +56,8 @@ export class LocalConnection implements Connection {
   async openStream(c: Cmd): Promise<CommandStream> {
     if (c.stdin !== undefined) throw new Error(`${this.hostName}: a streamed command takes no other stdin`);
     if (this.#closed) throw new Error(`${this.hostName}: connection is closed`);
-    const child = spawn('sh', ['-c', renderCmd(c, { sudo: this.#become })], {
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const line = renderCmd(c, { sudo: this.#become });
+    const child = spawn('sh', ['-c', line], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
     // Kept with the tunnels: close() destroys it, and the command's process group goes with it.
     this.#tunnels.add(stream);

@@ -22,7 +22,8 @@ import {
 import { planHealth } from '../ops/plan-health.js';
 import { imageCreated } from '../registry/image-config.js';
 import { ensureTlsKnown, NO_TLS, registryClient } from '../tasks/api.js';
-import type { Run } from '../tasks/shared.js';
+import type { Run, Shared } from '../tasks/shared.js';
+import { createRun } from '../engine/setup.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
@@ -300,10 +301,17 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
   };
   // The next apply's plan, in check mode, on the connections kept for the next read: the engine
   // closes the connections it is given when it ends, so it gets ones whose close leaves them open.
-  const health = await planHealth(
+  // A fresh check-mode run per read: a plan must not see what an earlier read's run recorded.
+  const planRun = createRun<Shared>(
     pb,
     run.inventory,
     run.secrets,
+    { check: true, diff: false },
+    () => undefined,
+    {},
+  );
+  const health = await planHealth(
+    planRun,
     new Map(
       hosts.map((h) => {
         const c = run.conns.get(h.name);

@@ -607,7 +607,9 @@ describe('engine', () => {
     const registry: TaskDef<object> = {
       id: 'registry',
       readAhead: (_run, c) => c.exec({ argv: ['probe', 'registry'] }),
-      stages: [{ hosts: () => ['m'], run: async () => ({ status: 'ok', changes: [] }) }],
+      stages: [
+        { hosts: () => ['m'], gather: async () => undefined, plan: () => ({ changes: [], steps: [] }) },
+      ],
     };
     const tls: TaskDef<object> = {
       id: 'tls',
