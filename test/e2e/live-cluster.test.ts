@@ -260,6 +260,13 @@ describe('regbook on a live cluster', () => {
         `docker run -d --restart always --name ${KEEPER} ${IMAGE} >/dev/null; rm -f /tmp/sampler.stop; ${SAMPLER}`,
       );
     }
+    // docker leaves these stopped after a restart whose stop had to kill dockerd (the lab's init
+    // script kills it after 10 s, and the image ignores SIGTERM): regbook starts them again.
+    await L.shOk(
+      'worker1',
+      `docker run -d --restart unless-stopped --name ${KEEPER}-us ${IMAGE} >/dev/null; ` +
+        `docker run -d --restart on-failure --name ${KEEPER}-of ${IMAGE} >/dev/null`,
+    );
     const pids = await dockerdPids(L);
     const check = await applyJson(pb, L.inventoryPath, ['--check']);
     assert.equal(check.code, 0, explain(check));
@@ -283,7 +290,12 @@ describe('regbook on a live cluster', () => {
     }
     const shown = [...down].map(([h, iv]) => `${h}: ${iv.map(([a, b]) => `${a}-${b}`).join(' ')}`);
     assert.equal(mostDownAtOnce(down), 1, shown.join('\n'));
+    for (const name of [`${KEEPER}-us`, `${KEEPER}-of`]) {
+      const running = await L.shOk('worker1', `docker inspect --format '{{.State.Running}}' ${name}`);
+      assert.equal(running.trim(), 'true', `${name} on worker1 is not running after the rollout`);
+    }
     // Clean up for the tests that follow: no keeper, the workload running again.
+    await L.shOk('worker1', `docker rm -f ${KEEPER}-us ${KEEPER}-of >/dev/null`);
     for (const h of L.hosts) {
       await L.shOk(h.name, `docker rm -f ${KEEPER} >/dev/null; docker start ${WORKLOAD} >/dev/null`);
     }

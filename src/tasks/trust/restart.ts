@@ -1,8 +1,8 @@
 // Docker restarts, when the playbook asks for them (restartDocker: on-change | always). A restart
-// without live-restore stops every container on the host; docker starts again those with a restart
-// policy. So the restarts roll (trust.serial hosts at a time, see rollout.ts), and a host's slot is
-// only given back once its daemon answers and the containers that ran before with a restart policy
-// run again: a host that does not come back stops the rollout before it reaches another.
+// without live-restore stops every container on the host. So the restarts roll (trust.serial hosts
+// at a time, see rollout.ts), and a host's slot is only given back once its daemon answers and the
+// containers that ran before with a restart policy run again: a host that does not come back stops
+// the rollout before it reaches another.
 import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure, type Step } from '../../core/task.js';
 import type { HandlerDef } from '../../engine/context.js';
@@ -32,15 +32,26 @@ export const RESTART_DOCKER = [
 declareShellScript('tasks/trust/restart: restart docker', RESTART_DOCKER);
 
 // Positional arguments: container ids. Succeeds once every one of them runs; gives up after 120 s.
-const WAIT_RUNNING = [
+// docker itself starts again only some of them: an unless-stopped container that was still running
+// when a slow stop killed dockerd stays stopped, and so does an on-failure one that exited 0 on
+// SIGTERM. Each ran before the restart and has a policy that asks for it to run, so one still
+// stopped after 2 s is started, and again every 2 s until it runs.
+export const WAIT_RUNNING = [
   `if ${ENGINE_API_GATE}; then`,
   '  running() { curl -sf --max-time 5 --unix-socket "$s" "http://docker/containers/$1/json" | grep -q \'"Running":true\'; }',
+  '  start() { curl -sf --max-time 10 -o /dev/null -X POST --unix-socket "$s" "http://docker/containers/$1/start" || true; }',
   'else',
   '  running() { [ "$(docker inspect --format \'{{.State.Running}}\' "$1" 2>/dev/null)" = true ]; }',
+  '  start() { docker start "$1" >/dev/null 2>&1 || true; }',
   'fi',
   'i=0',
   'while :; do',
-  '  left=; for id in "$@"; do running "$id" || left="$left ${id%${id#????????????}}"; done',
+  '  left=',
+  '  for id in "$@"; do',
+  '    running "$id" && continue',
+  '    left="$left ${id%${id#????????????}}"',
+  '    [ $((i % 10)) -eq 9 ] && start "$id"',
+  '  done',
   '  [ -z "$left" ] && exit 0',
   '  i=$((i+1)); [ $i -ge 600 ] && { echo "not running again after 120 s:$left" >&2; exit 1; }',
   '  sleep 0.2',
@@ -48,9 +59,9 @@ const WAIT_RUNNING = [
 ].join('\n');
 declareShellScript('tasks/trust/restart: wait for containers', WAIT_RUNNING);
 
-/** Containers docker starts again by itself after a restart: those a restart policy brings back. */
+/** Containers that run again after a restart: those whose restart policy asks for it (see WAIT_RUNNING). */
 export function comesBack(c: RunningContainer): boolean {
-  return c.restart === 'always' || c.restart === 'unless-stopped';
+  return c.restart === 'always' || c.restart === 'unless-stopped' || c.restart === 'on-failure';
 }
 
 /** What a docker restart does to this host's workload, in words, for the plan. */

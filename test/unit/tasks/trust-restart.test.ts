@@ -2,13 +2,17 @@
 // plan says a restart does to the containers running there. That restarts roll on real daemons is
 // the lab's job (test/e2e/live-cluster.test.ts).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { Cmd } from '../../../src/core/cmd.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
 import { parseRunning } from '../../../src/facts/docker-state.js';
-import { restartDockerHandler, restartImpact } from '../../../src/tasks/trust/restart.js';
+import { restartDockerHandler, restartImpact, WAIT_RUNNING } from '../../../src/tasks/trust/restart.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
 import { Rollout } from '../../../src/tasks/trust/rollout.js';
@@ -54,6 +58,7 @@ describe('what a docker restart does, in the plan', () => {
     container(2, 'web', ''),
     container(3, 'job', 'unless-stopped'),
     container(4, 'gone', 'always', false),
+    container(5, 'batch', 'on-failure'),
     '',
   ].join('\n');
   it('reads live-restore and the running containers with their restart policy', () => {
@@ -65,13 +70,14 @@ describe('what a docker restart does, in the plan', () => {
         ['registry', 'always'],
         ['web', 'no'],
         ['job', 'unless-stopped'],
+        ['batch', 'on-failure'],
       ],
     );
   });
   it('names the containers that would stay stopped', () => {
     assert.equal(
       restartImpact(parseRunning(out)),
-      '3 running containers stop; 2 with a restart policy start again; stay stopped: web',
+      '4 running containers stop; 3 with a restart policy start again; stay stopped: web',
     );
   });
   it('says containers keep running where live-restore is on', () => {
@@ -134,5 +140,37 @@ describe('the restart handler stops the rollout at the first host that does not 
     assert.match(outcomes[0]!, /^w1 failed: restarting docker failed: docker did not come back/);
     assert.match(outcomes[1]!, /^w2 untouched: the rollout stopped at w1/);
     assert.match(outcomes[2]!, /^w3 untouched: the rollout stopped at w1/);
+  });
+});
+
+describe('after a restart, the containers that ran before run again', () => {
+  // A docker client stand-in: `inspect` says a container runs once `start` was asked for it, as
+  // dockerd does with an unless-stopped container it left stopped. DOCKER_HOST makes the script use
+  // the client instead of the engine API through curl.
+  it('starts one that docker left stopped, then succeeds', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'regbook-docker-stub-'));
+    writeFileSync(
+      join(bin, 'docker'),
+      [
+        '#!/bin/sh',
+        `log=${bin}/calls`,
+        'echo "$*" >> "$log"',
+        'case "$1" in',
+        '  inspect) if grep -qx "start $4" "$log"; then echo true; else echo false; fi ;;',
+        '  start) ;;',
+        'esac',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(join(bin, 'docker'), 0o755);
+    const r = spawnSync('sh', ['-c', WAIT_RUNNING, 'sh', 'c0ffee000001', 'c0ffee000002'], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DOCKER_HOST: 'unix:///nowhere.sock' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const calls = readFileSync(join(bin, 'calls'), 'utf8').split('\n');
+    assert.ok(calls.includes('start c0ffee000001'), calls.join('\n'));
+    assert.ok(calls.includes('start c0ffee000002'), calls.join('\n'));
   });
 });
