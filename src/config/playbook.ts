@@ -25,7 +25,6 @@ import type {
 import {
   checkReplicaRules,
   defaultSubjectAltNames,
-  notYetAppliedWarning,
   normaliseReplicas,
   normaliseStorage,
   type RawStorage,
@@ -298,8 +297,6 @@ export function normalisePlaybook(
   const warnings: Diagnostic[] = [];
   const insecure = insecureWarning({ tls, registry });
   if (insecure) warnings.push(diagnosticAt(src, ['tls', 'mode'], insecure));
-  const pending = notYetAppliedWarning(src, registry.replicas, registry.storage, inventory?.master.name);
-  if (pending) warnings.push(diagnosticAt(src, pending.path, pending.message));
   if (!registry.auth && registry.deleteEnabled) {
     const at = isWritten(src, ['registry', 'deleteEnabled']) ? ['registry', 'deleteEnabled'] : ['registry'];
     warnings.push(

@@ -139,33 +139,6 @@ export function checkReplicaRules(
   }
 }
 
-/**
- * Until the tasks run replicas and S3 storage, apply keeps running one registry on the master's disk:
- * a playbook that asks for more is told so rather than silently served something else.
- */
-export function notYetAppliedWarning(
-  src: PositionSource,
-  replicas: readonly string[],
-  storage: StorageConfig,
-  master: string | undefined,
-): { path: Segment[]; message: string } | undefined {
-  const more =
-    replicas.length > 1 || (master !== undefined && replicas[0] !== undefined && replicas[0] !== master);
-  if (storage.kind === 'filesystem' && !more) return undefined;
-  const path: Segment[] =
-    storage.kind === 's3'
-      ? ['registry', 'storage']
-      : isWritten(src, ['registry', 'replicas'])
-        ? ['registry', 'replicas']
-        : ['registry'];
-  return {
-    path,
-    message:
-      'apply does not act on registry.storage and registry.replicas yet: it runs one registry on the ' +
-      "master's disk; validate checks these settings so the playbook is ready",
-  };
-}
-
 /** The default SANs: the address's host, then each replica's name when there are several. */
 export function defaultSubjectAltNames(addressHost: string, replicas: readonly string[]): string[] {
   const sans = [sanForHost(addressHost)];

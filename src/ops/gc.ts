@@ -20,7 +20,7 @@ import {
 } from '../tasks/container.js';
 import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
-import { masterName, type Run } from '../tasks/shared.js';
+import { masterName, replicasOf, singleOnMaster, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
 import { StoppedBySignal, withDeployLock } from '../lock/guard.js';
 import { operatorRun } from './catalog.js';
@@ -275,12 +275,34 @@ const aborted = (signal: AbortSignal) =>
   });
 
 /**
+ * Why gc will not sweep this registry, or undefined when it will. The sweep is safe only while
+ * nothing can upload: on storage that several replicas share (or a registry away from the master)
+ * every replica would have to be read-only for the whole sweep, and a replica gc does not hold
+ * would go on taking uploads whose new blobs the sweep sees unreferenced and deletes.
+ */
+export function gcRefusal(run: Pick<Run, 'playbook' | 'inventory'>): string | undefined {
+  const { registry } = run.playbook;
+  const s3 = registry.storage?.kind === 's3';
+  if (!s3 && singleOnMaster(run)) return undefined;
+  const what = s3
+    ? 'registry.storage is s3'
+    : `the registry runs on ${replicasOf(run).join(', ')}, not on the master`;
+  return (
+    `${what}: gc sweeps a registry on the master's disk only. A sweep of shared storage is safe only ` +
+    'while every replica is read-only, which gc does not do; see docs/storage.md ("Garbage ' +
+    'collection") for running the collector by hand with every replica read-only'
+  );
+}
+
+/**
  * Collects garbage under the deploy lock (check mode reads only, and takes no lock). Throws
  * ExitError: 4 the master is unreachable, 2 the collection failed or the lock is held; a signal's
  * code once the registry is back in write mode.
  */
 export async function gc(a: GcArgs): Promise<GcReport> {
   const run = operatorRun(a.playbook, a.inventory);
+  const refused = gcRefusal(run);
+  if (refused) throw new ExitError(`gc: ${refused}`, EXIT.badInput);
   const master = run.inventory.master;
   // SIGINT, SIGTERM, SIGHUP: the registry goes back to write mode, the lock is released, then gc
   // exits with the signal's code. A second signal waits for that too: a registry left read-only

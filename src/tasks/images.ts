@@ -187,7 +187,8 @@ async function registryState(
     return out;
   }
   const master = ctx.run.conns.get(masterName(ctx.run));
-  if (!master) return out;
+  // With s3 no host's disk holds the images: a registry that serves nowhere yet is read as empty.
+  if (!master || (ctx.run.playbook.registry.storage?.kind ?? 'filesystem') !== 'filesystem') return out;
   const root = posix.join(ctx.run.playbook.registry.dataDir, 'docker/registry/v2');
   const linkPath = (i: ImageSpec) =>
     posix.join(root, 'repositories', i.repository, '_manifests/tags', i.tag, 'current/link');
