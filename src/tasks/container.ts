@@ -83,9 +83,11 @@ export function desiredContainer(
   const secretKeys: string[] = [];
   // The storage driver's settings (its keys from the environment), then the operator's own.
   const settings: Array<[string, string | EnvRef, string]> = [
-    ...Object.entries(storageSettings(storage)).map(
-      ([k, v]): [string, string | EnvRef, string] => [k, v, storageField(k)],
-    ),
+    ...Object.entries(storageSettings(storage)).map(([k, v]): [string, string | EnvRef, string] => [
+      k,
+      v,
+      storageField(k),
+    ]),
     ...Object.entries(registry.env).map(([k, v]): [string, string | EnvRef, string] => [
       k,
       v,

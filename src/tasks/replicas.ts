@@ -13,7 +13,6 @@ import { HTTP_SECRET_ENV } from './container.js';
 import { CERT_MODE, KEY_MODE, modeFixes, tlsPaths } from './tls.js';
 import { masterName, replicasOf, type Run, type Shared } from './shared.js';
 
-
 /**
  * Whether regbook makes and keeps the http.secret: with several replicas, unless registry.env
  * names one (the operator's own, from the environment, is then the one source of truth). A single
@@ -87,7 +86,9 @@ export async function ensureHttpSecretKnown(run: Run): Promise<void> {
   if (run.shared.httpSecret || !makesHttpSecret(run)) return;
   const master = run.conns.get(masterName(run));
   if (!master)
-    throw new TaskFailure(`the master ${masterName(run)} is not reachable, so the replicas' http.secret is unknown`);
+    throw new TaskFailure(
+      `the master ${masterName(run)} is not reachable, so the replicas' http.secret is unknown`,
+    );
   const path = tlsPaths(run.playbook.tls.dir).httpSecret;
   const value = secretOf((await readFiles(master, [path])).get(path));
   if (value === undefined)
@@ -106,7 +107,9 @@ async function ensureServerPairKnown(run: Run): Promise<void> {
   const cert = files.get(p.serverCrt)?.content.toString('utf8');
   const key = files.get(p.serverKey)?.content.toString('utf8');
   if (cert === undefined || key === undefined)
-    throw new TaskFailure(`no certificate in ${run.playbook.tls.dir} on ${masterName(run)} yet: run the tls task first`);
+    throw new TaskFailure(
+      `no certificate in ${run.playbook.tls.dir} on ${masterName(run)} yet: run the tls task first`,
+    );
   run.shared.tls = {
     anchorChanged: false,
     serverChanged: false,
