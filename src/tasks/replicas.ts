@@ -1,14 +1,16 @@
 // What the registry replicas share besides their storage: distribution's http.secret (an upload
 // that starts on one replica finishes on another only when both sign its state with the same
-// secret) and the master's certificate and key, which every replica serves.
+// secret), and the master's certificate, key and htpasswd file, which every replica serves.
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { Later } from '../core/later.js';
 import { Secret } from '../core/secret.js';
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import type { PlannedStage } from '../engine/context.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
-import { readFiles, type RemoteFile } from '../facts/files.js';
+import { readFiles, sha256, type RemoteFile } from '../facts/files.js';
+import { HTPASSWD_MODE } from './auth.js';
 import { HTTP_SECRET_ENV } from './container.js';
 import { CERT_MODE, KEY_MODE, modeFixes, tlsPaths } from './tls.js';
 import { masterName, replicasOf, type Run, type Shared } from './shared.js';
@@ -206,3 +208,72 @@ export function replicaCertPlan(playbook: Playbook, facts: ReplicaCertFacts, sha
     steps: [...dirFixes.steps, ...steps, ...fixes.steps],
   };
 }
+
+/** The master's htpasswd file, when the auth task did not read it in this run. */
+async function ensureHtpasswdKnown(run: Run): Promise<void> {
+  const auth = run.playbook.registry.auth;
+  if (!auth || run.shared.auth?.content) return;
+  const master = run.conns.get(masterName(run));
+  if (!master)
+    throw new TaskFailure(`the master ${masterName(run)} is not reachable, so its htpasswd file is unknown`);
+  const content = (await readFiles(master, [auth.file])).get(auth.file)?.content.toString('utf8');
+  if (content === undefined)
+    throw new TaskFailure(`no ${auth.file} on ${masterName(run)} yet: run the auth task first`);
+  run.shared.auth = {
+    changed: false,
+    ...run.shared.auth,
+    fileSha: Later.known(sha256(content)),
+    content: Later.known(content),
+  };
+}
+
+export interface ReplicaAuthFacts {
+  file: RemoteFile | undefined;
+  dirs: Map<string, RemoteDir | undefined>;
+}
+
+/**
+ * Every replica besides the master checks the same users: the master's htpasswd file (bcrypt
+ * hashes, made by the auth task) is copied to the same path, 0600 in a root-only directory.
+ */
+export const replicaAuthStage: PlannedStage<Shared, ReplicaAuthFacts> = {
+  hosts: (run) =>
+    run.playbook.registry.auth ? replicasOf(run).filter((h) => h !== masterName(run as Run)) : [],
+  async gather(ctx) {
+    await ensureHtpasswdKnown(ctx.run);
+    const file = ctx.run.playbook.registry.auth!.file;
+    const [files, dirs] = await Promise.all([
+      readFiles(ctx.conn, [file]),
+      readDirs(ctx.conn, [posix.dirname(file)]),
+    ]);
+    return { file: files.get(file), dirs };
+  },
+  plan(facts, { playbook, shared }) {
+    const path = playbook.registry.auth!.file;
+    const want = shared.auth?.content;
+    if (!want) throw new TaskFailure('the htpasswd file is unknown (did the auth task run?)');
+    const why = copyNeeded(facts.file?.content.toString('utf8'), want);
+    const dirFixes = privateDirFixes(facts.dirs);
+    if (!why) {
+      const fixes = modeFixes([[path, facts.file, HTPASSWD_MODE]]);
+      return {
+        changes: [...dirFixes.changes, ...fixes.changes],
+        steps: [...dirFixes.steps, ...fixes.steps],
+      };
+    }
+    return {
+      changes: [...dirFixes.changes, { what: path, why }],
+      steps: [
+        ...dirFixes.steps,
+        {
+          kind: 'write',
+          describe: `write ${path}`,
+          path,
+          data: want,
+          mode: HTPASSWD_MODE,
+          dirMode: PRIVATE_DIR_MODE,
+        },
+      ],
+    };
+  },
+};

@@ -39,6 +39,8 @@ export interface Shared {
      * is still to be hashed; absent when there is no file and none is made.
      */
     fileSha?: Later<string>;
+    /** The htpasswd file (bcrypt hashes only), for the other replicas; pending like fileSha. */
+    content?: Later<string>;
     changed: boolean;
   };
   registry?: {
