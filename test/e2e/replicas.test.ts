@@ -108,11 +108,14 @@ describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?
     await L?.sh('worker1', 'docker start registry >/dev/null 2>&1 || true');
   });
 
-  it('the first apply runs a replica on each host, pushes through the address, pulls on every worker', async () => {
+  it('the first apply (as --check predicts) runs a replica on each host, pushes through the address, pulls on every worker', async () => {
     const before = await bucketCount();
+    const check = await applyJson('--check', '--diff');
+    assert.equal(check.code, 0, `${check.stdout}\n${check.stderr}`);
     const r = await applyJson('-vv');
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const changed = changedPairs(r.tasks);
+    assert.deepEqual(changed, changedPairs(check.tasks), '--check predicted other changes');
     for (const host of REPLICAS) assert.ok(changed.includes(`${host}/registry`), changed.join(' '));
     assert.ok(changed.includes('worker1/tls'), 'worker1 did not get the certificate');
     assert.ok(changed.includes('worker1/auth'), 'worker1 did not get the htpasswd file');
