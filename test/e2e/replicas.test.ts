@@ -199,7 +199,7 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
       assert.equal(counts.changed, 0, `${host} changed:\n${r.stdout}`);
   });
 
-  it('with one replica stopped pulls keep working; --check predicts its restart and the next apply makes just that', async () => {
+  it('with one replica stopped pulls keep working; status and --check name its restart, the next apply makes just that', async () => {
     await L.shOk('worker1', 'docker stop registry >/dev/null');
     for (const w of workers) await L.shOk(w, `docker rmi ${S.lb.address}/app:0.1 >/dev/null`);
 
@@ -217,6 +217,12 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
       'false',
     );
 
+    // status names the stopped replica as the one pending change, and nothing else.
+    const status = await regbook(['status', site, '-i', L.inventoryPath], { env });
+    printed.push(status.stdout, status.stderr);
+    assert.match(status.stdout, /CHANGE\s+worker1: registry: container registry \(exited → running\)/);
+    assert.match(status.stdout, /0 problems, 0 warnings, 1 change pending/);
+
     const check = await applyJson('--check', '--diff', '--detailed-exitcode');
     assert.equal(check.code, 3, `${check.stdout}\n${check.stderr}`);
     assert.deepEqual(changedPairs(check.tasks), ['worker1/registry']);
@@ -228,6 +234,9 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     const again = await applyJson();
     assert.equal(again.code, 0);
     assert.deepEqual(changedPairs(again.tasks), []);
+    const healthy = await regbook(['status', site, '-i', L.inventoryPath], { env });
+    printed.push(healthy.stdout, healthy.stderr);
+    assert.match(healthy.stdout, /healthy/);
   });
 
   it('no S3 key, password or http.secret is in any output or any process argument', async () => {
