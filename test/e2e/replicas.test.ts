@@ -2,8 +2,8 @@
 // worker1) on the lab's Ceph radosgw behind its haproxy (lb:5000, the playbook's address). An
 // image pushed through the address is pulled on every worker; its objects are in the bucket;
 // with one replica stopped pulls keep working, --check predicts exactly its restart and the next
-// apply makes it; a second apply changes nothing; and no S3 key, password or http.secret shows in
-// any output or in any process's arguments.
+// apply makes it; a second apply changes nothing; gc sweeps the bucket with both replicas
+// read-only; and no S3 key, password or http.secret shows in any output or process argument.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { changedPairs, parseNdjson, parseTextRecap, regbook, tempDir, writeYaml } from '../helpers/cli.js';
@@ -88,6 +88,7 @@ describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?
         address: S.lb.address,
         imageArchive: `${L.dir}/images/registry-2.tar`,
         replicas: REPLICAS,
+        deleteEnabled: true,
         auth: { users: [{ username: 'ci', password: '${env:REGBOOK_CI_PASSWORD}' }] },
         storage: {
           s3: {
@@ -237,6 +238,48 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     const healthy = await regbook(['status', site, '-i', L.inventoryPath], { env });
     printed.push(healthy.stdout, healthy.stderr);
     assert.match(healthy.stdout, /healthy/);
+  });
+
+  it('gc sweeps the bucket once, with every replica read-only, and leaves them as the playbook wants', async () => {
+    const cli = async (command: string, ...args: string[]) => {
+      const r = await regbook([command, site, ...args, '-i', L.inventoryPath], { env });
+      printed.push(r.stdout, r.stderr);
+      return r;
+    };
+    const rm = await cli('rm', 'app:0.1');
+    assert.equal(rm.code, 0, `${rm.stdout}\n${rm.stderr}`);
+    const planned = await cli('gc', '--check', '--output', 'json');
+    assert.equal(planned.code, 0, planned.stderr);
+    const check = JSON.parse(planned.stdout) as { blobs: string[]; replicas: string[]; dataDir: string };
+    assert.deepEqual(check.replicas, REPLICAS);
+    assert.equal(check.dataDir, `s3://${S.ceph.bucket}/${PREFIX}`);
+    assert.ok(check.blobs.length > 0, 'the removed image left no blob to collect');
+    const blobPath = (d: string) =>
+      `${PREFIX}/docker/registry/v2/blobs/sha256/${d.slice(7, 9)}/${d.slice(7)}/data`;
+    const before = new Set(await bucketObjects());
+    for (const b of check.blobs) assert.ok(before.has(blobPath(b)), `${b} is not in the bucket before gc`);
+
+    const swept = await cli('gc', '--output', 'json');
+    assert.equal(swept.code, 0, `${swept.stdout}\n${swept.stderr}`);
+    assert.match(swept.stderr, /registry on master, worker1 goes read-only for the collection/);
+    assert.match(swept.stderr, /registry on master, worker1 is back in write mode/);
+    assert.deepEqual((JSON.parse(swept.stdout) as { blobs: string[] }).blobs, check.blobs);
+    const after = new Set(await bucketObjects());
+    for (const b of check.blobs) assert.ok(!after.has(blobPath(b)), `${b} is still in the bucket`);
+    for (const host of REPLICAS) {
+      const env = await L.shOk(
+        host,
+        "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry",
+      );
+      assert.doesNotMatch(env, /MAINTENANCE_READONLY/, `${host}'s replica is still read-only`);
+    }
+
+    // Only the image is missing now: --check says the master pushes it again, and the apply does.
+    const predicted = await applyJson('--check');
+    assert.deepEqual(changedPairs(predicted.tasks), ['master/images']);
+    const pushed = await applyJson();
+    assert.equal(pushed.code, 0, `${pushed.stdout}\n${pushed.stderr}`);
+    assert.deepEqual(changedPairs(pushed.tasks), ['master/images']);
   });
 
   it('no S3 key, password or http.secret is in any output or any process argument', async () => {

@@ -12,7 +12,7 @@ import { Secret } from '../../../src/core/secret.js';
 import type { Step } from '../../../src/core/task.js';
 import type { PlanInput } from '../../../src/engine/context.js';
 import type { RemoteFile } from '../../../src/facts/files.js';
-import { gcRefusal } from '../../../src/ops/gc.js';
+import { sharedStorage } from '../../../src/ops/gc.js';
 import {
   desiredContainer,
   HTTP_SECRET_ENV,
@@ -343,16 +343,16 @@ describe('the registry as the replicas’ plans add up', () => {
 });
 
 describe('gc', () => {
-  it('refuses shared storage and replicas away from the master, with the reason', () => {
+  it('sweeps shared storage with every replica read-only: S3, or replicas away from the master', () => {
     const run = (pb: Playbook) => ({ playbook: pb, inventory });
-    assert.match(gcRefusal(run(replicated)) ?? '', /^registry\.storage is s3: .*every replica is read-only/);
-    assert.match(
-      gcRefusal(run(playbookWith({ replicas: ['worker1'], storage: { kind: 'filesystem' } }))) ?? '',
-      /the registry runs on worker1, not on the master/,
+    assert.equal(sharedStorage(run(replicated)), true);
+    assert.equal(
+      sharedStorage(run(playbookWith({ replicas: ['worker1'], storage: { kind: 'filesystem' } }))),
+      true,
     );
     assert.equal(
-      gcRefusal(run({ ...replicated, registry: registrySettings } as unknown as Playbook)),
-      undefined,
+      sharedStorage(run({ ...replicated, registry: registrySettings } as unknown as Playbook)),
+      false,
     );
   });
 });
