@@ -137,7 +137,7 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
     ]);
     return { ...parseProbe(probed.stdout), dataDirs };
   },
-  plan(facts, { playbook, shared, host, secrets }) {
+  plan(facts, { playbook, inventory, shared, host, secrets }) {
     const { registry } = playbook;
     const { container, imageId } = facts;
     const changes: Change[] = [];
@@ -236,7 +236,7 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
       changes: [...dirFixes.changes, ...changes],
       steps: [...dirFixes.steps, ...(changes.length > 0 ? steps : [])],
       record: {
-        registry: withReplicaState(shared.registry, host.name, {
+        registry: withReplicaState(replicasOf({ playbook, inventory }), shared.registry, host.name, {
           serving: changes.length === 0,
           changed: changes.length + dirFixes.changes.length > 0,
         }),
@@ -256,7 +256,10 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
         await lastLogs(ctx, run.playbook.registry.name),
       );
     }
-    run.shared.registry = withReplicaState(run.shared.registry, host.name, { ...mine, serving: true });
+    run.shared.registry = withReplicaState(replicasOf(run), run.shared.registry, host.name, {
+      ...mine,
+      serving: true,
+    });
   },
 };
 

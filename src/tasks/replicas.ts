@@ -11,6 +11,7 @@ import type { PlannedStage } from '../engine/context.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
 import { readFiles, sha256, type RemoteFile } from '../facts/files.js';
 import { HTPASSWD_MODE } from './auth.js';
+import { ensureTlsKnown } from './api.js';
 import { HTTP_SECRET_ENV } from './container.js';
 import { CERT_MODE, KEY_MODE, modeFixes, tlsPaths } from './tls.js';
 import { masterName, replicasOf, type Run, type Shared } from './shared.js';
@@ -101,6 +102,8 @@ export async function ensureHttpSecretKnown(run: Run): Promise<void> {
 /** The master's server pair, when the tls task's first stage did not read it in this run. */
 async function ensureServerPairKnown(run: Run): Promise<void> {
   if (run.shared.tls?.serverPair) return;
+  // The anchor and fingerprint later tasks need too, when the tls task did not run on the master.
+  await ensureTlsKnown(run);
   const master = run.conns.get(masterName(run));
   if (!master)
     throw new TaskFailure(`the master ${masterName(run)} is not reachable, so its certificate is unknown`);
@@ -113,9 +116,7 @@ async function ensureServerPairKnown(run: Run): Promise<void> {
       `no certificate in ${run.playbook.tls.dir} on ${masterName(run)} yet: run the tls task first`,
     );
   run.shared.tls = {
-    anchorChanged: false,
-    serverChanged: false,
-    ...run.shared.tls,
+    ...run.shared.tls!,
     serverPair: { cert: Later.known(cert), key: Later.known(new Secret(key)) },
   };
 }

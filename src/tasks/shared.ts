@@ -107,9 +107,11 @@ export function singleOnMaster(run: Pick<Run, 'playbook' | 'inventory'>): boolea
 /**
  * The registry state after one replica's plan (or its settle): the replica's own entry, and the
  * whole as the run's client sees it: it serves when one replica does (the master's own container
- * when it is the only one; registry.address balances over several).
+ * when it is the only one; registry.address balances over several). A replica this run does not
+ * plan for (--limit, or its host unreachable) is taken as it was: serving.
  */
 export function withReplicaState(
+  all: readonly string[],
   prev: Shared['registry'],
   host: string,
   state: { serving: boolean; changed: boolean },
@@ -117,7 +119,7 @@ export function withReplicaState(
   const replicas = { ...(prev?.replicas ?? {}), [host]: state };
   const states = Object.values(replicas);
   return {
-    serving: states.some((s) => s.serving),
+    serving: states.some((s) => s.serving) || all.some((h) => !(h in replicas)),
     changed: states.some((s) => s.changed),
     replicas,
   };

@@ -240,6 +240,20 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     assert.match(healthy.stdout, /healthy/);
   });
 
+  it('a replica host rebuilt from nothing comes back with --limit, as --check predicts', async () => {
+    await L.shOk('worker1', 'docker rm -f registry >/dev/null && rm -rf /etc/regbook');
+    const check = await applyJson('--limit', 'worker1', '--check');
+    assert.equal(check.code, 0, `${check.stdout}\n${check.stderr}`);
+    const want = ['worker1/auth', 'worker1/registry', 'worker1/tls'];
+    assert.deepEqual(changedPairs(check.tasks), want);
+    const real = await applyJson('--limit', 'worker1');
+    assert.equal(real.code, 0, `${real.stdout}\n${real.stderr}`);
+    assert.deepEqual(changedPairs(real.tasks), want);
+    const verify = real.tasks.find((t) => t.task === 'verify');
+    assert.equal(verify?.status, 'ok');
+    assert.match(verify?.message ?? '', /through worker1 directly/);
+  });
+
   it('gc sweeps the bucket once, with every replica read-only, and leaves them as the playbook wants', async () => {
     const cli = async (command: string, ...args: string[]) => {
       const r = await regbook([command, site, ...args, '-i', L.inventoryPath], { env });

@@ -319,15 +319,22 @@ describe('the container of a replica on S3', () => {
 
 describe('the registry as the replicas’ plans add up', () => {
   it('serves while one replica does; changes when one does', () => {
-    let state = withReplicaState(undefined, 'master', { serving: true, changed: false });
-    state = withReplicaState(state, 'worker1', { serving: false, changed: true });
+    const all = ['master', 'worker1'];
+    let state = withReplicaState(all, undefined, 'master', { serving: true, changed: false });
+    state = withReplicaState(all, state, 'worker1', { serving: false, changed: true });
     assert.deepEqual(state, {
       serving: true,
       changed: true,
       replicas: { master: { serving: true, changed: false }, worker1: { serving: false, changed: true } },
     });
-    const down = withReplicaState(undefined, 'worker1', { serving: false, changed: true });
+    let down = withReplicaState(all, undefined, 'worker1', { serving: false, changed: true });
+    assert.equal(down.serving, true, 'the master, not planned yet or not in --limit, is taken as serving');
+    down = withReplicaState(all, down, 'master', { serving: false, changed: true });
     assert.equal(down.serving, false);
+    assert.equal(
+      withReplicaState(['master'], undefined, 'master', { serving: false, changed: true }).serving,
+      false,
+    );
   });
   it('the container runs on every replica; verify reads the master and every replica', () => {
     const run = { playbook: replicated, inventory } as never;
