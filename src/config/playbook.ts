@@ -23,6 +23,7 @@ import type {
   TrustConfig,
 } from './model.js';
 import {
+  checkReplicaBind,
   checkReplicaRules,
   defaultSubjectAltNames,
   normaliseReplicas,
@@ -291,6 +292,7 @@ export function normalisePlaybook(
     t.mode,
     problem,
   );
+  checkReplicaBind(src, registry.replicas, inventory?.master.name, registry.bind, problem);
   checkEnvRefPlacement(raw, problem);
   checkTrustRules(src, trust, tls, registry, images, problem);
 

@@ -139,6 +139,27 @@ export function checkReplicaRules(
   }
 }
 
+/**
+ * registry.bind names one address of one host: a replica elsewhere than the master has no such
+ * address, and docker would refuse to publish its port there.
+ */
+export function checkReplicaBind(
+  src: PositionSource,
+  replicas: readonly string[],
+  master: string | undefined,
+  bind: string,
+  problem: Problem,
+): void {
+  if (bind === '0.0.0.0' || bind === '::') return;
+  const elsewhere = replicas.filter((name) => name !== master);
+  if (elsewhere.length === 0 || !isWritten(src, ['registry', 'bind'])) return;
+  problem(
+    ['registry', 'bind'],
+    `bind ${bind} is one host's address, and the registry also runs on ${elsewhere.join(', ')}; ` +
+      'remove bind (every interface of each replica) and let the load balancer or a firewall narrow who reaches them',
+  );
+}
+
 /** The default SANs: the address's host, then each replica's name when there are several. */
 export function defaultSubjectAltNames(addressHost: string, replicas: readonly string[]): string[] {
   const sans = [sanForHost(addressHost)];

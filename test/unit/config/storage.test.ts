@@ -300,6 +300,14 @@ const cases: Case[] = [
     message: 'the certificate must also name every replica, so each can be checked directly: add DNS:worker1',
   },
   {
+    name: 'a bind address with a replica away from the master',
+    playbook: pb('  bind: 10.0.0.10\n  replicas: [master, worker1]\n' + S3),
+    line: 4,
+    col: 9,
+    path: 'registry.bind',
+    message: "bind 10.0.0.10 is one host's address, and the registry also runs on worker1",
+  },
+  {
     name: '${env:...} elsewhere in s3 is not resolved',
     playbook: pb(S3.replace('bucket: registry', 'bucket: ${env:BUCKET}')),
     line: 7,
