@@ -23,9 +23,9 @@ import type {
   TrustConfig,
 } from './model.js';
 import {
+  checkReplicaBind,
   checkReplicaRules,
   defaultSubjectAltNames,
-  notYetAppliedWarning,
   normaliseReplicas,
   normaliseStorage,
   type RawStorage,
@@ -292,14 +292,13 @@ export function normalisePlaybook(
     t.mode,
     problem,
   );
+  checkReplicaBind(src, registry.replicas, inventory?.master.name, registry.bind, problem);
   checkEnvRefPlacement(raw, problem);
   checkTrustRules(src, trust, tls, registry, images, problem);
 
   const warnings: Diagnostic[] = [];
   const insecure = insecureWarning({ tls, registry });
   if (insecure) warnings.push(diagnosticAt(src, ['tls', 'mode'], insecure));
-  const pending = notYetAppliedWarning(src, registry.replicas, registry.storage, inventory?.master.name);
-  if (pending) warnings.push(diagnosticAt(src, pending.path, pending.message));
   if (!registry.auth && registry.deleteEnabled) {
     const at = isWritten(src, ['registry', 'deleteEnabled']) ? ['registry', 'deleteEnabled'] : ['registry'];
     warnings.push(

@@ -53,7 +53,8 @@ registry:
         password: \${env:REGBOOK_CI_PASSWORD}
   # env:                              # further REGISTRY_* settings
   #   REGISTRY_LOG_LEVEL: info
-  #   REGISTRY_HTTP_SECRET: \${env:REGBOOK_HTTP_SECRET}   # a secret: from the environment too
+  #   REGISTRY_HTTP_SECRET: \${env:REGBOOK_HTTP_SECRET}   # a secret: from the environment too;
+  #                                  # replicas share one that regbook makes unless this sets it
 
 tls:
   mode: ca # ca: a private CA signs the certificate | selfsigned

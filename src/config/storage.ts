@@ -140,30 +140,24 @@ export function checkReplicaRules(
 }
 
 /**
- * Until the tasks run replicas and S3 storage, apply keeps running one registry on the master's disk:
- * a playbook that asks for more is told so rather than silently served something else.
+ * registry.bind names one address of one host: a replica elsewhere than the master has no such
+ * address, and docker would refuse to publish its port there.
  */
-export function notYetAppliedWarning(
+export function checkReplicaBind(
   src: PositionSource,
   replicas: readonly string[],
-  storage: StorageConfig,
   master: string | undefined,
-): { path: Segment[]; message: string } | undefined {
-  const more =
-    replicas.length > 1 || (master !== undefined && replicas[0] !== undefined && replicas[0] !== master);
-  if (storage.kind === 'filesystem' && !more) return undefined;
-  const path: Segment[] =
-    storage.kind === 's3'
-      ? ['registry', 'storage']
-      : isWritten(src, ['registry', 'replicas'])
-        ? ['registry', 'replicas']
-        : ['registry'];
-  return {
-    path,
-    message:
-      'apply does not act on registry.storage and registry.replicas yet: it runs one registry on the ' +
-      "master's disk; validate checks these settings so the playbook is ready",
-  };
+  bind: string,
+  problem: Problem,
+): void {
+  if (bind === '0.0.0.0' || bind === '::') return;
+  const elsewhere = replicas.filter((name) => name !== master);
+  if (elsewhere.length === 0 || !isWritten(src, ['registry', 'bind'])) return;
+  problem(
+    ['registry', 'bind'],
+    `bind ${bind} is one host's address, and the registry also runs on ${elsewhere.join(', ')}; ` +
+      'remove bind (every interface of each replica) and let the load balancer or a firewall narrow who reaches them',
+  );
 }
 
 /** The default SANs: the address's host, then each replica's name when there are several. */

@@ -3,14 +3,16 @@
 // read-only mode (pulls keep working, pushes are refused) so no upload can race the sweep, the
 // collector runs inside the container, and the container is then recreated exactly as `apply`
 // wants it, so the next apply has nothing to change. A signal at any moment ends in that last
-// step too: the registry is never left read-only.
+// step too: the registry is never left read-only. Replicas that share one storage (S3) are all
+// made read-only at once for the sweep, which runs once, in one of them.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
-import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from '../tasks/api.js';
+import { ensureAuthKnown, ensureTlsKnown, replicaRoute, waitForRegistry, type Route } from '../tasks/api.js';
+import { ensureHttpSecretKnown } from '../tasks/replicas.js';
 import {
   desiredContainer,
   diffContainer,
@@ -20,7 +22,7 @@ import {
 } from '../tasks/container.js';
 import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
-import { masterName, type Run } from '../tasks/shared.js';
+import { masterName, replicasOf, singleOnMaster, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
 import { StoppedBySignal, withDeployLock } from '../lock/guard.js';
 import { operatorRun } from './catalog.js';
@@ -119,19 +121,23 @@ const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; el
 declareShellScript('ops/gc: blob sizes', SIZES_SCRIPT);
 
 export interface GcReport {
+  /** The host whose container ran the collector. */
   master: string;
   container: string;
+  /** Where the images are: the data directory, or the bucket (s3://bucket/prefix). */
   dataDir: string;
+  /** With shared storage: the replicas that were read-only during the sweep (all of them). */
+  replicas?: string[];
   check: boolean;
   untagged: boolean;
   blobs: string[];
   manifests: string[];
   summary?: string;
-  /** `du -sb` of the data directory before, and after (not in check mode). */
-  bytesBefore: number;
+  /** `du -sb` of the data directory before, and after (not in check mode); unknown on s3. */
+  bytesBefore?: number;
   bytesAfter?: number;
   /** Bytes freed (after a collection) or the size of the blobs that would go (check mode). */
-  bytesFreed: number;
+  bytesFreed?: number;
 }
 
 // Maintenance commands (du, garbage-collect) may run long on a big registry.
@@ -143,10 +149,16 @@ async function dataDirBytes(conn: Connection, dataDir: string): Promise<number> 
   return Number(out.trim().split(/\s+/)[0]);
 }
 
-async function recreate(run: Run, conn: Connection, spec: ContainerSpec, what: string): Promise<void> {
+async function recreate(
+  run: Run,
+  conn: Connection,
+  spec: ContainerSpec,
+  what: string,
+  route?: Route,
+): Promise<void> {
   await must(conn, { argv: ['docker', 'rm', '-f', spec.name], privileged: true }, `removing ${spec.name}`);
   await must(conn, runCmd(spec), `starting ${spec.name} ${what}`);
-  const failure = await waitForRegistry(run, 60_000);
+  const failure = await waitForRegistry(run, 60_000, route);
   if (failure) throw new TaskFailure(`the registry did not answer GET /v2/ ${what}: ${failure}`);
 }
 
@@ -155,6 +167,7 @@ async function inspectRegistry(run: Run, conn: Connection) {
   const { registry } = run.playbook;
   await ensureTlsKnown(run);
   await ensureAuthKnown(run);
+  await ensureHttpSecretKnown(run);
   const probe = await must(conn, registryProbeCmd(registry), 'inspecting the registry container');
   const { container, imageId } = parseProbe(probe);
   if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
@@ -165,6 +178,7 @@ async function inspectRegistry(run: Run, conn: Connection) {
     run.shared.tls!.serverFingerprint!.value!,
     run.shared.auth?.fileSha?.value,
     run.secrets,
+    run.shared.httpSecret?.value,
   );
   const differs = diffContainer(spec, container, imageId);
   if (differs.length > 0) {
@@ -268,6 +282,102 @@ export async function collectGarbage(
   return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
 }
 
+/** Where a registry on S3 keeps its images, for the report. */
+function bucketOf(run: Run): string {
+  const storage = run.playbook.registry.storage;
+  if (storage?.kind !== 's3') return run.playbook.registry.dataDir;
+  const prefix = (storage.s3.rootDirectory ?? '').replace(/^\/+/, '');
+  return `s3://${storage.s3.bucket}${prefix ? `/${prefix}` : ''}`;
+}
+
+/** Runs fn on every replica at once; each one runs to its end, then the first failure is thrown. */
+async function onEvery<T>(names: string[], fn: (name: string, i: number) => Promise<T>): Promise<T[]> {
+  const settled = await Promise.allSettled(names.map(fn));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Collects garbage in storage that several replicas share (or in one replica away from the
+ * master): every replica is made read-only at once, so no upload anywhere can race the sweep; the
+ * collector runs once, in the first replica; then every replica is recreated as the playbook wants
+ * it, however the sweep ended. The sizes are not known: no host's disk holds the images.
+ */
+export async function collectShared(run: Run, a: GcArgs, stop?: StopSignals): Promise<GcReport> {
+  const halt = () => {
+    const sig = stop?.which();
+    if (sig) throw new GcInterrupted(sig);
+  };
+  const { registry } = run.playbook;
+  const names = replicasOf(run);
+  const conns = names.map((n) => run.conns.get(n)!);
+  const found = await onEvery(names, (_, i) => inspectRegistry(run, conns[i]!));
+  const sweeper = found[0]!;
+  const command = registryCommandOf(sweeper.container);
+  const binary = a.registryBinary ?? command.binary;
+  const base = {
+    master: names[0]!,
+    container: registry.name,
+    dataDir: bucketOf(run),
+    replicas: names,
+    check: a.check,
+    untagged: a.untagged,
+  };
+  if (a.check) {
+    // A dry run only reads the bucket, so the replicas keep serving as they are.
+    const out = await must(
+      conns[0]!,
+      garbageCollectCmd(registry.name, binary, command.config, { dryRun: true, untagged: a.untagged }),
+      'garbage-collect --dry-run',
+      30 * 60_000,
+    );
+    return { ...base, ...parseGarbageCollect(out) };
+  }
+  const route = (i: number) => replicaRoute(run, names[i]!, conns[i]);
+  let sweep: GcSweep | undefined;
+  halt();
+  try {
+    a.progress(`${registry.name} on ${names.join(', ')} goes read-only for the collection`);
+    await onEvery(names, (_, i) =>
+      recreate(
+        run,
+        conns[i]!,
+        { ...found[i]!.spec, env: { ...found[i]!.spec.env, ...READONLY_ENV } },
+        'in read-only mode',
+        route(i),
+      ),
+    );
+    halt();
+    a.progress(`sweeping on ${names[0]}${a.untagged ? ' (untagged manifests too)' : ''}`);
+    const collecting = must(
+      conns[0]!,
+      garbageCollectCmd(registry.name, binary, command.config, { dryRun: false, untagged: a.untagged }),
+      'garbage-collect',
+      30 * 60_000,
+    );
+    collecting.catch(() => undefined);
+    const out = stop ? await Promise.race([collecting, aborted(stop.signal)]) : await collecting;
+    halt();
+    sweep = parseGarbageCollect(out ?? '');
+  } finally {
+    // Every replica goes back to the playbook's configuration, which also empties each one's
+    // in-memory blob cache: a replica that remembered a deleted blob would refuse its new upload.
+    await onEvery(names, (_, i) =>
+      recreate(run, conns[i]!, found[i]!.spec, 'with the playbook’s configuration', route(i)),
+    );
+    a.progress(
+      `${registry.name} on ${names.join(', ')} is back in write mode, as the playbook configures it`,
+    );
+  }
+  return { ...base, ...sweep };
+}
+
+/** Whether the registry's storage is shared by replicas (or away from the master): collectShared. */
+export function sharedStorage(run: Pick<Run, 'playbook' | 'inventory'>): boolean {
+  return run.playbook.registry.storage?.kind === 's3' || !singleOnMaster(run);
+}
+
 const aborted = (signal: AbortSignal) =>
   new Promise<undefined>((resolve) => {
     if (signal.aborted) resolve(undefined);
@@ -299,9 +409,21 @@ export async function gc(a: GcArgs): Promise<GcReport> {
     });
     run.conns.set(master.name, conn);
     const c = conn;
+    const shared = sharedStorage(run);
+    if (shared) {
+      for (const name of replicasOf(run)) {
+        if (run.conns.has(name)) continue;
+        const spec = run.inventory.hosts.find((h) => h.name === name)!;
+        const replica = await connect(spec).catch((err: Error) => {
+          throw new ExitError(`${name} unreachable: ${err.message}`, EXIT.unreachable);
+        });
+        run.conns.set(name, replica);
+      }
+    }
+    const collect = () => (shared ? collectShared(run, a, stop) : collectGarbage(run, c, a, stop));
     // gc --check only reads (a dry run), so like apply --check it takes no lock.
     const collecting = a.check
-      ? collectGarbage(run, c, a, stop)
+      ? collect()
       : withDeployLock(
           {
             conn: c,
@@ -311,7 +433,7 @@ export async function gc(a: GcArgs): Promise<GcReport> {
             signal: stop.signal,
             releaseHint: `regbook lock release ${a.playbook} -i ${a.inventory}`,
           },
-          () => collectGarbage(run, c, a, stop),
+          collect,
         );
     working = collecting;
     const report = await collecting;
@@ -328,6 +450,7 @@ export async function gc(a: GcArgs): Promise<GcReport> {
     if (err instanceof ExitError) throw err;
     throw new ExitError(`gc: ${(err as Error).message}`, EXIT.taskFailed);
   } finally {
+    for (const other of run.conns.values()) if (other !== conn) await other.close().catch(() => undefined);
     await conn?.close();
     stop.dispose();
   }

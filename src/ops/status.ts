@@ -14,6 +14,7 @@ import { inspectCert, sameSans } from '../pki/index.js';
 import { ensureAuthKnown, NO_TLS, registryClient } from '../tasks/api.js';
 import { insecureWarning } from '../config/trust-rules.js';
 import { desiredContainer, diffContainer, type Inspected } from '../tasks/container.js';
+import { ensureHttpSecretKnown } from '../tasks/replicas.js';
 import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
 import { masterName, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
@@ -293,12 +294,15 @@ async function registryStatus(
       serverChanged: false,
     };
     await ensureAuthKnown(run);
+    // The replicas' http.secret, when there is one yet: the container is compared with it.
+    await ensureHttpSecretKnown(run).catch(() => undefined);
     if (c) {
       const spec = desiredContainer(
         pb,
         run.shared.tls.serverFingerprint!.value!,
         run.shared.auth?.fileSha?.value,
         run.secrets,
+        run.shared.httpSecret?.value,
       );
       container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
     }

@@ -2,7 +2,7 @@ import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { Secret } from '../core/secret.js';
 import { Later } from '../core/later.js';
 import type { Playbook } from '../config/model.js';
-import type { PlannedStage, TaskDef } from '../engine/context.js';
+import type { PlannedStage } from '../engine/context.js';
 import { posix } from 'node:path';
 import { readFiles, sha256, type RemoteFile } from '../facts/files.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
@@ -56,11 +56,15 @@ export const authStage: PlannedStage<Shared, AuthFacts> = {
     const steps: Step[] = [...dirFixes.steps];
     // bcrypt salts each hash, so a new file's checksum exists only once the step has hashed it.
     let fileSha: Later<string> | undefined = current === undefined ? undefined : Later.known(sha256(current));
+    // The file itself, for the other registry replicas, which serve the same users.
+    let content: Later<string> | undefined = current === undefined ? undefined : Later.known(current);
     let rewritten = false;
     if (current === undefined || !htpasswdUpToDate(current, users)) {
       rewritten = true;
       const made = Later.pending<string>('the htpasswd file is hashed anew');
+      const madeContent = Later.pending<string>('the htpasswd file is hashed anew');
       fileSha = made;
+      content = madeContent;
       changes.push({
         what: auth.file,
         ...(current !== undefined ? { from: `sha256:${sha256(current).slice(0, 12)}` } : {}),
@@ -71,9 +75,9 @@ export const authStage: PlannedStage<Shared, AuthFacts> = {
         kind: 'fn',
         describe: `write ${auth.file}`,
         run: async (conn) => {
-          const content = renderHtpasswd(users);
+          const text = renderHtpasswd(users);
           try {
-            await conn.writeFile(auth.file, content, {
+            await conn.writeFile(auth.file, text, {
               mode: HTPASSWD_MODE,
               privileged: true,
               dirMode: PRIVATE_DIR_MODE,
@@ -81,7 +85,8 @@ export const authStage: PlannedStage<Shared, AuthFacts> = {
           } catch (err) {
             throw new TaskFailure(`write ${auth.file} failed: ${(err as Error).message}`);
           }
-          made.resolve(sha256(content));
+          made.resolve(sha256(text));
+          madeContent.resolve(text);
         },
       });
     } else if (facts.file && facts.file.mode !== HTPASSWD_MODE.toString(8)) {
@@ -92,8 +97,12 @@ export const authStage: PlannedStage<Shared, AuthFacts> = {
         cmd: { argv: ['chmod', '600', '--', auth.file], privileged: true },
       });
     }
-    return { changes, steps, record: { auth: { ...(fileSha ? { fileSha } : {}), changed: rewritten } } };
+    return {
+      changes,
+      steps,
+      record: {
+        auth: { ...(fileSha ? { fileSha } : {}), ...(content ? { content } : {}), changed: rewritten },
+      },
+    };
   },
 };
-
-export const authTask: TaskDef<Shared> = { id: 'auth', stages: [authStage] };

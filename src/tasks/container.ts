@@ -4,6 +4,18 @@ import type { Change } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
 import { TaskFailure } from '../core/task.js';
+import type { EnvRef } from '../config/model.js';
+import { storageSettings } from '../config/storage.js';
+
+/** distribution's http.secret setting; the replicas share one (tasks/replicas.ts). */
+export const HTTP_SECRET_ENV = 'REGISTRY_HTTP_SECRET';
+
+/** The playbook field a storage setting comes from, for messages about its value. */
+function storageField(setting: string): string {
+  if (setting === 'REGISTRY_STORAGE_S3_ACCESSKEY') return 'registry.storage.s3.accessKey';
+  if (setting === 'REGISTRY_STORAGE_S3_SECRETKEY') return 'registry.storage.s3.secretKey';
+  return 'registry.storage';
+}
 
 export const LABEL_CERT = 'regbook.cert-sha256';
 export const LABEL_AUTH = 'regbook.auth-sha256';
@@ -30,8 +42,11 @@ export function desiredContainer(
   certFingerprint: string,
   authSha?: string,
   secrets: ReadonlyMap<string, Secret> = new Map(),
+  /** The replicas' shared http.secret, when regbook makes it (tasks/replicas.ts). */
+  httpSecret?: Secret,
 ): ContainerSpec {
   const { registry, tls } = pb;
+  const storage = registry.storage ?? { kind: 'filesystem' };
   const plain = tls.mode === 'none';
   const env: Record<string, string | Secret> = {
     REGISTRY_HTTP_ADDR: '0.0.0.0:5000',
@@ -54,7 +69,8 @@ export function desiredContainer(
           `${posix.join(tls.dir, 'server.crt')}:/certs/server.crt:ro`,
           `${posix.join(tls.dir, 'server.key')}:/certs/server.key:ro`,
         ]),
-    `${registry.dataDir}:/var/lib/registry`,
+    // With s3 the images are in the bucket: no directory of the host is the registry's.
+    ...(storage.kind === 'filesystem' ? [`${registry.dataDir}:/var/lib/registry`] : []),
   ];
   const labels: Record<string, string> = { [LABEL_MANAGED]: 'true', [LABEL_CERT]: certFingerprint };
   if (registry.auth) {
@@ -65,20 +81,37 @@ export function desiredContainer(
     if (authSha) labels[LABEL_AUTH] = authSha;
   }
   const secretKeys: string[] = [];
-  for (const [k, v] of Object.entries(registry.env)) {
+  // The storage driver's settings (its keys from the environment), then the operator's own.
+  const settings: Array<[string, string | EnvRef, string]> = [
+    ...Object.entries(storageSettings(storage)).map(([k, v]): [string, string | EnvRef, string] => [
+      k,
+      v,
+      storageField(k),
+    ]),
+    ...Object.entries(registry.env).map(([k, v]): [string, string | EnvRef, string] => [
+      k,
+      v,
+      `registry.env.${k}`,
+    ]),
+  ];
+  for (const [k, v, field] of settings) {
     if (typeof v === 'string') {
       env[k] = v;
       continue;
     }
     const secret = secrets.get(v.env);
-    if (!secret) throw new TaskFailure(`no value for \${env:${v.env}} (registry.env.${k})`);
+    if (!secret) throw new TaskFailure(`no value for \${env:${v.env}} (${field})`);
     // docker's env-file is line-based: a line break would end the value early or start a setting.
     if (/[\r\n\0]/.test(secret.reveal()))
       throw new TaskFailure(
-        `\${env:${v.env}} (registry.env.${k}) holds a line break or NUL, which no container setting can carry`,
+        `\${env:${v.env}} (${field}) holds a line break or NUL, which no container setting can carry`,
       );
     env[k] = secret;
     secretKeys.push(k);
+  }
+  if (httpSecret) {
+    env[HTTP_SECRET_ENV] = httpSecret;
+    secretKeys.push(HTTP_SECRET_ENV);
   }
   if (secretKeys.length > 0) labels[LABEL_SECRET_ENV] = secretKeys.sort().join(',');
   return {

@@ -173,6 +173,12 @@ async function registryState(
   images: ImageSpec[],
 ): Promise<Map<string, { configDigest?: string; digest?: string } | undefined>> {
   const out = new Map<string, { configDigest?: string; digest?: string } | undefined>();
+  const onFilesystem = (ctx.run.playbook.registry.storage?.kind ?? 'filesystem') === 'filesystem';
+  // Without the registry task in this run (--tags): on S3 only the registry itself can say.
+  if (!onFilesystem && !ctx.run.shared.registry) {
+    await ensureTlsKnown(ctx.run);
+    await ensureServing(ctx.run);
+  }
   if (ctx.run.shared.registry?.serving) {
     const client = await registryClient(ctx.run);
     for (const i of images) {
@@ -187,7 +193,8 @@ async function registryState(
     return out;
   }
   const master = ctx.run.conns.get(masterName(ctx.run));
-  if (!master) return out;
+  // With s3 no host's disk holds the images: a registry that serves nowhere yet is read as empty.
+  if (!master || !onFilesystem) return out;
   const root = posix.join(ctx.run.playbook.registry.dataDir, 'docker/registry/v2');
   const linkPath = (i: ImageSpec) =>
     posix.join(root, 'repositories', i.repository, '_manifests/tags', i.tag, 'current/link');

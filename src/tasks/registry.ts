@@ -3,10 +3,11 @@ import type { PlannedStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
-import { ensureAuthKnown, ensureTlsKnown, waitForRegistry } from './api.js';
+import { ensureAuthKnown, ensureTlsKnown, replicaRoute, waitForRegistry } from './api.js';
 import {
   desiredContainer,
   diffContainer,
+  HTTP_SECRET_ENV,
   LABEL_AUTH,
   LABEL_CERT,
   runCmd,
@@ -16,7 +17,10 @@ import { ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
 import { must } from './steps.js';
 import { privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
 import { takeEarly } from '../engine/early.js';
-import { masterName, type Ctx, type Run, type Shared } from './shared.js';
+import { ensureHttpSecretKnown } from './replicas.js';
+import { replicasOf, withReplicaState, type Ctx, type Run, type Shared } from './shared.js';
+import type { Playbook } from '../config/model.js';
+import { MASK, Secret } from '../core/secret.js';
 
 // Container and image state in one round trip; names travel as positional arguments ($1 the
 // container, $2 the image, $3 the image as a URL path segment). Through the engine API with one
@@ -59,6 +63,12 @@ export function afterMkdir(dir: string, cmd: Cmd): Cmd {
     ...cmd,
     argv: ['sh', '-c', MKDIR_THEN, 'sh', dir, ...cmd.argv],
   };
+}
+
+/** A setting of the container's environment as docker inspect shows it. */
+function envOf(container: Inspected | undefined, name: string): string | undefined {
+  const line = container?.Config?.Env?.find((e) => e.startsWith(`${name}=`));
+  return line?.slice(name.length + 1);
 }
 
 export function parseProbe(stdout: string): { container?: Inspected; imageId?: string } {
@@ -105,20 +115,29 @@ async function lastLogs(ctx: Ctx, name: string): Promise<string> {
   return (r.stdout + r.stderr).trim();
 }
 
+const onFilesystem = (pb: Playbook) => (pb.registry.storage?.kind ?? 'filesystem') === 'filesystem';
+
+/**
+ * The registry container on every replica (the master alone by default), each one the same:
+ * the same settings, certificate, storage and, with several, the same http.secret.
+ */
 export const registryStage: PlannedStage<Shared, RegistryFacts> = {
-  hosts: (run) => [masterName(run)],
+  hosts: (run) => replicasOf(run),
   async gather(ctx) {
     const { registry } = ctx.run.playbook;
-    // The certificate and htpasswd the container is labelled with, when tls and auth did not run.
+    // The certificate, htpasswd and http.secret the container is made with, when tls and auth did not run.
     await ensureTlsKnown(ctx.run);
     await ensureAuthKnown(ctx.run);
+    await ensureHttpSecretKnown(ctx.run);
     const [probed, dataDirs] = await Promise.all([
       takeEarly<Probe, Shared>(ctx.run, 'registry', ctx.host.name) ?? probe(ctx.run, ctx.conn),
-      readDirs(ctx.conn, [registry.dataDir]),
+      onFilesystem(ctx.run.playbook)
+        ? readDirs(ctx.conn, [registry.dataDir])
+        : new Map<string, RemoteDir | undefined>(),
     ]);
     return { ...parseProbe(probed.stdout), dataDirs };
   },
-  plan(facts, { playbook, shared, host, secrets }) {
+  plan(facts, { playbook, inventory, shared, host, secrets }) {
     const { registry } = playbook;
     const { container, imageId } = facts;
     const changes: Change[] = [];
@@ -166,8 +185,14 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
       pending[LABEL_AUTH] = '(new htpasswd)';
       authSha = labels[LABEL_AUTH] ?? '';
     }
-    const spec = desiredContainer(playbook, certFp, authSha, secrets);
+    // A new http.secret (check mode) is compared as the one the container has, and reported.
+    let httpSecret = shared.httpSecret?.value;
+    const secretPending = shared.httpSecret !== undefined && !shared.httpSecret.known;
+    if (secretPending) httpSecret = new Secret(envOf(container, HTTP_SECRET_ENV) ?? '');
+    const spec = desiredContainer(playbook, certFp, authSha, secrets, httpSecret);
     const differs = container ? diffContainer(spec, container, imageId, pending) : [];
+    if (container && secretPending)
+      differs.push({ what: `container.env.${HTTP_SECRET_ENV}`, to: MASK, why: 'a new http.secret is made' });
     const recreate = !container || differs.length > 0;
     if (!container)
       changes.push({
@@ -183,11 +208,15 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
           describe: `docker rm -f ${registry.name}`,
           cmd: { argv: ['docker', 'rm', '-f', registry.name], privileged: true },
         });
-      steps.push({
-        kind: 'exec',
-        describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
-        cmd: afterMkdir(registry.dataDir, runCmd(spec)),
-      });
+      steps.push(
+        onFilesystem(playbook)
+          ? {
+              kind: 'exec',
+              describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
+              cmd: afterMkdir(registry.dataDir, runCmd(spec)),
+            }
+          : { kind: 'exec', describe: `docker run ${registry.name}`, cmd: runCmd(spec) },
+      );
     } else if (!container.State?.Running) {
       changes.push({
         what: `container ${registry.name}`,
@@ -207,22 +236,30 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
       changes: [...dirFixes.changes, ...changes],
       steps: [...dirFixes.steps, ...(changes.length > 0 ? steps : [])],
       record: {
-        registry: { serving: changes.length === 0, changed: changes.length + dirFixes.changes.length > 0 },
+        registry: withReplicaState(replicasOf({ playbook, inventory }), shared.registry, host.name, {
+          serving: changes.length === 0,
+          changed: changes.length + dirFixes.changes.length > 0,
+        }),
         imagesAdded,
       },
     };
   },
   async settle(ctx) {
-    const state = ctx.run.shared.registry;
-    if (!state || state.serving) return;
-    const failure = await waitForRegistry(ctx.run);
+    const { run, host } = ctx;
+    const mine = run.shared.registry?.replicas?.[host.name];
+    if (!mine || mine.serving) return;
+    // This replica itself, on its own port: the others may answer through the address already.
+    const failure = await waitForRegistry(run, 30_000, replicaRoute(run, host.name, ctx.conn));
     if (failure) {
       throw new TaskFailure(
         `the registry did not answer GET /v2/ over TLS: ${failure}`,
-        await lastLogs(ctx, ctx.run.playbook.registry.name),
+        await lastLogs(ctx, run.playbook.registry.name),
       );
     }
-    state.serving = true;
+    run.shared.registry = withReplicaState(replicasOf(run), run.shared.registry, host.name, {
+      ...mine,
+      serving: true,
+    });
   },
 };
 

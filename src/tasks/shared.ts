@@ -1,4 +1,5 @@
 import type { Later } from '../core/later.js';
+import type { Secret } from '../core/secret.js';
 import type { HostContext, RunContext } from '../engine/context.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Connection } from '../transport/types.js';
@@ -20,20 +21,39 @@ export interface Shared {
     /** SHA-256 fingerprint of the server certificate in place (NO_TLS in mode none). */
     serverFingerprint?: Later<string>;
     serverChanged: boolean;
+    /**
+     * The server certificate and key as the master holds them (or will, once made), for the
+     * other replicas, which serve the same pair; absent when the tls task did not read them.
+     */
+    serverPair?: { cert: Later<string>; key: Later<Secret> };
   };
+  /**
+   * The registry's http.secret shared by every replica (uploads that start on one replica finish
+   * on another): pending while a new one is still to be made. Absent with one replica, which
+   * needs no shared secret, and when registry.env sets REGISTRY_HTTP_SECRET itself.
+   */
+  httpSecret?: Later<Secret>;
   auth?: {
     /**
      * sha256 of the htpasswd file in place, labelled on the container: pending while a new file
      * is still to be hashed; absent when there is no file and none is made.
      */
     fileSha?: Later<string>;
+    /** The htpasswd file (bcrypt hashes only), for the other replicas; pending like fileSha. */
+    content?: Later<string>;
     changed: boolean;
   };
   registry?: {
-    /** The registry answers /v2/ now, with the playbook's configuration. */
+    /**
+     * The registry answers /v2/ now, with the playbook's configuration, where the run's client
+     * reaches it (registryRoute in api.ts): on the master itself when it is the one replica,
+     * else through registry.address, which serves as long as one replica does.
+     */
     serving: boolean;
-    /** It is (or would be) created or recreated in this run. */
+    /** It is (or would be) created or recreated in this run, on some replica. */
     changed: boolean;
+    /** Each replica the registry task planned for: whether it serves now, whether it changes. */
+    replicas?: Record<string, { serving: boolean; changed: boolean }>;
   };
   /**
    * Hosts where this run has added or tagged images (never in check mode): the registry task
@@ -67,4 +87,40 @@ export type Ctx = HostContext<Shared>;
 
 export function masterName(run: Run): string {
   return run.inventory.master.name;
+}
+
+/** The hosts that run a registry container: registry.replicas, else the master alone. */
+export function replicasOf(run: Pick<Run, 'playbook' | 'inventory'>): string[] {
+  const listed = run.playbook.registry.replicas;
+  return listed && listed.length > 0 ? listed : [run.inventory.master.name];
+}
+
+/**
+ * Whether the registry is the master's own single container, as before replicas existed: then
+ * the run reaches it on the master's loopback; otherwise through registry.address.
+ */
+export function singleOnMaster(run: Pick<Run, 'playbook' | 'inventory'>): boolean {
+  const replicas = replicasOf(run);
+  return replicas.length === 1 && replicas[0] === run.inventory.master.name;
+}
+
+/**
+ * The registry state after one replica's plan (or its settle): the replica's own entry, and the
+ * whole as the run's client sees it: it serves when one replica does (the master's own container
+ * when it is the only one; registry.address balances over several). A replica this run does not
+ * plan for (--limit, or its host unreachable) is taken as it was: serving.
+ */
+export function withReplicaState(
+  all: readonly string[],
+  prev: Shared['registry'],
+  host: string,
+  state: { serving: boolean; changed: boolean },
+): NonNullable<Shared['registry']> {
+  const replicas = { ...(prev?.replicas ?? {}), [host]: state };
+  const states = Object.values(replicas);
+  return {
+    serving: states.some((s) => s.serving) || all.some((h) => !(h in replicas)),
+    changed: states.some((s) => s.changed),
+    replicas,
+  };
 }

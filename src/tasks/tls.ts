@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Change, Step } from '../core/task.js';
 import { Later } from '../core/later.js';
 import type { Playbook } from '../config/model.js';
-import type { PlannedStage, TaskDef } from '../engine/context.js';
+import type { PlannedStage } from '../engine/context.js';
 import { readFiles, type RemoteFile } from '../facts/files.js';
 import { PRIVATE_DIR_MODE, privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
 import {
@@ -13,6 +13,7 @@ import {
   inspectCert,
   type CertificateVerdict,
 } from '../pki/index.js';
+import { Secret } from '../core/secret.js';
 import { parallel } from './steps.js';
 import { masterName, type Shared } from './shared.js';
 
@@ -25,6 +26,8 @@ export function tlsPaths(dir: string) {
     caKey: posix.join(dir, 'ca.key'),
     serverCrt: posix.join(dir, 'server.crt'),
     serverKey: posix.join(dir, 'server.key'),
+    /** The replicas' shared http.secret, made by regbook (replicas.ts). */
+    httpSecret: posix.join(dir, 'http.secret'),
   };
 }
 
@@ -145,6 +148,7 @@ export const tlsStage: PlannedStage<Shared, TlsFacts> = {
       serverKey: Later.pending<string>('a new server key is made'),
       serverCrt: Later.pending<string>('a new server certificate is made'),
       serverFingerprint: Later.pending<string>('a new server certificate is made'),
+      serverKeySecret: Later.pending<Secret>('a new server key is made'),
     };
     // The CA pair and the server pair are written side by side, each key before its certificate;
     // each key's write makes the files' directory if it is missing. Key first: an interruption
@@ -225,6 +229,7 @@ export const tlsStage: PlannedStage<Shared, TlsFacts> = {
                   });
                   made.serverKey.resolve(pair.keyPem);
                   made.serverCrt.resolve(pair.certPem);
+                  made.serverKeySecret.resolve(new Secret(pair.keyPem));
                   made.serverFingerprint.resolve(inspectCert(pair.certPem).fingerprintSha256);
                 }
               },
@@ -237,6 +242,13 @@ export const tlsStage: PlannedStage<Shared, TlsFacts> = {
       ? made.serverFingerprint
       : serverPem
         ? Later.known(inspectCert(serverPem).fingerprintSha256)
+        : undefined;
+    // The pair the other replicas serve too.
+    const serverKeyPem = text(files.get(p.serverKey));
+    const serverPair = serverRegen
+      ? { cert: made.serverCrt, key: made.serverKeySecret }
+      : serverPem !== undefined && serverKeyPem !== undefined
+        ? { cert: Later.known(serverPem), key: Later.known(new Secret(serverKeyPem)) }
         : undefined;
     const existingAnchor = text(files.get(tls.mode === 'ca' ? p.caCrt : p.serverCrt));
     const anchorChanged = tls.mode === 'ca' ? caRegen : serverRegen;
@@ -261,10 +273,9 @@ export const tlsStage: PlannedStage<Shared, TlsFacts> = {
           anchorChanged,
           ...(serverFingerprint ? { serverFingerprint } : {}),
           serverChanged: serverRegen,
+          ...(serverPair ? { serverPair } : {}),
         },
       },
     };
   },
 };
-
-export const tlsTask: TaskDef<Shared> = { id: 'tls', stages: [tlsStage] };

@@ -49,20 +49,24 @@ export function describeRemoval(r: RmReport['removed'][number], check: boolean):
 export function formatGcReport(r: GcReport): string {
   const lines: string[] = [];
   const what = `${plural(r.manifests.length, 'untagged manifest')} and ${plural(r.blobs.length, 'blob')}`;
+  const where = r.replicas ? `replicas ${r.replicas.join(', ')}; swept on ${r.master}` : r.master;
+  const size = (n: number | undefined) => (n === undefined ? '' : `, ${formatBytes(n)} (${n} bytes)`);
   if (r.check) {
-    lines.push(`gc --check on ${r.master} (container ${r.container}, ${r.dataDir}): nothing was changed`);
-    lines.push(`would delete ${what}, ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes):`);
+    lines.push(`gc --check on ${where} (container ${r.container}, ${r.dataDir}): nothing was changed`);
+    lines.push(`would delete ${what}${size(r.bytesFreed)}:`);
   } else {
-    lines.push(`gc on ${r.master} (container ${r.container}, ${r.dataDir})`);
+    lines.push(`gc on ${where} (container ${r.container}, ${r.dataDir})`);
     lines.push(
-      '  the registry ran read-only during the collection and is back to the playbook’s configuration',
+      r.replicas
+        ? '  every replica ran read-only during the collection and is back to the playbook’s configuration'
+        : '  the registry ran read-only during the collection and is back to the playbook’s configuration',
     );
     lines.push(`deleted ${what}:`);
   }
   for (const m of r.manifests) lines.push(`  manifest ${m}`);
   for (const b of r.blobs) lines.push(`  blob     ${b}`);
   if (r.summary) lines.push(`garbage-collect: ${r.summary}`);
-  if (!r.check) {
+  if (!r.check && r.bytesFreed !== undefined && r.bytesBefore !== undefined) {
     lines.push(
       `freed ${formatBytes(r.bytesFreed)} (${r.bytesFreed} bytes): ${formatBytes(r.bytesBefore)} → ${r.bytesAfter === undefined ? '?' : formatBytes(r.bytesAfter)}`,
     );

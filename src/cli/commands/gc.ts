@@ -38,7 +38,8 @@ export function register(cli: Argv, setExit: SetExit): void {
           'gc holds the deploy lock while it runs. Ctrl-C, SIGTERM or SIGHUP at any moment put the ' +
             'registry back in write mode before regbook exits (130, 143, 129). Exit codes: 0 done, ' +
             '1 bad input, 2 the collection failed, the lock is held or the container differs from the ' +
-            'playbook (run apply first), 4 the master is unreachable.',
+            'playbook (run apply first), 4 the master (or, on S3, a replica) is unreachable. Replicas on S3 ' +
+            'are all read-only during the one sweep.',
         ),
     async (argv) => {
       const lockTimeout = lockTimeoutOf(argv);

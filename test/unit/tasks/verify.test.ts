@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { PlanInput } from '../../../src/engine/context.js';
 import type { Shared } from '../../../src/tasks/shared.js';
-import { verifyStage, type VerifyFacts } from '../../../src/tasks/verify.js';
+import { verifyStage, type Listing, type VerifyFacts } from '../../../src/tasks/verify.js';
 
 const playbook = {
   images: [
@@ -20,7 +20,8 @@ const input: PlanInput<Shared> = {
   shared: {},
   now: new Date(),
 };
-const listing = (app: string[], old: string[]): VerifyFacts => ({
+const seen = (app: string[], old: string[], through?: string): Listing => ({
+  ...(through ? { through } : {}),
   ping: 200,
   catalog: ['app', 'old'],
   tags: new Map([
@@ -28,13 +29,29 @@ const listing = (app: string[], old: string[]): VerifyFacts => ({
     ['old', old],
   ]),
 });
+const listing = (app: string[], old: string[]): VerifyFacts => ({ listings: [seen(app, old)] });
 
 describe('verify plan', () => {
   const table: Array<[string, VerifyFacts, string | RegExp]> = [
     ['everything as declared', listing(['0.1', '0.2'], []), 'ok: 2 repositories'],
     ['a declared tag missing', listing(['0.2'], []), /app:0\.1 is missing/],
     ['an absent tag still listed', listing(['0.1'], ['0.1']), /old:0\.1 is still listed/],
-    ['GET /v2/ refused', { ping: 503 }, /GET \/v2\/ answered 503/],
+    ['GET /v2/ refused', { listings: [{ ping: 503 }] }, /GET \/v2\/ answered 503/],
+    [
+      'a replica directly and the address agree',
+      { listings: [seen(['0.1'], [], 'master directly'), seen(['0.1'], [], 'lb:5000')] },
+      'ok: 2 repositories, through master directly and lb:5000',
+    ],
+    [
+      'a replica that lacks what the address lists',
+      { listings: [seen([], [], 'worker1 directly')] },
+      /the registry \(worker1 directly\) does not hold what the playbook declares: app:0\.1 is missing/,
+    ],
+    [
+      'a replica that does not answer',
+      { listings: [seen(['0.1'], [], 'lb:5000'), { through: 'worker1 directly', ping: 502 }] },
+      /GET \/v2\/ answered 502 \(worker1 directly\)/,
+    ],
     ['an earlier change not made yet', { pending: 'x' }, 'skipped: what it would verify is not there yet'],
   ];
   for (const [name, facts, want] of table) {
