@@ -244,6 +244,7 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
       },
     };
   },
+  settleDescribe: 'waiting for the registry to answer',
   async settle(ctx) {
     const { run, host } = ctx;
     const mine = run.shared.registry?.replicas?.[host.name];
