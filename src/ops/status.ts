@@ -246,13 +246,7 @@ export async function readMasterCerts(
   const p = tlsPaths(run.playbook.tls.dir);
   const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
   const files = conn ? await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]) : new Map();
-  const anchorPem = files.get(anchorPath)?.content.toString('utf8');
-  const serverPem = files.get(p.serverCrt)?.content.toString('utf8');
-  return {
-    ...(anchorPem ? { anchorPem } : {}),
-    certificate: certificateStatus(p.serverCrt, serverPem, now),
-    anchor: certificateStatus(anchorPath, anchorPem, now),
-  };
+  return certsFrom(run, { files }, now);
 }
 
 /** The master's side: its container as gathered, and the registry's API through its connection. */
@@ -447,7 +441,8 @@ function hostV2Cmd(run: Run): Cmd {
 }
 
 /** The master's certificates as the tls task gathered them (tls.dir read once for both). */
-function certsFrom(run: Run, tls: TlsFacts, now: Date): MasterCerts {
+/** The certificates' state from the master's files, as tls gathered them or as read here. */
+function certsFrom(run: Run, tls: Pick<TlsFacts, 'files'>, now: Date): MasterCerts {
   const p = tlsPaths(run.playbook.tls.dir);
   const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
   const anchorPem = tls.files.get(anchorPath)?.content.toString('utf8');

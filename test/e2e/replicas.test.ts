@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { changedPairs, parseNdjson, parseTextRecap, regbook, tempDir, writeYaml } from '../helpers/cli.js';
 import type { Lab } from '../helpers/lab.js';
-import { s3Lab, type S3Lab } from '../helpers/s3-lab.js';
+import { s3LabOrSkip, type S3Lab } from '../helpers/s3-lab.js';
 
 const REPLICAS = ['master', 'worker1'];
 const TLS_DIR = '/etc/regbook/certs';
@@ -16,15 +16,7 @@ const TLS_DIR = '/etc/regbook/certs';
 const PREFIX = `e2e-${Date.now().toString(36)}`;
 const PASSWORD = 'replica-ci-password-0123';
 
-let brought: S3Lab | undefined;
-let unavailable: string | undefined;
-try {
-  brought = await s3Lab();
-} catch (e) {
-  // As the lab's own tests do: in CI a lab that cannot come up is a failure, elsewhere a skip.
-  if (process.env.CI === 'true') throw e;
-  unavailable = `lab object store unavailable: ${(e as Error).message.split('\n')[0]}`;
-}
+const { brought, unavailable } = await s3LabOrSkip();
 
 describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?? false }, () => {
   let S: S3Lab;

@@ -14,22 +14,14 @@ import { loadBoth } from '../../src/config/index.js';
 import type { EnvRef } from '../../src/config/model.js';
 import { storageSettings } from '../../src/config/storage.js';
 import type { Lab } from '../helpers/lab.js';
-import { s3Lab, type S3Lab } from '../helpers/s3-lab.js';
+import { s3LabOrSkip, type S3Lab } from '../helpers/s3-lab.js';
 
 const CONTAINER = 'regbook-s3-replica';
 const REPLICAS = ['master', 'worker1'];
 // A repository of its own per run: the bucket outlives a test run.
 const REPO = `s3check/run${Date.now().toString(36)}`;
 
-let brought: S3Lab | undefined;
-let unavailable: string | undefined;
-try {
-  brought = await s3Lab();
-} catch (e) {
-  // As the lab's own test does: in CI a lab that cannot come up is a failure, elsewhere a skip.
-  if (process.env.CI === 'true') throw e;
-  unavailable = `lab object store unavailable: ${(e as Error).message.split('\n')[0]}`;
-}
+const { brought, unavailable } = await s3LabOrSkip();
 
 describe('registry replicas on the lab object store (Ceph radosgw)', { skip: unavailable ?? false }, () => {
   let S: S3Lab;
