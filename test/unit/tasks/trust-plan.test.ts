@@ -14,6 +14,7 @@ import { leftoverStage, trustStage } from '../../../src/tasks/trust.js';
 import { trustFiles, wantedRecord } from '../../../src/tasks/trust/files.js';
 import { dockerNeeded, type TrustFacts } from '../../../src/tasks/trust/plan.js';
 import { recordText, TRUST_RECORD } from '../../../src/tasks/trust/record.js';
+import type { Connection } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nQW5jaG9y\n-----END CERTIFICATE-----\n';
@@ -494,5 +495,44 @@ describe('trust plan: facts in, plan out', () => {
     assert.deepEqual(plan.notify, ['restart-docker']);
     const never = leftoverStage.plan(facts, input(playbook({ hosts: ['master'], restartDocker: 'never' })));
     assert.equal(never.notify, undefined);
+  });
+});
+
+describe('insecure mode: after the reload, docker info must list the address', () => {
+  const reloadWait = (): ((conn: Connection) => Promise<void>) => {
+    const row = rows.find((r) =>
+      r.name.startsWith('insecure, daemon.json right but the daemon never reloaded'),
+    )!;
+    const facts: TrustFacts = {
+      wanted: true,
+      os: debian,
+      probe: probeOf(row.state(row.pb), recordText(wantedRecord(row.pb, trustFiles(row.pb, debian)))),
+      docker: row.docker!,
+    };
+    const plan = trustStage.plan(facts, input(row.pb, worker, Later.known(PEM)));
+    const step = plan.steps.find((s) => s.describe === 'waiting for docker to reload');
+    assert.ok(step?.kind === 'fn');
+    return step.run;
+  };
+  // docker info's JSON, with the address insecure or not.
+  const info = (listed: boolean) =>
+    JSON.stringify({ RegistryConfig: { IndexConfigs: { 'master:5000': { Secure: !listed } } } });
+  const asked = { n: 0 };
+  const conn = (answers: (n: number) => string) => {
+    asked.n = 0;
+    return {
+      exec: async () => ({ code: 0, stdout: answers(++asked.n), stderr: '' }),
+    } as unknown as Connection;
+  };
+
+  it('waits until the reloaded daemon lists it', async () => {
+    await reloadWait()(conn((n) => info(n >= 3)));
+    assert.equal(asked.n, 3, 'asked docker info until the third answer listed it');
+  });
+  it('fails, naming the address, when the daemon never lists it', async () => {
+    await assert.rejects(
+      reloadWait()(conn(() => info(false))),
+      /docker info does not show master:5000 \(to be listed\) as insecure registries after the reload/,
+    );
   });
 });
