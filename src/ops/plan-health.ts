@@ -22,7 +22,7 @@ export interface PlanHealth {
   pending: PendingChange[];
   /** Tasks that failed while planning (as `apply --check` would report them). */
   failed: Array<{ host: string; task: TaskId; message: string }>;
-  /** What each stage gathered, by task and host; a stage that did not reach a host has no entry. */
+  /** What each task's first stage on a host gathered there; a task that did not reach a host has no entry. */
   gathered: Gathered;
 }
 
@@ -47,7 +47,11 @@ export async function planHealth(
     failed: [],
     gathered: { get: <F>(task: TaskId, host: string) => seen.get(key(task, host)) as F | undefined },
   };
-  run.gathered = (task, host, facts) => void seen.set(key(task, host), facts);
+  // A task's first stage on a host reads what status renders (tls's certificates, the registry's
+  // container, trust's files); later stages (the replicas' copies, the http.secret) read other things.
+  run.gathered = (task, host, facts) => {
+    if (!seen.has(key(task, host))) seen.set(key(task, host), facts);
+  };
   const emit = (e: EngineEvent) => {
     if (e.type !== 'task') return;
     if (e.status === 'changed')

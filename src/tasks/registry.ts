@@ -18,7 +18,7 @@ import { must } from './steps.js';
 import { privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
 import { takeEarly } from '../engine/early.js';
 import { ensureHttpSecretKnown } from './replicas.js';
-import { replicasOf, withReplicaState, type Ctx, type Run, type Shared } from './shared.js';
+import { replicasOf, singleOnMaster, withReplicaState, type Ctx, type Run, type Shared } from './shared.js';
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
 
@@ -261,6 +261,18 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
       ...mine,
       serving: true,
     });
+    // Through the address, the load balancer sends nothing to a replica until its own health
+    // checks see it up, a few seconds after the replica answers: once the last replica of the run
+    // is serving, the address must answer too before images go through it.
+    const replicas = Object.values(run.shared.registry?.replicas ?? {});
+    if (!singleOnMaster(run) && replicas.every((r) => r.serving)) {
+      const through = await waitForRegistry(run, 60_000);
+      if (through) {
+        throw new TaskFailure(
+          `the registry serves on every replica but not through ${run.playbook.registry.address}: ${through}`,
+        );
+      }
+    }
   },
 };
 
