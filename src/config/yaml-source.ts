@@ -3,18 +3,10 @@
 // syntax errors, tabs as indentation, duplicate keys, unknown tags, several documents, an empty
 // file, and alias expansion beyond a small bound (a "billion laughs" file fails in milliseconds).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Document,
-  type YAMLError,
-} from 'yaml';
+import { constructFromEvents, parseEvents, YAMLException, type Event } from 'js-yaml';
 import type { Diagnostic } from '../core/errors.js';
-import { dottedPath, eachNode, pathAtOffset, positionOf, type PositionSource } from './positions.js';
+import { dottedPath, LineIndex, pathAtOffset, type PositionSource } from './positions.js';
+import { nodesFromEvents, type YamlNode } from './yaml-nodes.js';
 
 /**
  * The largest playbook or inventory read: far above any real one (a thousand hosts take ~100 KiB),
@@ -22,8 +14,8 @@ import { dottedPath, eachNode, pathAtOffset, positionOf, type PositionSource } f
  */
 export const MAX_INPUT_BYTES = 1024 * 1024;
 
-/** No real playbook needs more alias expansions than this; a YAML bomb needs far more. */
-export const MAX_ALIAS_COUNT = 100;
+/** No real playbook's aliases add more values than this once expanded; a YAML bomb adds far more. */
+export const MAX_ALIAS_NODES = 10_000;
 
 export interface YamlSource extends PositionSource {
   /** The document as plain JSON-like data. */
@@ -83,117 +75,101 @@ function bytePosition(bytes: Uint8Array, offset: number): { line: number; col: n
   return { line: lines.length, col: [...lines[lines.length - 1]!].length + 1 };
 }
 
-function yamlErrorDiagnostic(src: PositionSource, err: YAMLError): Diagnostic {
-  const { line, col } = src.lineCounter.linePos(err.pos[0]);
+/** A js-yaml error in plain words, at its offset. */
+function yamlErrorDiagnostic(
+  file: string,
+  lines: LineIndex,
+  root: YamlNode | null,
+  err: YAMLException,
+): Diagnostic {
+  const offset = err.mark?.position ?? 0;
+  const { line, col } = lines.position(offset);
   return {
-    file: src.file,
+    file,
     line,
     col,
-    path: dottedPath(pathAtOffset(src, err.pos[0])),
-    message: plainYamlMessage(err),
+    path: dottedPath(pathAtOffset({ file, root, lines }, offset)),
+    message: plainYamlMessage(err.reason),
   };
 }
 
-function plainYamlMessage(err: YAMLError): string {
-  switch (err.code) {
-    case 'TAB_AS_INDENT':
-      return 'tab used for indentation (YAML indents with spaces only)';
-    case 'MULTIPLE_DOCS':
-      return 'more than one YAML document (remove the extra ---)';
-    case 'TAG_RESOLVE_FAILED':
-      return `unsupported tag (${err.message.replace(/^Unresolved tag: /, '')}); plain YAML values only`;
-    default:
-      return `YAML syntax error: ${err.message.split('\n')[0]}`;
+function plainYamlMessage(reason: string): string {
+  if (/tab characters/.test(reason)) return 'tab used for indentation (YAML indents with spaces only)';
+  if (/duplicated mapping key/.test(reason)) return 'duplicate key (each key may appear once in a mapping)';
+  const tag = /unknown \w+ tag !<(.*)>/.exec(reason);
+  if (tag) {
+    const name = tag[1]!.replace(/^tag:yaml\.org,2002:/, '!!');
+    return `unsupported tag (${name}); plain YAML values only`;
   }
+  return `YAML syntax error: ${reason}`;
 }
 
-const DUPLICATE_KEY_MESSAGE = 'duplicate key (each key may appear once in a mapping)';
-
-/**
- * Offsets of the keys that repeat an earlier key of the same mapping, by yaml's own rule for
- * `uniqueKeys` (scalar keys with the same value: `1` and `1.0`, `~` and `null` are the same key;
- * keys that are collections or aliases never are), with a set per mapping instead of yaml's scan
- * of the pairs before each key.
- */
-function duplicateKeyOffsets(doc: Document): number[] {
-  const out: number[] = [];
-  eachNode(doc.contents, (node) => {
-    if (!isMap(node) || node.items.length < 2) return;
-    const seen = new Set<unknown>();
-    for (const pair of node.items) {
-      if (!isScalar(pair.key)) continue;
-      const value: unknown = pair.key.value;
-      // yaml compares with ===, under which NaN is never equal to itself; a Set's rule is not.
-      if (typeof value === 'number' && Number.isNaN(value)) continue;
-      if (seen.has(value)) out.push(pair.key.range?.[0] ?? 0);
-      else seen.add(value);
-    }
-  });
-  return out;
-}
-
-/**
- * Every alias whose anchor does not come before it, in one pass in document order (the order in
- * which yaml resolves an alias to the last anchor of its name before it). Resolving each alias
- * with Alias.resolve would walk the whole document once per alias.
- */
-function unresolvedAliases(doc: Document): { source: string; offset: number }[] {
-  const anchors = new Set<string>();
-  const out: { source: string; offset: number }[] = [];
-  eachNode(doc.contents, (node) => {
-    if (isAlias(node)) {
-      if (!anchors.has(node.source)) out.push({ source: node.source, offset: node.range?.[0] ?? 0 });
-    } else if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor) {
-      anchors.add(node.anchor);
-    }
-  });
-  return out;
+/** Where the `---` that starts the document holding `offset` is (its content's start without one). */
+function documentMarkerBefore(text: string, offset: number): number {
+  for (let i = text.lastIndexOf('---', offset); i >= 0; i = text.lastIndexOf('---', i - 1)) {
+    if (i === 0 || text[i - 1] === '\n') return i;
+  }
+  return offset;
 }
 
 /** Parses YAML text; `file` is used only in diagnostics. */
 export function parseYamlText(file: string, text: string): ReadResult {
-  const lineCounter = new LineCounter();
-  // uniqueKeys is off because yaml checks each key against every earlier key of its mapping, n²
-  // on a mapping of many keys; duplicateKeyOffsets applies the same rule in one pass.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, strict: true, prettyErrors: false });
-  const src: PositionSource = { file, doc, lineCounter };
-  const problems = [...doc.errors, ...doc.warnings].map((e) => yamlErrorDiagnostic(src, e));
-  for (const offset of duplicateKeyOffsets(doc)) {
-    const { line, col } = lineCounter.linePos(offset);
-    problems.push({
-      file,
-      line,
-      col,
-      path: dottedPath(pathAtOffset(src, offset)),
-      message: DUPLICATE_KEY_MESSAGE,
-    });
+  const lines = new LineIndex(text);
+  // One parse into events with the offset of every node: js-yaml's constructor makes the data from
+  // them, and nodesFromEvents the tree that says where each value was written.
+  let events: Event[];
+  try {
+    events = parseEvents(text, { filename: file });
+  } catch (err) {
+    if (!(err instanceof YAMLException)) throw err;
+    return { ok: false, diagnostics: [yamlErrorDiagnostic(file, lines, null, err)] };
   }
-  if (problems.length > 0) return { ok: false, diagnostics: problems };
-  if (doc.contents === null) {
+  const tree = nodesFromEvents(events, text);
+  if (tree.documents.length > 1) {
+    const second = tree.documents[1]!.root;
+    const { line, col } = lines.position(documentMarkerBefore(text, second?.start ?? text.length));
+    return {
+      ok: false,
+      diagnostics: [fileDiagnostic(file, 'more than one YAML document (remove the extra ---)', line, col)],
+    };
+  }
+  const root = tree.documents[0]?.root ?? null;
+  if (root === null || (root.kind === 'scalar' && root.empty)) {
     return {
       ok: false,
       diagnostics: [fileDiagnostic(file, 'the file is empty (expected a mapping of settings)')],
     };
   }
-  // An alias is spelt *name: without a * in the text there is none to check.
-  const unresolved = text.includes('*')
-    ? unresolvedAliases(doc).map(({ source, offset }): Diagnostic => {
-        const { line, col } = lineCounter.linePos(offset);
-        return { file, line, col, path: '', message: `alias *${source} has no anchor &${source} before it` };
-      })
-    : [];
-  if (unresolved.length > 0) return { ok: false, diagnostics: unresolved };
+  if (tree.unresolved.length > 0) {
+    return {
+      ok: false,
+      diagnostics: tree.unresolved.map(({ name, start }): Diagnostic => {
+        const { line, col } = lines.position(start);
+        return { file, line, col, path: '', message: `alias *${name} has no anchor &${name} before it` };
+      }),
+    };
+  }
+  // js-yaml shares one object among an anchor's aliases; the schema check and the rules would still
+  // walk every copy, so a file whose aliases multiply its data is refused before anything walks it.
+  if (tree.aliasNodes > MAX_ALIAS_NODES) {
+    return {
+      ok: false,
+      diagnostics: [
+        fileDiagnostic(
+          file,
+          `aliases expand too much (to more than ${MAX_ALIAS_NODES} values); refusing a possible YAML bomb`,
+        ),
+      ],
+    };
+  }
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    [data] = constructFromEvents(events, { source: text, filename: file });
   } catch (err) {
-    const where = positionOf(src, []);
-    const message = /alias count/i.test(String(err))
-      ? `aliases expand too much (more than ${MAX_ALIAS_COUNT} copies); refusing a possible YAML bomb`
-      : `cannot read the YAML: ${err instanceof Error ? err.message : String(err)}`;
-    return { ok: false, diagnostics: [fileDiagnostic(file, message, where.line, where.col)] };
+    if (!(err instanceof YAMLException)) throw err;
+    return { ok: false, diagnostics: [yamlErrorDiagnostic(file, lines, root, err)] };
   }
-  return { ok: true, source: { ...src, data } };
+  return { ok: true, source: { file, root, lines, data } };
 }
 
 /** Reads and parses a YAML file; never throws for bad content, only returns diagnostics. */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
+import * as YAML from 'js-yaml';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BUILT = join(ROOT, 'dist/cli/main.js');
@@ -94,7 +94,7 @@ export function tempDir(prefix = 'regbook-test-'): string {
 /** Writes a YAML document (from a plain object) and returns its path. */
 export function writeYaml(dir: string, name: string, doc: unknown): string {
   const path = join(dir, name);
-  writeFileSync(path, YAML.stringify(doc));
+  writeFileSync(path, YAML.dump(doc));
   return path;
 }
 

@@ -37,8 +37,8 @@ export function register(cli: Argv, setExit: SetExit): void {
         },
         hostsOf: (path) => {
           try {
-            const { parse } = require('yaml') as typeof import('yaml');
-            return inventoryHostNames(readFileSync(path, 'utf8'), parse);
+            const { load } = require('js-yaml') as typeof import('js-yaml');
+            return inventoryHostNames(readFileSync(path, 'utf8'), load);
           } catch {
             return undefined;
           }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { dump as stringify } from 'js-yaml';
 import { loadBoth } from '../../../src/config/index.js';
 import { InputError } from '../../../src/core/errors.js';
 import type { Playbook, Inventory } from '../../../src/config/model.js';

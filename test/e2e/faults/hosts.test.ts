@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { dump as stringify } from 'js-yaml';
 import { dockerClientStarts } from '../../helpers/docker-client.js';
 import { lab, type Lab } from '../../helpers/lab.js';
 import { parseNdjson, tempDir } from '../../helpers/cli.js';

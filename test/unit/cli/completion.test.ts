@@ -57,7 +57,7 @@ describe('completion rules', () => {
     assert.deepEqual(completeList('a,', ['a', 'b', 'c']), ['a,b', 'a,c']);
   });
   it('host names come from the inventory as YAML, whatever else it holds', async () => {
-    const { parse } = await import('yaml');
+    const { load: parse } = await import('js-yaml');
     assert.deepEqual(
       inventoryHostNames('master: {name: m, address: x}\nworkers:\n  - {name: w1}\n  - {name: w2}\n', parse),
       ['m', 'w1', 'w2'],

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ValidateFunction } from 'ajv';
-import YAML from 'yaml';
+import * as YAML from 'js-yaml';
 import { BUILT_HEADER, builtValidators, compileSchemas } from '../../../src/config/schema-check.js';
 import { GOOD_INVENTORY, GOOD_PLAYBOOK } from './helpers.js';
 
@@ -33,7 +33,7 @@ const INVENTORIES = [
 ];
 
 function outcome(validate: ValidateFunction, text: string) {
-  const data: unknown = YAML.parse(text);
+  const data: unknown = YAML.load(text);
   const valid = validate(data);
   return { valid, errors: validate.errors ?? null, data };
 }
