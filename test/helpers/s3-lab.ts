@@ -36,8 +36,12 @@ export interface S3Lab {
 
 let brought: Promise<S3Lab> | undefined;
 
-/** Brings the lab up with its object store (idempotent, fast when warm) and returns both. */
-export function s3Lab(): Promise<S3Lab> {
+/**
+ * Brings the lab up with its object store (idempotent, fast when warm) and returns both. `workers`
+ * sizes the lab (the benchmark's 1+10); the tests keep the lab's default size.
+ */
+export function s3Lab(opts: { workers?: number } = {}): Promise<S3Lab> {
+  if (opts.workers !== undefined) return bringUp(opts.workers);
   brought ??= bringUp();
   brought.catch(() => (brought = undefined));
   return brought;
@@ -56,8 +60,9 @@ export async function s3LabOrSkip(): Promise<{ brought?: S3Lab; unavailable?: st
   }
 }
 
-async function bringUp(): Promise<S3Lab> {
-  const r = await run('bash', [join(REPO_ROOT, 'lab', 'up.sh'), '--s3'], undefined, 30 * 60_000);
+async function bringUp(workers?: number): Promise<S3Lab> {
+  const size = workers === undefined ? [] : ['--workers', String(workers)];
+  const r = await run('bash', [join(REPO_ROOT, 'lab', 'up.sh'), ...size, '--s3'], undefined, 30 * 60_000);
   if (r.code !== 0) {
     throw new Error(
       `the lab's object store did not come up (bash lab/up.sh --s3 exited ${r.code}); ` +
@@ -70,7 +75,7 @@ async function bringUp(): Promise<S3Lab> {
   };
   const inCeph = (args: string[]) => run(DOCKER, ['exec', state.ceph.container, ...args]);
   return {
-    lab: await lab(),
+    lab: await lab(workers === undefined ? {} : { workers }),
     ceph: state.ceph,
     lb: state.lb,
     inCeph,
