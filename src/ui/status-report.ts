@@ -91,7 +91,8 @@ export function replicaCells(r: ReplicaStatus): Cell[] {
     ? { text: '?' }
     : r.v2.ok
       ? { text: `ok (${r.v2.status})`, tone: 'good' }
-      : { text: `failed (${r.v2.error ?? r.v2.status})`, tone: 'bad' };
+      : // The last words of the error ("Connection refused"): the PROBLEM line has all of it.
+        { text: `failed (${r.v2.error?.split(': ').pop() ?? r.v2.status})`, tone: 'bad' };
   const tone = ({ up: 'good', differs: 'warn', down: 'bad', unknown: undefined } as const)[r.health];
   return [
     { text: r.host },
