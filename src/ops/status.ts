@@ -1,33 +1,37 @@
 // `regbook status`: one look at the whole cluster, read-only. Every host is connected at once and
 // read once, by the plans of `apply --check` (ops/plan-health.ts); the health is rendered from what
-// they gathered, with a GET /v2/ made on each trust host itself, and on the master the registry's
-// catalog.
+// they gathered, with a GET /v2/ made on each trust host itself, one on each registry replica that
+// verify's gather did not read, and the registry's catalog. The web view reads the same way.
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import { EXIT } from '../core/errors.js';
 import { Later } from '../core/later.js';
 import type { HostSpec } from '../config/model.js';
-import type { HostFacts } from '../core/task.js';
 import { readFiles } from '../facts/files.js';
-import { factsCmd, parseFacts } from '../facts/os.js';
 import { inspectCert, sameSans } from '../pki/index.js';
 import { ensureAuthKnown, NO_TLS, registryClient } from '../tasks/api.js';
 import { insecureWarning } from '../config/trust-rules.js';
-import { desiredContainer, diffContainer, type Inspected } from '../tasks/container.js';
+import { desiredContainer, type ContainerSpec } from '../tasks/container.js';
 import { ensureHttpSecretKnown } from '../tasks/replicas.js';
-import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
-import { masterName, type Run } from '../tasks/shared.js';
+import { masterName, singleOnMaster, type Run } from '../tasks/shared.js';
 import { tlsPaths } from '../tasks/tls.js';
 import { trustFiles } from '../tasks/trust.js';
 import { connect, type Connection } from '../transport/index.js';
-import type { ExecOptions, ExecResult } from '../transport/types.js';
-import { execBatch } from '../facts/batch.js';
-import { isTrustProbe } from '../facts/trust.js';
+import type { ExecResult } from '../transport/types.js';
 import { operatorRun } from './catalog.js';
+import { lend, type Lent } from './lent-connection.js';
 import { planHealth, type PendingChange, type PlanHealth } from './plan-health.js';
-import type { RegistryFacts } from '../tasks/registry.js';
+import {
+  containerOn,
+  judgeReplicas,
+  readReplicas,
+  type ContainerStatus,
+  type ReplicaStatus,
+} from './registry-status.js';
 import type { TlsFacts } from '../tasks/tls.js';
 import type { TrustFacts } from '../tasks/trust/plan.js';
+
+export type { ContainerStatus, ReplicaHealth, ReplicaStatus, ReplicaV2 } from './registry-status.js';
 
 export interface StatusArgs {
   playbook: string;
@@ -46,20 +50,13 @@ export interface CertificateStatus {
   error?: string;
 }
 
-export interface ContainerStatus {
-  name: string;
-  present: boolean;
-  state?: string;
-  startedAt?: string;
-  uptimeSeconds?: number;
-  image?: string;
-  imageId?: string;
-  /** What `apply` would change on it (empty: it is as the playbook wants it). */
-  differences?: string[];
-}
-
 export interface ApiStatus {
-  /** GET /v2/ through the master's SSH connection, checked against the trust anchor. */
+  /**
+   * The name the registry was read through (registry.address, from the master) when it runs on
+   * replicas; absent: the master's own container, on the master's loopback. Either way through the
+   * master's SSH connection, checked against the trust anchor.
+   */
+  via?: string;
   status?: number;
   error?: string;
   repositories?: Array<{ repository: string; tags: string[] }>;
@@ -93,8 +90,11 @@ export interface StatusReport {
   renewBeforeDays: number;
   certificate: CertificateStatus;
   anchor: CertificateStatus;
+  /** The registry container: the master's, or with replicas the first replica's (all are in `replicas`). */
   container: ContainerStatus;
   api: ApiStatus;
+  /** Each registry replica, when registry.replicas names other hosts than the master alone. */
+  replicas?: ReplicaStatus[];
   hosts: HostStatus[];
   /**
    * What the next apply would change, host by host, as `apply --check` plans it (the same
@@ -169,153 +169,82 @@ export function parseV2(stdout: string): { code: string; ok: boolean; detail?: s
   };
 }
 
-/**
- * One host: facts, then trust files and GET /v2/ together. The facts come back too, for a reader
- * that shows more of them (the web view's images per host).
- */
-export async function readHostStatus(
-  run: Run,
-  host: HostSpec,
-  conn: Connection | Error,
-  anchorFingerprint: Promise<string | undefined>,
-): Promise<{ status: HostStatus; facts?: HostFacts }> {
-  const pb = run.playbook;
-  const trustExpected = pb.trust.hosts.includes(host.name);
-  const base = { name: host.name, role: host.role, trustExpected };
-  if (conn instanceof Error) return { status: { ...base, reachable: false, error: conn.message } };
-  try {
-    const fr = await conn.exec(factsCmd());
-    const facts = parseFacts(fr.stdout);
-    const docker = facts.dockerRunning ? 'running' : facts.dockerPresent ? 'stopped' : 'absent';
-    if (!trustExpected) return { status: { ...base, reachable: true, docker }, facts };
-    // The certificates only: containerd's hosts.toml is configuration, not a trust anchor.
-    const files = trustFiles(pb, facts).filter((f) => f.data === undefined && !f.kind);
-    const certsD = files.find((f) => !f.system)?.path;
-    const [contents, v2] = await Promise.all([
-      readFiles(
-        conn,
-        files.map((f) => f.path),
-      ),
-      conn.exec(v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https'), {
-        timeoutMs: 20_000,
-      }),
-    ]);
-    const anchorFp = await anchorFingerprint;
-    return {
-      status: {
-        ...base,
-        reachable: true,
-        docker,
-        trust: files.map((f) => ({
-          path: f.path,
-          kind: f.system ? 'system' : 'certs.d',
-          state: trustState(contents.get(f.path)?.content.toString('utf8'), anchorFp),
-        })),
-        v2: parseV2(v2.stdout),
-      },
-      facts,
-    };
-  } catch (err) {
-    return { status: { ...base, reachable: true, error: (err as Error).message } };
-  }
-}
-
-type InspectedWithState = Inspected & { State?: Inspected['State'] & { StartedAt?: string } };
-
-/** The registry container and its image id, as `docker inspect` shows them. */
-export async function probeRegistry(conn: Connection, run: Run) {
-  const { registry } = run.playbook;
-  const r = await conn.exec(registryProbeCmd(registry));
-  if (r.code !== 0) throw new Error(`inspecting the registry container failed: ${r.stderr.trim()}`);
-  const { container, imageId } = parseProbe(r.stdout);
-  return { container: container as InspectedWithState | undefined, imageId };
-}
-
-export interface MasterCerts {
+interface MasterCerts {
   anchorPem?: string;
   certificate: CertificateStatus;
   anchor: CertificateStatus;
 }
 
-/** The server certificate and the trust anchor (the CA, or the same certificate when selfsigned). */
-export async function readMasterCerts(
-  run: Run,
-  conn: Connection | undefined,
-  now: Date,
-): Promise<MasterCerts> {
+/** The server certificate and the trust anchor, where the tls task's plan did not read them. */
+async function readMasterCerts(run: Run, conn: Connection, now: Date): Promise<MasterCerts> {
   const p = tlsPaths(run.playbook.tls.dir);
   const anchorPath = run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
-  const files = conn ? await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]) : new Map();
+  const files = await readFiles(conn, [...new Set([anchorPath, p.serverCrt])]);
   return certsFrom(run, { files }, now);
 }
 
-/** The master's side: its container as gathered, and the registry's API through its connection. */
-async function registryStatus(
-  run: Run,
-  certs: MasterCerts,
-  probe: { container: InspectedWithState | undefined; imageId: string | undefined },
-  now: Date,
-) {
+/**
+ * The container the playbook wants, made with the certificate in place now (not one the next apply
+ * would make): the containers and the registry's TLS are judged against what is there. Undefined
+ * when there is no trust anchor to judge with. The same anchor as the plans' keeps the registry
+ * client they opened (and its channel).
+ */
+async function inPlaceSpec(run: Run, certs: MasterCerts): Promise<ContainerSpec | undefined> {
   const pb = run.playbook;
-  const { anchorPem, certificate, anchor } = certs;
-  const { container: c, imageId } = probe;
-  const container: ContainerStatus = { name: pb.registry.name, present: c !== undefined };
-  if (c) {
-    const started = c.State?.StartedAt ? new Date(c.State.StartedAt) : undefined;
-    Object.assign(container, {
-      state: c.State?.Status ?? 'unknown',
-      ...(c.State?.Running && started
-        ? {
-            startedAt: started.toISOString(),
-            uptimeSeconds: Math.max(0, Math.floor((now.getTime() - started.getTime()) / 1000)),
-          }
-        : {}),
-      ...(c.Config?.Image ? { image: c.Config.Image } : {}),
-      ...(c.Image ? { imageId: c.Image } : {}),
-    });
-  }
-
-  const api: ApiStatus = {};
   const plain = pb.tls.mode === 'none';
-  if (plain || (anchorPem && certificate.fingerprint)) {
-    // The certificate in place now, not one the next apply would make: the container and the
-    // registry's TLS are judged against what is there. The same anchor as the plans' keeps the
-    // registry client they opened (and its channel).
-    run.shared.tls = {
-      ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
-      anchorChanged: false,
-      serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
-      serverChanged: false,
-    };
-    await ensureAuthKnown(run);
-    // The replicas' http.secret, when there is one yet: the container is compared with it.
-    await ensureHttpSecretKnown(run).catch(() => undefined);
-    if (c) {
-      const spec = desiredContainer(
-        pb,
-        run.shared.tls.serverFingerprint!.value!,
-        run.shared.auth?.fileSha?.value,
-        run.secrets,
-        run.shared.httpSecret?.value,
+  const { anchorPem, certificate } = certs;
+  if (!plain && !(anchorPem && certificate.fingerprint)) return undefined;
+  run.shared.tls = {
+    ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
+    anchorChanged: false,
+    serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
+    serverChanged: false,
+  };
+  await ensureAuthKnown(run);
+  // The replicas' http.secret, when there is one yet: the containers are compared with it.
+  await ensureHttpSecretKnown(run).catch(() => undefined);
+  return desiredContainer(
+    pb,
+    run.shared.tls.serverFingerprint!.value!,
+    run.shared.auth?.fileSha?.value,
+    run.secrets,
+    run.shared.httpSecret?.value,
+  );
+}
+
+/** GET /v2/, the catalog and the tags, through the run's client (the master's connection). */
+async function readApi(run: Run): Promise<ApiStatus> {
+  const api: ApiStatus = singleOnMaster(run) ? {} : { via: run.playbook.registry.address };
+  try {
+    const client = await registryClient(run);
+    api.status = await client.ping();
+    if (api.status === 200) {
+      const repos = await client.catalog();
+      api.repositories = await Promise.all(
+        repos.map(async (repository) => ({ repository, tags: (await client.tags(repository)).sort() })),
       );
-      container.differences = diffContainer(spec, c, imageId).map((d) => d.what);
     }
-    try {
-      const client = await registryClient(run);
-      api.status = await client.ping();
-      if (api.status === 200) {
-        const repos = await client.catalog();
-        api.repositories = await Promise.all(
-          repos.map(async (repository) => ({ repository, tags: (await client.tags(repository)).sort() })),
-        );
-      }
-    } catch (err) {
-      api.error = (err as Error).message;
-    }
-  } else {
-    api.error = 'no trust anchor to check the registry’s certificate with';
+  } catch (err) {
+    api.error = (err as Error).message;
   }
-  return { certificate, anchor, container, api };
+  return api;
+}
+
+/**
+ * The master's side: its certificates (as the tls task gathered them), the container the playbook
+ * wants, the master's own container (when it is the one registry) and the registry's API.
+ */
+async function masterSide(run: Run, master: Connection, health: PlanHealth, now: Date) {
+  const tls = health.gathered.get<TlsFacts>('tls', masterName(run));
+  const certs = tls ? certsFrom(run, tls, now) : await readMasterCerts(run, master, now);
+  const spec = await inPlaceSpec(run, certs);
+  const container = singleOnMaster(run)
+    ? await containerOn(run, masterName(run), master, health.gathered, spec, now)
+    : undefined;
+  const api: ApiStatus = spec
+    ? await readApi(run)
+    : { error: 'no trust anchor to check the registry’s certificate with' };
+  return { certificate: certs.certificate, anchor: certs.anchor, spec, container, api };
 }
 
 /**
@@ -360,7 +289,9 @@ export function judge(
       );
 
     const c = r.container;
-    if (!c.present) problems.push(`registry: no container ${c.name} on the master (run apply)`);
+    if (r.replicas) {
+      // Judged replica by replica, below.
+    } else if (!c.present) problems.push(`registry: no container ${c.name} on the master (run apply)`);
     else {
       if (c.state !== 'running') problems.push(`registry: container ${c.name} is ${c.state}`);
       if (c.differences?.length)
@@ -368,9 +299,15 @@ export function judge(
           `registry: the container differs from the playbook (${c.differences.join(', ')}): apply recreates it`,
         );
     }
-    if (r.api.error) problems.push(`registry: ${r.api.error}`);
+    const through = r.api.via ? ` through ${r.api.via}` : '';
+    if (r.api.error) problems.push(`registry${through}: ${r.api.error}`);
     else if (r.api.status !== undefined && r.api.status !== 200 && r.api.status !== 401)
-      problems.push(`registry: GET /v2/ answered ${r.api.status}`);
+      problems.push(`registry${through}: GET /v2/ answered ${r.api.status}`);
+  }
+  if (r.replicas) {
+    const j = judgeReplicas(r.replicas);
+    problems.push(...j.problems);
+    warnings.push(...j.warnings);
   }
   for (const h of r.hosts) {
     if (!h.reachable) {
@@ -400,36 +337,6 @@ export function judge(
   return { problems, warnings, exitCode };
 }
 
-/**
- * A host's connection for the plans. The engine "closes" it at the end of its run, while status
- * still reads through it (the registry's catalog), so status closes the real one itself. And
- * status's own GET /v2/ from the host goes in the round trip of the trust task's probe there, so
- * status opens no channel that `apply --check` does not; where no probe ran, it goes alone.
- */
-function forStatus(conn: Connection, v2: Cmd | undefined): { conn: Connection; v2(): Promise<ExecResult> } {
-  let batched: Promise<ExecResult> | undefined;
-  const wrapped = new Proxy(conn, {
-    get(target, prop, receiver) {
-      if (prop === 'close') return async () => undefined;
-      if (prop === 'exec')
-        return (c: Cmd, opts?: ExecOptions) => {
-          if (!v2 || batched || !isTrustProbe(c)) return target.exec(c, opts);
-          const both = execBatch(target, [c, v2]);
-          batched = both.then((r) => r[1]!);
-          batched.catch(() => undefined);
-          return both.then((r) => r[0]!);
-        };
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return {
-    conn: wrapped,
-    v2: () =>
-      batched ?? (v2 ? conn.exec(v2, { timeoutMs: 20_000 }) : Promise.reject(new Error('no /v2/ check'))),
-  };
-}
-
 /** The GET /v2/ a trust host is checked with: curl trusting what docker trusts there. */
 function hostV2Cmd(run: Run): Cmd {
   const pb = run.playbook;
@@ -440,7 +347,6 @@ function hostV2Cmd(run: Run): Cmd {
   return v2Cmd(pb.registry.address, certsD, pb.tls.mode === 'none' ? 'http' : 'https');
 }
 
-/** The master's certificates as the tls task gathered them (tls.dir read once for both). */
 /** The certificates' state from the master's files, as tls gathered them or as read here. */
 function certsFrom(run: Run, tls: Pick<TlsFacts, 'files'>, now: Date): MasterCerts {
   const p = tlsPaths(run.playbook.tls.dir);
@@ -506,11 +412,85 @@ async function hostStatusFrom(
   }
 }
 
+export interface StatusRead<T> {
+  report: StatusReport;
+  /** What the reader's own callback read on the way (the web view's tags and images). */
+  more: T | undefined;
+}
+
 /**
- * One gather per host: the plans of `apply --check` read every host once, and the health is
- * rendered from what they read; only what no plan reads is asked here (GET /v2/ from each trust
- * host, the registry's catalog and tags).
+ * The cluster's health through the connections given (an Error: that host is unreachable), which
+ * stay open: the caller closes them. One gather per host: the plans of `apply --check` read every
+ * host once (in `run`, a fresh check-mode run), and the health is rendered from what they read;
+ * only what no plan reads is asked here (GET /v2/ from each trust host, in the trust probe's round
+ * trip; on a replica that verify did not read; the registry's catalog and tags). `more` reads on
+ * through the same connections and registry client before they are released.
  */
+export async function readStatus<T = undefined>(
+  run: Run,
+  conns: ReadonlyMap<string, Connection | Error>,
+  now = new Date(),
+  more?: (run: Run, report: StatusReport) => Promise<T>,
+): Promise<StatusRead<T>> {
+  const pb = run.playbook;
+  const hosts = run.inventory.hosts;
+  const v2 = hostV2Cmd(run);
+  const lent = new Map<string, Lent | Error>(
+    hosts.map((h) => {
+      const c = conns.get(h.name) ?? new Error(`${h.name} is not connected`);
+      return [h.name, c instanceof Error ? c : lend(c, pb.trust.hosts.includes(h.name) ? v2 : undefined)];
+    }),
+  );
+  try {
+    const health = await planHealth(
+      run,
+      new Map([...lent].map(([n, l]) => [n, l instanceof Error ? l : l.conn])),
+    );
+    // The engine dropped them; the reads go on through the same (lent) connections.
+    for (const [n, l] of lent) if (!(l instanceof Error)) run.conns.set(n, l.conn);
+
+    const master = masterName(run);
+    const masterConn = run.conns.get(master);
+    const p = tlsPaths(pb.tls.dir);
+    const unknown = (path: string): CertificateStatus => ({ path, present: false });
+    const side = masterConn
+      ? await masterSide(run, masterConn, health, now).catch((err: Error) => err)
+      : new Error(`the master ${master} is unreachable`);
+    const ok = side instanceof Error ? undefined : side;
+    const replicas = await readReplicas(run, health.gathered, ok?.spec, now);
+    // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
+    const anchorFp = ok?.anchor.fingerprint;
+    const hostsOut = await Promise.all(
+      hosts.map((h) => {
+        const l = lent.get(h.name)!;
+        return l instanceof Error
+          ? hostStatusFrom(run, h, l, () => Promise.reject(l), health, anchorFp)
+          : hostStatusFrom(run, h, l.conn, l.extra, health, anchorFp);
+      }),
+    );
+    const partial = {
+      registry: pb.registry.address,
+      ...(pb.tls.mode === 'none' ? { plainHttp: true as const } : {}),
+      renewBeforeDays: pb.tls.renewBeforeDays,
+      certificate: ok?.certificate ?? unknown(p.serverCrt),
+      anchor: ok?.anchor ?? unknown(pb.tls.mode === 'ca' ? p.caCrt : p.serverCrt),
+      container: replicas?.[0]?.container ?? ok?.container ?? { name: pb.registry.name, present: false },
+      api: ok?.api ?? { error: (side as Error).message },
+      ...(replicas ? { replicas } : {}),
+      hosts: hostsOut,
+      pending: health.pending,
+    };
+    const report: StatusReport = { ...partial, ...judge(partial, pb, health.failed) };
+    return { report, more: more ? await more(run, report) : undefined };
+  } finally {
+    run.shared.api?.client.close();
+    delete run.shared.api;
+    run.conns.clear();
+    for (const l of lent.values()) if (!(l instanceof Error)) l.release();
+  }
+}
+
+/** Connects to every host, reads the health through those connections, and closes them. */
 export async function gatherStatus(run: Run, now = new Date()): Promise<StatusReport> {
   const hosts = run.inventory.hosts;
   const opened = await Promise.all(
@@ -519,71 +499,8 @@ export async function gatherStatus(run: Run, now = new Date()): Promise<StatusRe
     ),
   );
   try {
-    const v2 = hostV2Cmd(run);
-    const conns = new Map(
-      hosts.map((h, i) => {
-        const c = opened[i]!;
-        return [
-          h.name,
-          c instanceof Error ? c : forStatus(c, run.playbook.trust.hosts.includes(h.name) ? v2 : undefined),
-        ];
-      }),
-    );
-    const kept = new Map([...conns].map(([n, c]) => [n, c instanceof Error ? c : c.conn]));
-    const health = await planHealth(run, kept);
-    // The engine dropped them; status reads on through the same (kept open) connections.
-    for (const [n, c] of kept) if (!(c instanceof Error)) run.conns.set(n, c);
-
-    const master = masterName(run);
-    const masterConn = run.conns.get(master);
-    const p = tlsPaths(run.playbook.tls.dir);
-    const unknown = (path: string): CertificateStatus => ({ path, present: false });
-    let masterSide: Awaited<ReturnType<typeof registryStatus>> | Error;
-    if (!masterConn) masterSide = new Error(`the master ${master} is unreachable`);
-    else {
-      try {
-        const tls = health.gathered.get<TlsFacts>('tls', master);
-        const certs = tls ? certsFrom(run, tls, now) : await readMasterCerts(run, masterConn, now);
-        const reg = health.gathered.get<RegistryFacts>('registry', master);
-        const probe = reg
-          ? { container: reg.container as InspectedWithState | undefined, imageId: reg.imageId }
-          : await probeRegistry(masterConn, run);
-        masterSide = await registryStatus(run, certs, probe, now);
-      } catch (err) {
-        masterSide = err as Error;
-      }
-    }
-    const ok = masterSide instanceof Error ? undefined : masterSide;
-    // A master whose files cannot be read leaves the anchor unknown: hosts then report "differs".
-    const anchorFp = ok?.anchor.fingerprint;
-    const hostsOut = await Promise.all(
-      hosts.map((h) => {
-        const c = conns.get(h.name)!;
-        return c instanceof Error
-          ? hostStatusFrom(run, h, c, () => Promise.reject(c), health, anchorFp)
-          : hostStatusFrom(run, h, c.conn, c.v2, health, anchorFp);
-      }),
-    );
-    const certificate = ok?.certificate ?? unknown(p.serverCrt);
-    const anchor = ok?.anchor ?? unknown(run.playbook.tls.mode === 'ca' ? p.caCrt : p.serverCrt);
-    const container: ContainerStatus = ok?.container ?? { name: run.playbook.registry.name, present: false };
-    const api: ApiStatus = ok?.api ?? { error: (masterSide as Error).message };
-    const partial = {
-      registry: run.playbook.registry.address,
-      ...(run.playbook.tls.mode === 'none' ? { plainHttp: true as const } : {}),
-      renewBeforeDays: run.playbook.tls.renewBeforeDays,
-      certificate,
-      anchor,
-      container,
-      api,
-      hosts: hostsOut,
-      pending: health.pending,
-    };
-    return { ...partial, ...judge(partial, run.playbook, health.failed) };
+    return (await readStatus(run, new Map(hosts.map((h, i) => [h.name, opened[i]!])), now)).report;
   } finally {
-    run.shared.api?.client.close();
-    delete run.shared.api;
-    run.conns.clear();
     await Promise.all(opened.map((c) => (c instanceof Error ? undefined : c.close().catch(() => undefined))));
   }
 }

@@ -29,6 +29,7 @@ export const PAGE_HTML = `<!doctype html>
   <section aria-labelledby="h-repos"><h2 id="h-repos">Repositories</h2><div id="repositories"></div></section>
   <section aria-labelledby="h-images"><h2 id="h-images">Images on the hosts</h2><div id="images"></div></section>
   <section aria-labelledby="h-cert"><h2 id="h-cert">Certificate</h2><dl id="certificate"></dl></section>
+  <section id="replicas-section" hidden aria-labelledby="h-replicas"><h2 id="h-replicas">Registry replicas</h2><div id="replicas"></div></section>
   <section aria-labelledby="h-hosts"><h2 id="h-hosts">Hosts</h2><div id="hosts"></div></section>
   <section aria-labelledby="h-log"><h2 id="h-log">Log</h2><ol id="log" aria-live="polite"></ol></section>
 </main>
@@ -191,20 +192,30 @@ export const PAGE_JS = String.raw`'use strict';
       pair('Days left', c.daysLeft, c.daysLeft < 0 ? 'bad' : c.daysLeft <= s.renewBeforeDays ? 'warn' : 'good');
       pair('SHA-256', c.fingerprint || '');
     }
-    pair('Registry container', s.container.present ? s.container.name + ' ' + s.container.state : s.container.name + ' missing', s.container.state === 'running' ? 'good' : 'bad');
+    // With replicas, each one's container is in their table.
+    if (!s.replicas) pair('Registry container', s.container.present ? s.container.name + ' ' + s.container.state : s.container.name + ' missing', s.container.state === 'running' ? 'good' : 'bad');
+
+    // The rows are status's own (ui/status-report.ts): text and tone per cell, made on the server.
+    function cellsRow(id, item, healthy) {
+      return {
+        id: id,
+        cls: healthy ? '' : 'drift',
+        cells: item.cells.map(function (c) { return c.text; }),
+        cellCls: item.cells.map(function (c) { return c.tone || ''; }),
+      };
+    }
+    var replicas = s.replicas || [];
+    $('replicas-section').hidden = replicas.length === 0;
+    var rep = clear($('replicas'));
+    if (replicas.length) {
+      rep.appendChild(table(['Replica', 'Container', 'Settings', '/v2/ directly', 'Health'], replicas.map(function (r) {
+        return cellsRow('replica-' + r.host, r, r.health === 'up');
+      })));
+    }
 
     var hosts = clear($('hosts'));
-    hosts.appendChild(table(['Host', 'Role', 'Reachable', 'Docker', 'Trust', '/v2/'], s.hosts.map(function (h) {
-      var trust = !h.reachable || h.error ? '?' : !h.trustExpected ? 'n/a' :
-        (h.trust || []).map(function (t) { return t.kind + ' ' + t.state; }).join(', ') || '-';
-      var trustOk = !h.trustExpected || (h.trust || []).every(function (t) { return t.state === 'ok'; });
-      var v2 = h.v2 ? (h.v2.ok ? 'ok (' + h.v2.code + ')' : 'failed (' + (h.v2.detail || h.v2.code) + ')') : h.trustExpected ? '?' : 'n/a';
-      return {
-        id: 'host-' + h.name,
-        cls: h.reachable && !h.error ? '' : 'drift',
-        cells: [h.name, h.role, h.reachable ? (h.error ? 'yes: ' + h.error : 'yes') : 'no: ' + (h.error || ''), h.docker || '?', trust, v2],
-        cellCls: [null, null, h.reachable && !h.error ? 'good' : 'bad', h.docker === 'running' ? 'good' : 'bad', trustOk ? 'good' : 'bad', h.v2 && !h.v2.ok ? 'bad' : ''],
-      };
+    hosts.appendChild(table(['Host', 'Role', 'Reachable', 'Docker', 'certs.d', 'System store', '/v2/'], s.hosts.map(function (h) {
+      return cellsRow('host-' + h.name, h, h.reachable && !h.error);
     })));
   }
 

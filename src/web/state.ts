@@ -1,35 +1,29 @@
 // What the web view shows, read through connections opened once and kept: the registry's tags (with
-// size and creation time), each declared image as every host holds it, the certificate, and each
-// host's trust and reachability. The reads are the ones `status` and `catalog` make: the facts
-// command (which lists the host's images in the same round trip), the trust files, a GET /v2/ run
-// on the host, the master's certificate files and registry container, and the registry API through
-// the master's SSH connection (the creation date is read from each image's config blob there, as a
-// pull would). Then, as `status` does, the next apply's plan in check mode on the same connections,
-// so the Summary says what `status` says.
-import { Later } from '../core/later.js';
+// size and creation time), each declared image as every host holds it, the certificate, each
+// registry replica, and each host's trust and reachability. A read is `status`'s own
+// (ops/status.ts): the next apply's plans in check mode gather every host once, the health is
+// rendered from their facts (the host's images come with its facts), and the page's tables are
+// status's tables. Only the tags' digests, sizes and creation dates are read beyond that, through
+// the same registry client (the creation date from each image's config blob, as a pull would).
 import type { HostSpec } from '../config/model.js';
 import type { HostFacts } from '../core/task.js';
 import {
-  judge,
-  probeRegistry,
-  readHostStatus,
-  readMasterCerts,
+  readStatus,
   type ApiStatus,
   type CertificateStatus,
   type ContainerStatus,
   type HostStatus,
+  type ReplicaStatus,
+  type StatusReport,
 } from '../ops/status.js';
-import { planHealth } from '../ops/plan-health.js';
 import { imageCreated } from '../registry/image-config.js';
-import { ensureTlsKnown, NO_TLS, registryClient } from '../tasks/api.js';
+import { registryClient } from '../tasks/api.js';
 import type { Run, Shared } from '../tasks/shared.js';
 import { createRun } from '../engine/setup.js';
-import { tlsPaths } from '../tasks/tls.js';
 import { connect } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { formatBytes } from '../ui/size.js';
-import { kept } from './kept-connection.js';
-import { pendingLine } from '../ui/status-report.js';
+import { hostCells, pendingLine, replicaCells, type Cell } from '../ui/status-report.js';
 
 export interface TagView {
   tag: string;
@@ -70,6 +64,12 @@ export interface ImageView {
   drift: boolean;
 }
 
+/** A host as status reports it, with its row of status's hosts table. */
+export type HostView = HostStatus & { cells: Cell[] };
+
+/** A registry replica as status reports it, with its row of status's replicas table. */
+export type ReplicaView = ReplicaStatus & { cells: Cell[] };
+
 export interface UiState {
   registry: string;
   readAt: string;
@@ -80,9 +80,11 @@ export interface UiState {
   anchor: CertificateStatus;
   container: ContainerStatus;
   api: ApiStatus;
+  /** Present when the registry runs on replicas, as in status. */
+  replicas?: ReplicaView[];
   repositories: RepositoryView[];
   images: ImageView[];
-  hosts: HostStatus[];
+  hosts: HostView[];
   problems: string[];
   warnings: string[];
   /** What the next apply would change, one line each, as `status` lists them. */
@@ -136,28 +138,16 @@ export class HostConnections {
   }
 }
 
-/** One host as `status` reads it (facts, then its trust files and GET /v2/), keeping the facts. */
-async function readHost(
-  run: Run,
-  conns: HostConnections,
-  host: HostSpec,
-  anchorFingerprint: Promise<string | undefined>,
-): Promise<{ status: HostStatus; facts?: HostFacts }> {
-  const conn = await conns.get(host).catch((err: Error) => err);
-  const read = await readHostStatus(run, host, conn, anchorFingerprint);
-  // A connection that failed mid-read is opened anew on the next read.
-  if (!(conn instanceof Error) && read.status.error !== undefined) conns.drop(host.name);
-  return read;
-}
-
-/** The registry's repositories and tags, each with its manifest's digest, size, image id and age. */
-async function readRepositories(run: Run): Promise<RepositoryView[]> {
-  await ensureTlsKnown(run);
+/**
+ * The registry's repositories and tags, as status listed them, each with its manifest's digest,
+ * size, image id and age, through the read's registry client.
+ */
+async function readRepositories(run: Run, listed: ApiStatus['repositories']): Promise<RepositoryView[]> {
   const client = await registryClient(run);
   const out: RepositoryView[] = [];
-  for (const repository of await client.catalog()) {
+  for (const { repository, tags: names } of listed ?? []) {
     const tags: TagView[] = [];
-    for (const tag of (await client.tags(repository)).sort()) {
+    for (const tag of names) {
       const info = await client.manifestInfo(repository, tag);
       if (!info) continue; // removed between the two reads
       const created = info.configDigest
@@ -219,90 +209,23 @@ export function imageViews(
     });
 }
 
+/** What the page shows beyond status's report: the tags in detail, and the images each host holds. */
+interface Beyond {
+  repositories: RepositoryView[];
+  facts: Map<string, HostFacts | undefined>;
+}
+
 /** Reads everything the page shows, reusing the open connections. */
 export async function readState(run: Run, conns: HostConnections, now = new Date()): Promise<UiState> {
   const pb = run.playbook;
   const hosts = run.inventory.hosts;
-  const p = tlsPaths(pb.tls.dir);
-  const anchorPath = pb.tls.mode === 'ca' ? p.caCrt : p.serverCrt;
-  const masterSpec = run.inventory.master;
-
-  const master = (async () => {
-    const conn = await conns.get(masterSpec);
-    const { anchorPem, certificate, anchor } = await readMasterCerts(run, conn, now);
-    // The anchor read now, not one kept from an earlier read: a renewal since then shows.
-    const plain = pb.tls.mode === 'none';
-    if (plain || (anchorPem && certificate.fingerprint))
-      run.shared.tls = {
-        ...(plain ? {} : { anchorPem: Later.known(anchorPem!) }),
-        anchorChanged: false,
-        serverFingerprint: Later.known(plain ? NO_TLS : certificate.fingerprint!),
-        serverChanged: false,
-      };
-    return { conn, certificate, anchor };
-  })();
-  const masterOrError = master.catch((err: Error) => {
-    // A master connection that failed is opened anew on the next read.
-    conns.drop(masterSpec.name);
-    return err;
-  });
-  const anchorFp = masterOrError.then((m) => (m instanceof Error ? undefined : m.anchor.fingerprint));
-
-  const registrySide = (async () => {
-    const m = await master;
-    const container: ContainerStatus = { name: pb.registry.name, present: false };
-    const probe = await probeRegistry(m.conn, run);
-    const c = probe.container;
-    if (c)
-      Object.assign(container, {
-        present: true,
-        state: c.State?.Status ?? 'unknown',
-        ...(c.Config?.Image ? { image: c.Config.Image } : {}),
-        ...(c.Image ? { imageId: c.Image } : {}),
-      });
-    const api: ApiStatus = {};
-    let repositories: RepositoryView[] = [];
-    try {
-      await ensureTlsKnown(run);
-      const client = await registryClient(run);
-      api.status = await client.ping();
-      if (api.status === 200) repositories = await readRepositories(run);
-      api.repositories = repositories.map((r) => ({
-        repository: r.repository,
-        tags: r.tags.map((t) => t.tag),
-      }));
-    } catch (err) {
-      api.error = (err as Error).message;
-    }
-    return { container, api, repositories };
-  })();
-
-  const [m, reg, ...perHost] = await Promise.all([
-    masterOrError,
-    registrySide.catch((err: Error) => err),
-    ...hosts.map((h) => readHost(run, conns, h, anchorFp)),
-  ]);
-  const unknown = (path: string): CertificateStatus => ({ path, present: false });
-  const certificate = m instanceof Error ? unknown(p.serverCrt) : m.certificate;
-  const anchor = m instanceof Error ? unknown(anchorPath) : m.anchor;
-  const container = reg instanceof Error ? { name: pb.registry.name, present: false } : reg.container;
-  const api: ApiStatus = reg instanceof Error ? { error: reg.message } : reg.api;
-  const repositories = reg instanceof Error ? [] : reg.repositories;
-  const hostStatuses = perHost.map((r) => r.status);
-  const partial = {
-    registry: pb.registry.address,
-    ...(pb.tls.mode === 'none' ? { plainHttp: true as const } : {}),
-    renewBeforeDays: pb.tls.renewBeforeDays,
-    certificate,
-    anchor,
-    container,
-    api,
-    hosts: hostStatuses,
-  };
-  // The next apply's plan, in check mode, on the connections kept for the next read: the engine
-  // closes the connections it is given when it ends, so it gets ones whose close leaves them open.
+  const opened = await Promise.all(
+    hosts.map((h) =>
+      conns.get(h).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+    ),
+  );
   // A fresh check-mode run per read: a plan must not see what an earlier read's run recorded.
-  const planRun = createRun<Shared>(
+  const readRun = createRun<Shared>(
     pb,
     run.inventory,
     run.secrets,
@@ -310,32 +233,42 @@ export async function readState(run: Run, conns: HostConnections, now = new Date
     () => undefined,
     {},
   );
-  const health = await planHealth(
-    planRun,
-    new Map(
-      hosts.map((h) => {
-        const c = run.conns.get(h.name);
-        return [h.name, c ? kept(c) : new Error(`${h.name} is not connected`)];
-      }),
-    ),
+  const { report, more } = await readStatus<Beyond>(
+    readRun,
+    new Map(hosts.map((h, i) => [h.name, opened[i]!])),
+    now,
+    async (r, rep: StatusReport) => ({
+      repositories:
+        rep.api.status === 200
+          ? await readRepositories(r, rep.api.repositories).catch(() =>
+              (rep.api.repositories ?? []).map((x) => ({
+                repository: x.repository,
+                tags: x.tags.map((tag) => ({ tag })),
+              })),
+            )
+          : [],
+      facts: new Map(hosts.map((h) => [h.name, r.facts.get(h.name)])),
+    }),
   );
-  const { problems, warnings } = judge({ ...partial, pending: health.pending }, pb, health.failed);
-  const facts = new Map(hosts.map((h, i) => [h.name, perHost[i]!.facts]));
+  // A connection that failed mid-read is opened anew on the next read.
+  for (const h of report.hosts) if (h.reachable && h.error !== undefined) conns.drop(h.name);
+  const repositories = more?.repositories ?? [];
   return {
     registry: pb.registry.address,
     readAt: now.toISOString(),
     plainHttp: pb.tls.mode === 'none',
     deleteEnabled: pb.registry.deleteEnabled,
     renewBeforeDays: pb.tls.renewBeforeDays,
-    certificate,
-    anchor,
-    container,
-    api,
+    certificate: report.certificate,
+    anchor: report.anchor,
+    container: report.container,
+    api: report.api,
+    ...(report.replicas ? { replicas: report.replicas.map((x) => ({ ...x, cells: replicaCells(x) })) } : {}),
     repositories,
-    images: imageViews(run, repositories, facts),
-    hosts: hostStatuses,
-    problems,
-    warnings,
-    pending: health.pending.map(pendingLine),
+    images: imageViews(run, repositories, more?.facts ?? new Map()),
+    hosts: report.hosts.map((h) => ({ ...h, cells: hostCells(h, true) })),
+    problems: report.problems,
+    warnings: report.warnings,
+    pending: report.pending.map(pendingLine),
   };
 }

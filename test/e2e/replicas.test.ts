@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { changedPairs, parseNdjson, parseTextRecap, regbook, tempDir, writeYaml } from '../helpers/cli.js';
 import type { Lab } from '../helpers/lab.js';
 import { s3LabOrSkip, type S3Lab } from '../helpers/s3-lab.js';
+import type { StatusReport } from '../../src/ops/status.js';
 
 const REPLICAS = ['master', 'worker1'];
 const TLS_DIR = '/etc/regbook/certs';
@@ -192,7 +193,7 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
       assert.equal(counts.changed, 0, `${host} changed:\n${r.stdout}`);
   });
 
-  it('with one replica stopped pulls keep working; status and --check name its restart, the next apply makes just that', async () => {
+  it('with one replica stopped pulls keep working; status names it down and --check its restart, which the next apply makes', async () => {
     await L.shOk('worker1', 'docker stop registry >/dev/null');
     for (const w of workers) await L.shOk(w, `docker rmi ${S.lb.address}/app:0.1 >/dev/null`);
 
@@ -210,11 +211,38 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
       'false',
     );
 
-    // status names the stopped replica as the one pending change, and nothing else.
+    // status names the stopped replica as down, its one problem, and its restart as the one
+    // pending change: as text, and as JSON with the replica's own container and answer.
     const status = await regbook(['status', site, '-i', L.inventoryPath], { env });
     printed.push(status.stdout, status.stderr);
+    assert.equal(status.code, 2, `${status.stdout}\n${status.stderr}`);
+    assert.match(status.stdout, /^worker1\s+registry exited\s+ok\s+failed \(.+\)\s+down$/m);
+    assert.match(status.stdout, /^master\s+registry running, up .+\s+ok\s+ok \(200\)\s+up$/m);
+    assert.match(
+      status.stdout,
+      /PROBLEM {2}replica worker1 is down: container registry is exited; GET https:\/\/worker1:5000\/v2\/ failed/,
+    );
+    assert.match(status.stdout, new RegExp(`api {10}GET /v2/ 200 through ${S.lb.address}`));
     assert.match(status.stdout, /CHANGE\s+worker1: registry: container registry \(exited → running\)/);
-    assert.match(status.stdout, /0 problems, 0 warnings, 1 change pending/);
+    assert.match(status.stdout, /1 problem, 0 warnings, 1 change pending/);
+    const json = await regbook(['status', site, '-i', L.inventoryPath, '--output', 'json'], { env });
+    printed.push(json.stdout, json.stderr);
+    const report = JSON.parse(json.stdout) as StatusReport;
+    assert.equal(json.code, 2);
+    assert.equal(report.exitCode, 2);
+    assert.deepEqual(
+      report.replicas?.map((r) => [r.host, r.health, r.container.state, r.v2?.ok]),
+      [
+        ['master', 'up', 'running', true],
+        ['worker1', 'down', 'exited', false],
+      ],
+    );
+    assert.equal(report.api.via, S.lb.address);
+    assert.equal(report.api.status, 200, 'the address no longer answers with one replica down');
+    assert.deepEqual(
+      report.pending.map((p) => `${p.host}/${p.task}`),
+      ['worker1/registry'],
+    );
 
     const check = await applyJson('--check', '--diff', '--detailed-exitcode');
     assert.equal(check.code, 3, `${check.stdout}\n${check.stderr}`);
@@ -227,9 +255,20 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     const again = await applyJson();
     assert.equal(again.code, 0);
     assert.deepEqual(changedPairs(again.tasks), []);
-    const healthy = await regbook(['status', site, '-i', L.inventoryPath], { env });
+    const healthy = await regbook(['status', site, '-i', L.inventoryPath, '--output', 'json'], { env });
     printed.push(healthy.stdout, healthy.stderr);
-    assert.match(healthy.stdout, /healthy/);
+    const back = JSON.parse(healthy.stdout) as StatusReport;
+    assert.equal(healthy.code, 0, JSON.stringify(back.problems.concat(back.warnings)));
+    assert.deepEqual(
+      back.replicas?.map((r) => [r.host, r.health, r.v2?.status]),
+      [
+        ['master', 'up', 200],
+        ['worker1', 'up', 200],
+      ],
+    );
+    const text = await regbook(['status', site, '-i', L.inventoryPath], { env });
+    printed.push(text.stdout, text.stderr);
+    assert.match(text.stdout, /^healthy$/m);
   });
 
   it('a replica host rebuilt from nothing comes back with --limit, as --check predicts', async () => {

@@ -3,13 +3,14 @@
 // page (checked with curl on a worker, not through regbook). A screenshot is written on each run.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { lab, type Lab } from '../helpers/lab.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { regbook, ROOT, tempDir } from '../helpers/cli.js';
 import {
   applyJson,
   basePlaybook,
@@ -19,6 +20,7 @@ import {
   writePlaybook,
 } from './registry.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security.js';
+import type { UiState } from '../../src/web/state.js';
 
 // The page's globals as the functions passed to page.evaluate see them in the browser (the project
 // compiles without the DOM library).
@@ -55,13 +57,18 @@ function startUi(
   pb: string,
   inv: string,
   extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const built = join(ROOT, 'dist/cli/main.js');
   const args = ['ui', pb, '-i', inv, ...extra];
   const argv = existsSync(built)
     ? [built, ...args]
     : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -194,7 +201,9 @@ describe('regbook ui in a browser', () => {
       assert.equal(cells[0], h);
       assert.equal(cells[2], 'yes');
       assert.equal(cells[3], 'running');
-      assert.match(cells[4]!, /certs\.d ok/);
+      // status's own cells: certs.d, then the system store.
+      assert.equal(cells[4], 'ok');
+      assert.equal(cells[5], 'ok');
     }
     const cert = await page.$eval('#certificate', (e) => e.textContent ?? '');
     assert.match(cert, /DNS:master, IP:127\.0\.0\.1/);
@@ -215,6 +224,50 @@ describe('regbook ui in a browser', () => {
     const foreign = requested.filter((u) => !u.startsWith(new URL(ui.url).origin + '/'));
     assert.deepEqual(foreign, [], 'the page asked for something from another origin');
     assert.deepEqual(cspViolations, []);
+  });
+
+  it('one page read opens no more SSH channels on any host than apply --check: it is status’s one gather', async () => {
+    // Every channel regbook's SSH client opens (commands, and TCP to the registry), by host port,
+    // written when the process exits.
+    const counting = (file: string) => ({
+      NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'test/helpers/channel-count.mjs')).href}`,
+      REGBOOK_CHANNEL_COUNT: file,
+    });
+    const checkFile = join(dir, 'channels-check.json');
+    const check = await regbook(['apply', pb, '-i', inv, '--check', '--output', 'json'], {
+      env: counting(checkFile),
+    });
+    assert.equal(check.code, 0, explain(check));
+    const readFile = join(dir, 'channels-ui.json');
+    const counted = await startUi(pb, inv, [], counting(readFile));
+    let state: UiState;
+    try {
+      // Connected before the URL is printed; then exactly one read.
+      const r = await fetch(`${counted.url}api/state`);
+      assert.equal(r.status, 200);
+      state = (await r.json()) as UiState;
+    } finally {
+      counted.child.kill('SIGTERM');
+      assert.equal(await exited(counted.child), 143, counted.stderr());
+    }
+    // The read saw what it counts: every host read, the registry's tags with their details.
+    assert.deepEqual(state.problems, []);
+    assert.deepEqual(
+      state.hosts.map((h) => h.cells.map((c) => c.text).slice(2)),
+      [0, 1, 2].map(() => ['yes', 'running', 'ok', 'ok', 'ok (200)']),
+    );
+    assert.match(state.repositories.find((x) => x.repository === 'app')?.tags[0]?.digest ?? '', /^sha256:/);
+    const inCheck = JSON.parse(readFileSync(checkFile, 'utf8')) as Record<string, number>;
+    const inRead = JSON.parse(readFileSync(readFile, 'utf8')) as Record<string, number>;
+    for (const h of L.hosts.filter((x) => ['master', 'worker1', 'worker2'].includes(x.name))) {
+      const port = String(h.port);
+      assert.ok((inCheck[port] ?? 0) > 0, `${h.name}: apply --check opened no channel`);
+      assert.ok((inRead[port] ?? 0) > 0, `${h.name}: the page read opened no channel`);
+      assert.ok(
+        inRead[port]! <= inCheck[port]!,
+        `${h.name}: the page read opened ${inRead[port]} channels, apply --check ${inCheck[port]}`,
+      );
+    }
   });
 
   it('flags a worker that no longer holds a pulled image, after Refresh, on the same SSH connection', async () => {

@@ -7,6 +7,8 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { newToken } from '../../../src/web/security.js';
 import { startUiServer, type UiServer } from '../../../src/web/server.js';
 import type { UiState } from '../../../src/web/state.js';
+import type { HostStatus, ReplicaStatus } from '../../../src/ops/status.js';
+import { hostCells, replicaCells } from '../../../src/ui/status-report.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ID = (c: string) => `sha256:${c.repeat(64)}`;
@@ -63,11 +65,19 @@ function standIn(over: Partial<UiState> = {}): UiState {
         drift: false,
       },
     ],
-    hosts: [
-      up('master', 'master'),
-      up('worker1', 'worker'),
-      { name: 'worker2', role: 'worker', reachable: false, error: 'connect ECONNREFUSED 127.0.0.1:2223' },
-    ],
+    hosts: (
+      [
+        up('master', 'master'),
+        up('worker1', 'worker'),
+        {
+          name: 'worker2',
+          role: 'worker',
+          reachable: false,
+          trustExpected: true,
+          error: 'connect ECONNREFUSED 127.0.0.1:2223',
+        },
+      ] as HostStatus[]
+    ).map((h) => ({ ...h, cells: hostCells(h, true) })),
     problems: ['worker2: unreachable: connect ECONNREFUSED 127.0.0.1:2223'],
     warnings: [],
     pending: [],
@@ -140,6 +150,39 @@ describe(
       await load(standIn({ ...healthy, pending: ['worker1: images: master:5000/app:0.1 (- → sha256:aa)'] }));
       const summary = await page.$eval('#summary', (e) => e.textContent ?? '');
       assert.equal(summary, 'change pending: worker1: images: master:5000/app:0.1 (- → sha256:aa)');
+    });
+
+    it("each replica's row, status's own: a replica down is flagged, and named in the summary", async () => {
+      const replica = (host: string, down: boolean): ReplicaStatus => ({
+        host,
+        reachable: true,
+        container: { name: 'registry', present: true, state: down ? 'exited' : 'running', differences: [] },
+        v2: down
+          ? { url: `https://${host}:5000/v2/`, error: 'connect ECONNREFUSED 127.0.0.1:5000', ok: false }
+          : { url: `https://${host}:5000/v2/`, status: 401, ok: true },
+        health: down ? 'down' : 'up',
+      });
+      const replicas = [replica('master', false), replica('worker1', true)].map((r) => ({
+        ...r,
+        cells: replicaCells(r),
+      }));
+      await load(standIn());
+      assert.equal(await page.$eval('#replicas-section', (e) => e.hasAttribute('hidden')), true);
+      await load(
+        standIn({
+          replicas,
+          problems: ['replica worker1 is down: container registry is exited'],
+        }),
+      );
+      assert.equal(await page.$eval('#replicas-section', (e) => e.hasAttribute('hidden')), false);
+      assert.deepEqual(await cells('replica-master'), ['master', 'registry running', 'ok', 'ok (401)', 'up']);
+      assert.equal(await page.$eval('[id="replica-master"]', (e) => e.className), '');
+      const down = await cells('replica-worker1');
+      assert.equal(down[1], 'registry exited');
+      assert.equal(down[4], 'down');
+      assert.equal(await page.$eval('[id="replica-worker1"]', (e) => e.className), 'drift');
+      assert.equal(await page.$eval('[id="replica-worker1"] td:nth-child(5)', (e) => e.className), 'bad');
+      assert.match(await page.$eval('#summary', (e) => e.textContent ?? ''), /replica worker1 is down/);
     });
   },
 );

@@ -29,11 +29,8 @@ describe('the web view opens nothing of its own on the hosts', () => {
       for (const call of ['.exec(', '.execWithFile(', '.openTcp(', '.writeFile(', 'connect(']) {
         const uses = code.split(call).length - 1;
         // HostConnections opens the SSH connection to each host (transport's connect), and nothing
-        // else; kept-connection.ts forwards the tunnels status's check run asks for, to close them.
-        const allowed =
-          (f === 'state.ts' && call === 'connect(') || (f === 'kept-connection.ts' && call === '.openTcp(')
-            ? 1
-            : 0;
+        // else: every read goes through status's (ops/status.ts readStatus).
+        const allowed = f === 'state.ts' && call === 'connect(' ? 1 : 0;
         assert.equal(uses, allowed, `${f} calls ${call} ${uses} times`);
       }
     }
