@@ -125,11 +125,11 @@ export async function runApply(a: ApplyArgs): Promise<number> {
     deadlineMs: CUT_AFTER_MS + 20_000,
   });
 
-  // Facts only read, so they run while the lock is taken (or, in check mode, while its holder is
-  // looked up): the lock adds no round trip before the first task. What they report is held back
-  // until then, and dropped if the lock is not taken. Read-aheads wait for the lock (the engine
-  // starts them when `proceed` says yes). With --lock-timeout the lock comes first: facts gathered
-  // while another run restarts docker could be wrong by the time this one may go on.
+  // An apply takes the lock before it reads anything: facts gathered while another run was still
+  // changing the hosts (restarting docker, pulling) could be wrong by the time this one may go on,
+  // and every decision rests on them. Check mode changes nothing and takes no lock: its facts run
+  // while the holder is looked up. What the first tasks report is held back until the lock step
+  // ends, and dropped if the lock is not taken.
   const lockTimeout = a.lockTimeout ?? 0;
   let lockFailure: unknown;
   const lockStep = async (): Promise<boolean> => {
@@ -166,7 +166,7 @@ export async function runApply(a: ApplyArgs): Promise<number> {
       return false;
     }
   };
-  const lockFirst = lockTimeout > 0 && !a.check;
+  const lockFirst = !a.check;
   lockDone = lockStep();
   if (lockFirst) await lockDone;
   // The held events go out as soon as the lock is held, not when facts end. This callback is

@@ -91,7 +91,7 @@ describe('the deploy lock and Ctrl-C', () => {
     assert.equal(await lockExists(), false);
   });
 
-  it('a lock left by a killed run of another machine blocks applies until lock release breaks it', async () => {
+  it('a lock left by a killed run of another machine blocks applies, which read no host, until lock release breaks it', async () => {
     await L.shOk('worker1', 'rm -f /etc/docker/certs.d/master:5000/ca.crt');
     const killed = start(['apply', pb, '-i', inv]);
     await killed.waitFor(/TASK \[facts\]/);
@@ -103,8 +103,16 @@ describe('the deploy lock and Ctrl-C', () => {
       'master',
       `sed -i 's/"holder":"[^"]*@[^"]*"/"holder":"ci@another-machine"/' ${LOCK}/holder.json`,
     );
+    // Every host's facts read /etc/os-release first: its access time, set far back, shows whether
+    // the blocked run read anything on a host (before the lock, on what another run was changing).
+    const OS_RELEASE = 'f=$(readlink -f /etc/os-release)';
+    await Promise.all(L.hosts.map((h) => L.shOk(h.name, `${OS_RELEASE} && touch -a -d 2000-01-01 "$f"`)));
     const blocked = await rb(['apply', pb, '-i', inv]);
     assert.equal(blocked.code, 2, explain(blocked));
+    for (const h of L.hosts) {
+      const atime = (await L.shOk(h.name, `${OS_RELEASE} && stat -c %x "$f"`)).trim();
+      assert.match(atime, /^2000-01-01/, `${h.name} was read before the lock was held`);
+    }
     assert.match(blocked.stderr, new RegExp(`pid ${killed.child.pid}\\b`));
     assert.match(blocked.stderr, /regbook lock release/);
     const status = await rb(['lock', 'status', pb, '-i', inv]);
