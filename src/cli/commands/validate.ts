@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
-import { EXIT, formatDiagnostic } from '../../core/errors.js';
+import { EXIT, formatDiagnostic, InputError } from '../../core/errors.js';
+import { passwordProblems } from '../../config/passwords.js';
+import { Secret } from '../../core/secret.js';
 import type { SetExit } from './index.js';
 import { withFiles } from './options.js';
 
@@ -24,6 +26,14 @@ export function register(cli: Argv, setExit: SetExit): void {
       // Loaded here so other commands (and --version) do not pay for yaml and ajv.
       const { loadBoth } = await import('../../config/index.js');
       const { playbook, inventory } = loadBoth(argv.playbook, argv.inventory, { localFiles: true });
+      // A password from the environment can be judged only where its variable is set; where it is,
+      // validate refuses a short one as apply would.
+      const set = playbook.envRefs.filter((name) => process.env[name]);
+      const weak = passwordProblems(
+        playbook,
+        new Map(set.map((name) => [name, new Secret(process.env[name]!)])),
+      );
+      if (weak.length > 0) throw new InputError(weak);
       process.stdout.write(
         `ok: ${argv.playbook} (${count(inventory.hosts.length, 'host')}, ${count(playbook.images.length, 'image')})\n`,
       );

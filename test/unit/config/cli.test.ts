@@ -149,7 +149,7 @@ describe('regbook validate', { concurrency: true }, () => {
     );
   });
 
-  it('apply refuses a password under 12 characters before contacting any host, naming the reference', async () => {
+  it('apply and validate refuse a password under 12 characters before contacting any host, naming the reference', async () => {
     const f = writeInputs(
       'version: 1\nregistry:\n  address: master:5000\n  auth:\n    users:\n      - username: ci\n        password: "${env:REGBOOK_TEST_PW}"\n',
       GOOD_INVENTORY,
@@ -165,6 +165,18 @@ describe('regbook validate', { concurrency: true }, () => {
         'REGBOOK_TEST_PW) is 11 characters long; use at least 12',
     );
     assert.ok(!short.stderr.includes('elevenchars') && !short.stdout.includes('elevenchars'));
+    // validate judges it too where the variable is set, with the same message; unset, it cannot.
+    const validated = await regbook(['validate', f.playbook, '-i', f.inventory], {
+      ...process.env,
+      REGBOOK_TEST_PW: 'elevenchars',
+    });
+    assert.equal(validated.code, 1, validated.stderr);
+    assert.equal(validated.stderr.trim(), short.stderr.trim());
+    const unset = await regbook(['validate', f.playbook, '-i', f.inventory], {
+      ...process.env,
+      REGBOOK_TEST_PW: '',
+    });
+    assert.equal(unset.code, 0, unset.stderr);
   });
 
   it('--help shows an example', async () => {
