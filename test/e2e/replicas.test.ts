@@ -19,6 +19,79 @@ const PASSWORD = 'replica-ci-password-0123';
 
 const { brought, unavailable } = await s3LabOrSkip();
 
+const SAMPLER_DIR = '/tmp/replicas-sampler';
+// Two loops on a host, each until the stop file exists: one writes `@@ NANOSECONDS` then the process
+// list; the other writes `BEFORE STATE ID AFTER` for the registry container (nanoseconds around its
+// docker inspect), STATE being ro (storage.maintenance.readonly set), rw, or none (no container, ID -).
+// The start waits until both have written once, so nothing regbook does can precede them.
+const SAMPLER_START = `d=${SAMPLER_DIR}
+rm -rf "$d" && mkdir "$d"
+cat >"$d/ps.sh" <<'EOF'
+while [ ! -e ${SAMPLER_DIR}/stop ]; do echo "@@ $(date +%s%N)"; ps -eo args; sleep 0.02; done
+EOF
+cat >"$d/ro.sh" <<'EOF'
+while [ ! -e ${SAMPLER_DIR}/stop ]; do
+  t=$(date +%s%N)
+  e=$(docker inspect -f '{{.Id}} {{json .Config.Env}}' registry 2>/dev/null)
+  case "$e" in *MAINTENANCE_READONLY*) s=ro ;; "") s=none e=- ;; *) s=rw ;; esac
+  echo "$t $s \${e%% *} $(date +%s%N)"
+  sleep 0.02
+done
+EOF
+nohup sh "$d/ps.sh" >"$d/ps" 2>/dev/null </dev/null & echo $! >"$d/ps.pid"
+nohup sh "$d/ro.sh" >"$d/ro" 2>/dev/null </dev/null & echo $! >"$d/ro.pid"
+until [ -s "$d/ps" ] && [ -s "$d/ro" ]; do sleep 0.01; done`;
+const SAMPLER_STOP = `d=${SAMPLER_DIR}
+touch "$d/stop"
+while kill -0 "$(cat "$d/ps.pid")" 2>/dev/null || kill -0 "$(cat "$d/ro.pid")" 2>/dev/null; do sleep 0.02; done`;
+
+type Mode = 'ro' | 'rw' | 'none';
+/** What a host's sampler saw, in time order (nanoseconds of the clock every lab host shares). */
+interface Samples {
+  ps: Array<{ at: bigint; args: string }>;
+  mode: Array<{ from: bigint; state: Mode; id: string; to: bigint }>;
+}
+
+function parseSamples(ps: string, mode: string): Samples {
+  const lists = ps
+    .split(/^@@ /m)
+    .filter(Boolean)
+    .map((block) => {
+      const nl = block.indexOf('\n');
+      return { at: BigInt(block.slice(0, nl)), args: block.slice(nl + 1) };
+    });
+  const states = mode
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [from, state, id, to] = line.split(' ') as [string, Mode, string, string];
+      return { from: BigInt(from), state, id, to: BigInt(to) };
+    });
+  return { ps: lists, mode: states };
+}
+
+/** Samples every host in `hosts` while `fn` runs (see SAMPLER_START), then reads the samples back. */
+async function sampledOn<T>(
+  lab: Lab,
+  hosts: string[],
+  fn: () => Promise<T>,
+): Promise<{ result: T; samples: Record<string, Samples> }> {
+  await Promise.all(hosts.map((h) => lab.shOk(h, SAMPLER_START)));
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    await Promise.all(hosts.map((h) => lab.shOk(h, SAMPLER_STOP)));
+  }
+  const samples: Record<string, Samples> = {};
+  for (const h of hosts) {
+    const ps = await lab.shOk(h, `cat ${SAMPLER_DIR}/ps`);
+    const mode = await lab.shOk(h, `cat ${SAMPLER_DIR}/ro && rm -rf ${SAMPLER_DIR}`);
+    samples[h] = parseSamples(ps, mode);
+  }
+  return { result, samples };
+}
+
 describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?? false }, () => {
   let S: S3Lab;
   let L: Lab;
@@ -28,6 +101,8 @@ describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?
   let workers: string[];
   /** Everything regbook printed in this file, every mode: no secret may be in it. */
   const printed: string[] = [];
+  /** The replicas' process lists, sampled while the first apply and gc made their containers. */
+  const processLists: Array<{ during: string; host: string; lists: Samples['ps'] }> = [];
 
   const apply = async (...extra: string[]) => {
     const r = await regbook(['apply', site, '-i', L.inventoryPath, ...extra], { env });
@@ -106,7 +181,9 @@ describe('registry replicas on S3 behind a load balancer', { skip: unavailable ?
     const before = await bucketCount();
     const check = await applyJson('--check', '--diff');
     assert.equal(check.code, 0, `${check.stdout}\n${check.stderr}`);
-    const r = await applyJson('-vv');
+    const { result: r, samples } = await sampledOn(L, REPLICAS, () => applyJson('-vv'));
+    for (const [host, s] of Object.entries(samples))
+      processLists.push({ during: 'the first apply', host, lists: s.ps });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const changed = changedPairs(r.tasks);
     assert.deepEqual(changed, changedPairs(check.tasks), '--check predicted other changes');
@@ -304,10 +381,60 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     const before = new Set(await bucketObjects());
     for (const b of check.blobs) assert.ok(before.has(blobPath(b)), `${b} is not in the bucket before gc`);
 
-    const swept = await cli('gc', '--output', 'json');
+    const { result: swept, samples } = await sampledOn(L, REPLICAS, () => cli('gc', '--output', 'json'));
     assert.equal(swept.code, 0, `${swept.stdout}\n${swept.stderr}`);
     assert.match(swept.stderr, /registry on master, worker1 goes read-only for the collection/);
     assert.match(swept.stderr, /registry on master, worker1 is back in write mode/);
+    for (const [host, s] of Object.entries(samples)) processLists.push({ during: 'gc', host, lists: s.ps });
+
+    // The hosts' own view of the sweep. The collector (a process whose arguments say
+    // garbage-collect, not as a dry run) ran on one replica only.
+    const isSweep = (args: string) =>
+      args.split('\n').some((l) => l.includes('garbage-collect') && !l.includes('--dry-run'));
+    const sweepers = REPLICAS.filter((h) => samples[h]!.ps.some((p) => isSweep(p.args)));
+    assert.equal(sweepers.length, 1, `the collector was seen on ${sweepers.join(', ') || 'no replica'}`);
+    const lists = samples[sweepers[0]!]!.ps;
+    const sweepSeen = lists.find((p) => isSweep(p.args))!.at;
+    // The collector was still there at some moment before the next list began.
+    const sweepGoneBy = lists[lists.findLastIndex((p) => isSweep(p.args)) + 1]?.at;
+    assert.ok(sweepGoneBy !== undefined, 'the sampler stopped while the collector ran');
+    const seconds = (ns: bigint) => ns / 1_000_000_000n;
+    for (const host of REPLICAS) {
+      const modes = samples[host]!.mode;
+      // Write mode, one read-only period, write mode again (a missing container in between is a
+      // recreation).
+      const periods = modes
+        .map((m) => m.state)
+        .filter((m) => m !== 'none')
+        .filter((m, i, all) => i === 0 || m !== all[i - 1]);
+      assert.deepEqual(
+        periods,
+        ['rw', 'ro', 'rw'],
+        `${host}'s replica was not read-only once during gc, between write modes`,
+      );
+      const readOnly = [...new Set(modes.filter((m) => m.state === 'ro').map((m) => m.id))];
+      assert.equal(readOnly.length, 1, `${host} ran several read-only containers: ${readOnly.join(' ')}`);
+      // docker's own record of that container on the host: it ran from before the collector
+      // started until after it ended.
+      const events = await L.shOk(
+        host,
+        `docker events --since ${seconds(modes[0]!.from) - 1n} --until ${seconds(modes.at(-1)!.to) + 1n} ` +
+          `--filter container=${readOnly[0]} --format '{{.Action}} {{.TimeNano}}'`,
+      );
+      const when = (action: string) => {
+        const m = new RegExp(`^${action} (\\d+)$`, 'm').exec(events);
+        assert.ok(m, `no ${action} event for ${host}'s read-only replica:\n${events}`);
+        return BigInt(m[1]!);
+      };
+      assert.ok(
+        when('start') < sweepSeen,
+        `${host}'s replica went read-only only after the collector had started`,
+      );
+      assert.ok(
+        when('die') > sweepGoneBy,
+        `${host}'s replica left read-only mode before the collector had ended`,
+      );
+    }
     assert.deepEqual((JSON.parse(swept.stdout) as { blobs: string[] }).blobs, check.blobs);
     const after = new Set(await bucketObjects());
     for (const b of check.blobs) assert.ok(!after.has(blobPath(b)), `${b} is still in the bucket`);
@@ -339,6 +466,19 @@ docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' registry | sed -n 
     assert.ok(all.length > 0);
     for (const [name, value] of Object.entries(secrets))
       assert.ok(!all.includes(value), `the ${name} was printed`);
+    // Process lists sampled while the containers were made: a secret in a `docker run` argument is
+    // gone once the command ends. The sampler saw regbook's own commands, so it ran meanwhile.
+    for (const { during, host, lists } of processLists) {
+      const seen = lists.map((l) => l.args).join('');
+      assert.ok(lists.length > 10, `the sampler on ${host} during ${during} took ${lists.length} samples`);
+      assert.match(seen, /regbook/, `the sampler on ${host} during ${during} never saw a regbook command`);
+      for (const [name, value] of Object.entries(secrets))
+        assert.ok(!seen.includes(value), `the ${name} was in a process argument on ${host} during ${during}`);
+    }
+    assert.deepEqual(
+      processLists.map((p) => `${p.during} ${p.host}`),
+      ['the first apply master', 'the first apply worker1', 'gc master', 'gc worker1'],
+    );
     for (const host of REPLICAS) {
       const ps = await L.shOk(host, 'ps -eo args');
       const argv = await L.shOk(
