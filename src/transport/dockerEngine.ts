@@ -23,9 +23,10 @@ export class EngineError extends Error {
   constructor(
     readonly hostName: string,
     readonly status: number,
-    message: string,
+    /** The daemon's message, without the host's name. */
+    readonly detail: string,
   ) {
-    super(`${hostName}: ${message}`);
+    super(`${hostName}: ${detail}`);
     this.name = 'EngineError';
   }
 }
@@ -35,12 +36,22 @@ export interface EngineRequest {
   body?: unknown;
   /** A local file sent as the body as it is (POST /images/load of a `docker save` archive). */
   bodyFile?: string;
-  /** Sent as X-Registry-Auth, as docker's client does for a push or a pull from a registry with auth. */
-  registryAuth?: { username: string; password: Secret; serveraddress: string };
+  /**
+   * Sent as X-Registry-Auth, as docker's client does for a push or a pull from a registry with
+   * auth; `anonymous` sends `{}`, which a push wants even where no credentials are needed.
+   */
+  registryAuth?: RegistryAuth | 'anonymous';
   /** Query parameters, encoded here. */
   query?: Readonly<Record<string, string | number | boolean | undefined>>;
   /** Give up (and close that stream) after this long. */
   timeoutMs?: number;
+}
+
+/** A registry's credentials as docker's X-Registry-Auth carries them. */
+export interface RegistryAuth {
+  username: string;
+  password: Secret;
+  serveraddress: string;
 }
 
 export interface EngineAnswer {
@@ -251,6 +262,7 @@ export function tracedEngine(engine: DockerApi, trace: (line: string) => void): 
 
 /** The X-Registry-Auth value: base64url of the JSON docker's client sends. Never logged: a header only. */
 function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
+  if (a === 'anonymous') return 'e30=';
   const json = JSON.stringify({
     username: a.username,
     password: a.password.reveal(),

@@ -46,7 +46,6 @@ const KNOWN = [
   'ops/status',
   'lock/holder',
   'tasks/registry',
-  'tasks/images',
   'tasks/trust/record',
   'tasks/trust/restart',
   'tasks/trust/insecure',
