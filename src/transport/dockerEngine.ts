@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Secret } from '../core/secret.js';
 import { sudoWantsPassword } from './common.js';
-import { SudoPasswordRequiredError, type CommandStream, type Connection } from './types.js';
+import { SudoPasswordRequiredError, UnreachableError, type CommandStream, type Connection } from './types.js';
 
 /** The API version asked for: docker 20.10 speaks 1.41, and every later daemon still answers it. */
 export const ENGINE_API_VERSION = '1.41';
@@ -225,6 +225,8 @@ export class DockerEngine implements DockerApi {
    * could not reach the daemon or could not start at all. Its stderr says why.
    */
   async #explain(socket: Duplex | undefined, e: Error): Promise<never> {
+    // The host's connection is gone: the host is unreachable, whatever the request was.
+    if (e instanceof UnreachableError) throw e;
     const command = socket && this.#commands.get(socket);
     if (!command) throw new Error(`${this.hostName}: docker engine API: ${e.message}`, { cause: e });
     // The command has ended or is ending; do not wait on one that hangs.
@@ -260,15 +262,17 @@ export function tracedEngine(engine: DockerApi, trace: (line: string) => void): 
   };
 }
 
-/** The X-Registry-Auth value: base64url of the JSON docker's client sends. Never logged: a header only. */
-function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
+/** The X-Registry-Auth value: the JSON docker's client sends, base64-encoded. Never logged: a header only. */
+export function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
   if (a === 'anonymous') return 'e30=';
   const json = JSON.stringify({
     username: a.username,
     password: a.password.reveal(),
     serveraddress: a.serveraddress,
   });
-  return Buffer.from(json, 'utf8').toString('base64url');
+  // URL-safe base64 with its padding: the daemon's decoder (Go's base64.URLEncoding) wants the
+  // padding, and without it reads no credentials at all.
+  return Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /** The daemon's `{"message": …}`, or the body as it is. */

@@ -6,7 +6,13 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { daemonMessage, DockerEngine, parseStream } from '../../../src/transport/dockerEngine.js';
+import {
+  daemonMessage,
+  DockerEngine,
+  parseStream,
+  registryAuthHeader,
+} from '../../../src/transport/dockerEngine.js';
+import { Secret } from '../../../src/core/secret.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 
 test("daemonMessage takes the daemon's message, or the body as it came", () => {
@@ -53,4 +59,15 @@ test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words",
     await conn.close();
     process.env.PATH = path;
   }
+});
+
+test('X-Registry-Auth is URL-safe base64 with its padding, which docker 20.10 needs to read it', () => {
+  // A JSON whose length is not a multiple of 3, and whose bytes give + and / in plain base64.
+  const auth = { username: 'u', password: new Secret('>>>???~~'), serveraddress: 'master:5000' };
+  const header = registryAuthHeader(auth);
+  assert.match(header, /=$/, 'padded');
+  assert.doesNotMatch(header, /[+/]/, 'URL-safe');
+  const decoded = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, string>;
+  assert.deepEqual(decoded, { username: 'u', password: '>>>???~~', serveraddress: 'master:5000' });
+  assert.equal(registryAuthHeader('anonymous'), 'e30=');
 });
