@@ -1,22 +1,13 @@
 // What the images task asks of a host's docker, through its engine API (transport/dockerEngine.ts):
-// the images it holds, a `docker save` archive loaded, a tag and push to the registry, a pull from
+// a `docker save` archive loaded, a tag and push to the registry, a pull from
 // it. With registry auth the credentials travel as the X-Registry-Auth header inside the SSH
 // channel: never in argv, never in a file on the host.
 import type { ImageSpec, Playbook } from '../config/model.js';
 import { TaskFailure } from '../core/task.js';
 import { apiPathSegment } from '../facts/engine-api.js';
-import { parseImageJson } from '../facts/images.js';
 import { EngineError, type DockerApi, type RegistryAuth } from '../transport/dockerEngine.js';
 
 export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;
-
-/** The images a host's docker holds: `repo:tag`, `repo@digest` and image id → image id. */
-export async function listImages(docker: DockerApi): Promise<Map<string, string>> {
-  const r = await docker.request('GET', '/images/json');
-  if (r.status !== 200)
-    throw new TaskFailure(`listing local images failed: ${r.body.toString('utf8').trim()}`);
-  return parseImageJson(r.body.toString('utf8'));
-}
 
 /** `docker load` of a local archive: its bytes go up the SSH channel as the request's body. */
 export async function loadImage(docker: DockerApi, archive: string): Promise<void> {

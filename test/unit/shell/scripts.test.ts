@@ -41,7 +41,6 @@ const KNOWN = [
   'facts/dirs',
   'facts/batch',
   'facts/trust',
-  'facts/docker-state',
   'ops/gc',
   'ops/status',
   'lock/holder',
