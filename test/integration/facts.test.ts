@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadInventory } from '../../src/config/index.js';
 import { factsCmd, parseFacts, readHostFacts } from '../../src/facts/os.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
-import { parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
+import { inspectRegistry, parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
 import type { ImageSpec, Playbook } from '../../src/config/model.js';
 import { pushImage } from '../../src/tasks/image-transfer.js';
 import { RESTART_DOCKER } from '../../src/tasks/trust.js';
@@ -138,6 +138,12 @@ describe('facts against the lab', () => {
         assert.equal(client.code, 0, client.stderr);
         assert.doesNotMatch(client.stdout, /@@regbook-api@@/);
         assert.deepEqual(parseProbe(api.stdout), parseProbe(client.stdout), JSON.stringify(c));
+        // The registry task's own read, through the host's engine, reads the same.
+        assert.deepEqual(
+          await inspectRegistry(master.docker(), c),
+          parseProbe(client.stdout),
+          JSON.stringify(c),
+        );
       }
       const found = parseProbe((await master.exec(registryProbeCmd(cases[0]!))).stdout);
       assert.equal(found.container?.Config?.Labels?.x, 'y z');
