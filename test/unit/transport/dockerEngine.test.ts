@@ -11,6 +11,8 @@ import {
   DockerEngine,
   parseStream,
   registryAuthHeader,
+  tracedEngine,
+  type DockerApi,
 } from '../../../src/transport/dockerEngine.js';
 import { Secret } from '../../../src/core/secret.js';
 import { LocalConnection } from '../../../src/transport/local.js';
@@ -70,4 +72,27 @@ test('X-Registry-Auth is URL-safe base64 with its padding, which docker 20.10 ne
   const decoded = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, string>;
   assert.deepEqual(decoded, { username: 'u', password: '>>>???~~', serveraddress: 'master:5000' });
   assert.equal(registryAuthHeader('anonymous'), 'e30=');
+});
+
+test('a traced engine tells each request by method and path, never its body nor its credentials', async () => {
+  const lines: string[] = [];
+  const seen: string[] = [];
+  const inner: DockerApi = {
+    hostName: 'h',
+    request: async (m, p) => (seen.push(`${m} ${p}`), { status: 200, body: Buffer.from('OK') }),
+    json: async <T>(m: string, p: string) => (seen.push(`${m} ${p}`), undefined as T),
+    stream: async (m, p) => (seen.push(`${m} ${p}`), []),
+  };
+  const traced = tracedEngine(inner, (l) => lines.push(l));
+  const auth = { username: 'u', password: new Secret('hunter2-password'), serveraddress: 'r:5000' };
+  await traced.stream('POST', '/images/r:5000/app/push', { query: { tag: '1' }, registryAuth: auth });
+  await traced.json('POST', '/containers/create', { body: { Env: ['REGISTRY_X=topsecret'] } });
+  await traced.request('GET', '/_ping');
+  assert.deepEqual(seen, ['POST /images/r:5000/app/push', 'POST /containers/create', 'GET /_ping']);
+  assert.deepEqual(lines, [
+    'docker API POST /images/r:5000/app/push',
+    'docker API POST /containers/create',
+    'docker API GET /_ping',
+  ]);
+  assert.doesNotMatch(lines.join('\n'), /hunter2|topsecret|tag=/);
 });
