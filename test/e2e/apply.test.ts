@@ -220,8 +220,15 @@ describe('regbook apply on the lab (mode ca)', () => {
     });
     assert.equal(r?.code, 0, r && explain(r));
     assert.deepEqual(r?.pairs, ['master/images']);
-    // The docker client starts only as the engine API's one kept-alive stream: no `docker tag` nor `docker push`.
-    assert.deepEqual(calls, ['system dial-stdio'], 'the master ran docker commands besides the API stream');
+    // The docker client starts only as the engine API's kept-alive streams: no `docker tag` nor
+    // `docker push`. The facts' image list and the registry's probe, read at the same time, may
+    // each hold one; the pushes go on one of them.
+    assert.deepEqual(
+      calls.filter((c) => c !== 'system dial-stdio'),
+      [],
+      'the master ran docker commands besides the API streams',
+    );
+    assert.ok(calls.length >= 1 && calls.length <= 2, calls.join(', '));
     assert.equal(await held(), digest, 'the registry holds the same manifest again');
   });
 
