@@ -4,6 +4,7 @@ import { Interrupted, SIGNAL_EXIT } from '../core/errors.js';
 import type { Change, HandlerId, TaskId, TaskResult } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
 import { UnreachableError, type Connection } from '../transport/types.js';
+import { tracedEngine } from '../transport/dockerEngine.js';
 import { applySteps } from './apply.js';
 import type { HandlerDef, HostContext, PlanInput, RunContext, Stage, TaskDef } from './context.js';
 import { startEarly, takeEarly } from './early.js';
@@ -113,7 +114,8 @@ function whenAborted(signal?: AbortSignal): Promise<void> {
 
 /**
  * The connection tasks see: every command it runs is told at debug level (masked as displayCmd
- * masks it: stdin never shown), so -vv lists each one, the restarts of handlers included.
+ * masks it: stdin never shown), so -vv lists each one, the restarts of handlers included; and so
+ * is every request to its docker engine (method and path only).
  */
 function traced(conn: Connection, debug: (line: string) => void): Connection {
   return new Proxy(conn, {
@@ -124,6 +126,7 @@ function traced(conn: Connection, debug: (line: string) => void): Connection {
           return (target[prop] as (...a: unknown[]) => unknown).call(target, c, ...rest);
         };
       }
+      if (prop === 'docker') return () => tracedEngine(target.docker(), debug);
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -1,32 +1,9 @@
 // The running docker daemon as trust decides from it: whether live-restore is on (a restart then
 // stops nothing), the containers running with their restart policies (what a restart stops and
 // what docker starts again), and the registries it treats as insecure (tls.mode none).
-import type { Cmd } from '../core/cmd.js';
-import { declareShellScript } from '../core/shell-script.js';
 import { TaskFailure } from '../core/task.js';
+import type { DockerApi } from '../transport/dockerEngine.js';
 import type { Connection } from '../transport/types.js';
-import { ENGINE_API_GATE } from './engine-api.js';
-
-// The daemon's info, then each running container's inspect, one JSON document a line.
-const RUNNING_SCRIPT = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  curl -sf --max-time 30 --unix-socket "$s" http://docker/info || exit 1; echo',
-  '  for id in $(curl -sf --max-time 30 --unix-socket "$s" http://docker/containers/json | grep -o \'"Id":"[0-9a-f]*"\' | cut -d\\" -f4); do',
-  '    curl -sf --max-time 30 --unix-socket "$s" "http://docker/containers/$id/json" && echo',
-  '  done',
-  'else',
-  "  docker info --format '{{json .}}' || exit 1",
-  '  ids=$(docker ps -q --no-trunc)',
-  '  [ -z "$ids" ] || docker inspect --format \'{{json .}}\' $ids',
-  'fi',
-].join('\n');
-declareShellScript('facts/docker-state: docker info and running containers', RUNNING_SCRIPT);
-
-const DOCKER_INFO = [
-  `if ${ENGINE_API_GATE}; then curl -sf --max-time 30 --unix-socket "$s" http://docker/info`,
-  "else docker info --format '{{json .}}'; fi",
-].join('\n');
-declareShellScript('facts/docker-state: docker info', DOCKER_INFO);
 
 export interface RunningContainer {
   id: string;
@@ -42,13 +19,9 @@ export interface DockerState {
   insecure: string[];
 }
 
-export function runningCmd(): Cmd {
-  return { argv: ['sh', '-c', RUNNING_SCRIPT], privileged: true };
-}
-
-/** The daemon's info as JSON, from the engine API where curl reaches it, else from the client. */
-export function dockerInfoCmd(): Cmd {
-  return { argv: ['sh', '-c', DOCKER_INFO], privileged: true };
+/** The daemon's info (GET /info), as its engine answers it. */
+export function dockerInfo(docker: DockerApi): Promise<unknown> {
+  return docker.json<unknown>('GET', '/info', { timeoutMs: 30_000 });
 }
 
 interface Info {
@@ -57,8 +30,8 @@ interface Info {
 }
 
 /** The addresses docker's info lists as insecure registries. */
-export function insecureOf(infoJson: string): string[] {
-  const configs = (JSON.parse(infoJson) as Info).RegistryConfig?.IndexConfigs ?? {};
+export function insecureOf(info: unknown): string[] {
+  const configs = (info as Info | undefined)?.RegistryConfig?.IndexConfigs ?? {};
   return Object.entries(configs)
     .filter(([, c]) => c.Secure === false)
     .map(([a]) => a)
@@ -66,17 +39,17 @@ export function insecureOf(infoJson: string): string[] {
 }
 
 /** Whether the running daemon treats `address` as an insecure registry. */
-export function listedInsecure(infoJson: string, address: string): boolean {
-  return insecureOf(infoJson).includes(address);
+export function listedInsecure(info: unknown, address: string): boolean {
+  return insecureOf(info).includes(address);
 }
 
-export function parseRunning(stdout: string): DockerState {
-  const [info, ...rest] = stdout.split('\n').filter((l) => l.trim().length > 0);
-  if (!info) throw new Error('docker info gave no answer');
-  const liveRestore = (JSON.parse(info) as Info).LiveRestoreEnabled === true;
+/** The daemon's state from its info and the inspect of each running container. */
+export function dockerStateOf(info: unknown, inspected: readonly unknown[]): DockerState {
+  if (!info || typeof info !== 'object') throw new Error('docker info gave no answer');
+  const liveRestore = (info as Info).LiveRestoreEnabled === true;
   const running: RunningContainer[] = [];
-  for (const line of rest) {
-    const c = JSON.parse(line) as {
+  for (const item of inspected) {
+    const c = item as {
       Id?: string;
       Name?: string;
       State?: { Running?: boolean };
@@ -92,8 +65,29 @@ export function parseRunning(stdout: string): DockerState {
   return { liveRestore, running, insecure: insecureOf(info) };
 }
 
+/** The same from JSON lines: the info, then one inspect a line (as `docker inspect` prints them). */
+export function parseRunning(stdout: string): DockerState {
+  const [info, ...rest] = stdout.split('\n').filter((l) => l.trim().length > 0);
+  if (!info) throw new Error('docker info gave no answer');
+  return dockerStateOf(
+    JSON.parse(info),
+    rest.map((l) => JSON.parse(l) as unknown),
+  );
+}
+
+/** The daemon's info, its running containers and each one's inspect, through the host's engine. */
 export async function readDockerState(conn: Connection): Promise<DockerState> {
-  const r = await conn.exec(runningCmd());
-  if (r.code !== 0) throw new TaskFailure(`reading docker's containers failed: ${r.stderr.trim()}`);
-  return parseRunning(r.stdout);
+  const docker = conn.docker();
+  try {
+    const info = await dockerInfo(docker);
+    const list = await docker.json<{ Id?: string }[]>('GET', '/containers/json', { timeoutMs: 30_000 });
+    const inspected: unknown[] = [];
+    for (const c of list ?? []) {
+      if (!c.Id || !/^[0-9a-f]{64}$/.test(c.Id)) continue;
+      inspected.push(await docker.json<unknown>('GET', `/containers/${c.Id}/json`, { timeoutMs: 30_000 }));
+    }
+    return dockerStateOf(info, inspected);
+  } catch (e) {
+    throw new TaskFailure(`reading docker's containers failed: ${(e as Error).message}`);
+  }
 }

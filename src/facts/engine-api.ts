@@ -17,27 +17,3 @@ export const ENGINE_API_GATE = [
 export function apiPathSegment(name: string): string {
   return name.replace(/[^A-Za-z0-9._~:@/-]/g, (ch) => encodeURIComponent(ch));
 }
-
-/**
- * Shell defining `api_fail BODY [PREFIX]`: prints the daemon's message from an API answer's body
- * (PREFIX before it) on stderr and exits 1. A request refused outright (400, 404, 500) answers
- * one `{"message": …}`; a failure inside a streamed 200 is a line with `"error"` and, or (newer
- * daemons) only, `"errorDetail"`. A body in neither form is printed as it is. JSON's `\"` is
- * printed as `"`.
- */
-export const API_FAIL = [
-  'api_fail() {',
-  `  m=$(printf '%s\\n' "$1" | sed -n -e 's/.*"error":"\\(.*\\)".*/\\1/p' -e 's/.*"errorDetail":{[^}]*"message":"\\([^"]*\\)".*/\\1/p' -e 's/^{"message":"\\(.*\\)"}.*/\\1/p' | head -n 1 | sed 's/\\\\"/"/g')`,
-  `  printf '%s%s\\n' "\${2:-}" "\${m:-$1}" >&2; exit 1`,
-  '}',
-].join('\n');
-
-/**
- * Shell that ends the script for $r, a streamed API answer (pull, push) with ` @@<HTTP status>`
- * after it (curl's -w): exit 0 for a 200 with no error in its stream, else `api_fail`. The daemon
- * answers 200 as soon as the stream starts and reports a failure later inside it.
- */
-export const API_STREAM_END = [
-  `case "$r" in *'"error"'* | *'"errorDetail"'*) ;; *' @@200') exit 0 ;; esac`,
-  'api_fail "${r% @@*}"',
-].join('\n');

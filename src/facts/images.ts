@@ -1,6 +1,13 @@
 // What a host's docker holds, as a map from `repo:tag`, `repo@digest` and image id to image id.
-// Two sources give the same map: `docker images` lines, and the engine API's GET /images/json,
-// which the facts round trip asks through curl where it can (see facts/os.ts).
+// Two sources give the same map: the engine API's GET /images/json, and `docker images` lines.
+import { daemonMessage, type DockerApi } from '../transport/dockerEngine.js';
+
+/** The images a host's docker holds, asked of its engine; rejects where no daemon answers. */
+export async function listImages(docker: DockerApi): Promise<Map<string, string>> {
+  const r = await docker.request('GET', '/images/json', { timeoutMs: 30_000 });
+  if (r.status !== 200) throw new Error(`${docker.hostName}: listing local images: ${daemonMessage(r.body)}`);
+  return parseImageJson(r.body.toString('utf8'));
+}
 
 /** What `docker images` prints for each image. */
 export const IMAGE_LIST_FORMAT = '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}';

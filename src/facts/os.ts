@@ -2,19 +2,17 @@ import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import type { HostFacts } from '../core/task.js';
 import { ENGINE_API_GATE } from './engine-api.js';
-import { IMAGE_LIST_FORMAT, parseImageJson, parseImageList } from './images.js';
+import { IMAGE_LIST_FORMAT, listImages, parseImageJson, parseImageList } from './images.js';
 import { OWN_NAMED_GLOBS, TRUST_RECORD } from './trust-record.js';
+import type { Connection, ExecResult } from '../transport/types.js';
 
 const IMAGES_MARKER = '@@regbook-images@@';
 
-// One round trip: OS identity, docker presence and state, who we are once privileged, and the
-// local images. Listing the images is what tells that the daemon answers, and the images task
-// need not ask again on a host nothing has changed since. The list comes last, after a marker line.
-//
-// The list is asked of the engine API through curl where that reaches the same daemon the docker
-// client would (facts/engine-api.ts). Anywhere else, and whenever curl fails, `docker images`
-// answers.
-const FACTS_SCRIPT = [
+// One round trip: OS identity, docker presence, who we are once privileged, leftovers of older
+// versions and of trust. Beside it, at the same time, the host's docker engine lists the local
+// images (readHostFacts): that answer is what tells that the daemon runs, and the images task need
+// not ask again on a host nothing has changed since.
+const HOST_LINES = [
   'if [ -r /etc/os-release ]; then . /etc/os-release; fi',
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
   'printf "uid=%s\\n" "$(id -u)"',
@@ -24,6 +22,15 @@ const FACTS_SCRIPT = [
   // Trust files regbook wrote (tasks/trust/record.ts): a host outside trust.hosts loses them.
   `if grep -qE '^(file|insecure) ' ${TRUST_RECORD} 2>/dev/null; then echo trust_leftovers=yes;`,
   `else for f in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$f" ]; then echo trust_leftovers=yes; break; fi; done; fi`,
+];
+const HOST_SCRIPT = HOST_LINES.join('\n');
+declareShellScript('facts/os: host facts', HOST_SCRIPT);
+
+// The same facts with the image list asked of the daemon in the script (through curl where it
+// reaches the daemon the client would, else `docker images`), after a marker line: the form the
+// status reader still takes (ops/status.ts); an apply reads through readHostFacts.
+const FACTS_SCRIPT = [
+  ...HOST_LINES,
   `if ${ENGINE_API_GATE} &&`,
   '  l=$(curl -sf --max-time 30 --unix-socket "$s" http://docker/images/json 2>/dev/null); then',
   `  printf "docker_running=yes\\nimages=json\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
@@ -31,7 +38,21 @@ const FACTS_SCRIPT = [
   `  printf "docker_running=yes\\n${IMAGES_MARKER}\\n%s\\n" "$l"`,
   'fi',
 ].join('\n');
-declareShellScript('facts/os: host facts', FACTS_SCRIPT);
+declareShellScript('facts/os: host facts with the image list', FACTS_SCRIPT);
+
+/** The host's facts: the facts script and the engine's image list, at the same time. */
+export async function readHostFacts(conn: Connection): Promise<{ exec: ExecResult; facts?: HostFacts }> {
+  const images = listImages(conn.docker()).catch(() => undefined);
+  const exec = await conn.exec({ argv: ['sh', '-c', HOST_SCRIPT], privileged: true });
+  if (exec.code !== 0) return { exec };
+  return { exec, facts: hostFacts(exec.stdout, await images) };
+}
+
+/** The facts script's lines, with the images the engine listed (none: docker does not run). */
+export function hostFacts(stdout: string, images: Map<string, string> | undefined): HostFacts {
+  const f = parseFacts(stdout);
+  return { ...f, dockerRunning: images !== undefined, images: images ?? new Map() };
+}
 
 export function factsCmd(): Cmd {
   return { argv: ['sh', '-c', FACTS_SCRIPT], privileged: true };

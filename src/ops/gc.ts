@@ -20,7 +20,7 @@ import {
   type ContainerSpec,
   type Inspected,
 } from '../tasks/container.js';
-import { parseProbe, registryProbeCmd } from '../tasks/registry.js';
+import { inspectRegistry as inspectContainer } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, replicasOf, singleOnMaster, type Run } from '../tasks/shared.js';
 import { connect, type Connection } from '../transport/index.js';
@@ -168,8 +168,7 @@ async function inspectRegistry(run: Run, conn: Connection) {
   await ensureTlsKnown(run);
   await ensureAuthKnown(run);
   await ensureHttpSecretKnown(run);
-  const probe = await must(conn, registryProbeCmd(registry), 'inspecting the registry container');
-  const { container, imageId } = parseProbe(probe);
+  const { container, imageId } = await inspectContainer(conn.docker(), registry);
   if (!container) throw new TaskFailure(`there is no ${registry.name} container: run regbook apply first`);
   if (!container.State?.Running)
     throw new TaskFailure(`the ${registry.name} container is not running: run regbook apply first`);

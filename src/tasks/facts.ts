@@ -1,6 +1,6 @@
 import type { HostFacts } from '../core/task.js';
 import { TaskFailure } from '../core/task.js';
-import { factsCmd, parseFacts } from '../facts/os.js';
+import { readHostFacts } from '../facts/os.js';
 import type { PlannedStage, TaskDef } from '../engine/context.js';
 import type { Shared } from './shared.js';
 
@@ -14,8 +14,8 @@ const SUDO_PASSWORD = /a password is required|a terminal is required|no tty pres
 export const factsStage: PlannedStage<Shared, HostFacts> = {
   hosts: (run) => run.inventory.hosts.map((h) => h.name),
   async gather({ conn, host, run }) {
-    const r = await conn.exec(factsCmd());
-    if (r.code !== 0) {
+    const { exec: r, facts } = await readHostFacts(conn);
+    if (!facts) {
       if (host.become === 'sudo' && SUDO_PASSWORD.test(r.stderr)) {
         throw new TaskFailure(
           `sudo on ${host.name} asks for a password; regbook needs passwordless sudo for ${host.user} ` +
@@ -24,7 +24,6 @@ export const factsStage: PlannedStage<Shared, HostFacts> = {
       }
       throw new TaskFailure(`gathering facts failed (exit ${r.code}): ${r.stderr.trim()}`);
     }
-    const facts = parseFacts(r.stdout);
     run.facts.set(host.name, facts);
     return facts;
   },
@@ -35,7 +34,7 @@ export const factsStage: PlannedStage<Shared, HostFacts> = {
     if (!facts.dockerPresent) throw new TaskFailure(`docker is not installed on ${host.name}`);
     if (!facts.dockerRunning) {
       throw new TaskFailure(
-        `docker is installed but not running on ${host.name} (docker images cannot reach the daemon)`,
+        `docker is installed but not running on ${host.name} (its engine API does not answer)`,
       );
     }
     return { changes: [], steps: [], message: `${facts.osId} ${facts.osVersion}, docker running` };

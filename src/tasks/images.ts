@@ -4,135 +4,30 @@ import type { ImageSpec, Playbook } from '../config/model.js';
 import type { GatherContext, PlannedStage, TaskDef } from '../engine/context.js';
 import type { RegistryClient } from '../registry/client.js';
 import { archiveImageIds } from '../facts/archive.js';
-import { IMAGE_LIST_FORMAT, parseImageList } from '../facts/images.js';
 import { readFiles } from '../facts/files.js';
-import { API_FAIL, API_STREAM_END, ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
-import type { Cmd } from '../core/cmd.js';
-import { declareShellScript } from '../core/shell-script.js';
 import { applyRemovals, planRemovals, type RemovalTarget } from '../registry/removal.js';
-import { Secret } from '../core/secret.js';
+import type { Secret } from '../core/secret.js';
+import type { RegistryAuth } from '../transport/dockerEngine.js';
+import { loadImage, pullImage, pushImage, targetRef } from './image-transfer.js';
+import { listImages } from '../facts/images.js';
 import { ensureTlsKnown, registryClient } from './api.js';
 import { usersOf } from './auth.js';
-import { must, parallel } from './steps.js';
+import { parallel } from './steps.js';
 import { masterName, type Run, type Shared } from './shared.js';
 
 const key = (i: ImageSpec) => `${i.repository}:${i.tag}`;
-export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;
+export { targetRef };
 
 /** The host whose docker pushes an image: its source host, or the master for archives and pulls. */
 export function pusherOf(run: Pick<Run, 'playbook' | 'inventory'>, i: ImageSpec): string {
   return i.source && 'host' in i.source ? i.source.host : run.inventory.master.name;
 }
 
-// One docker client call lists every local image: starting the client once per image (a loop of
-// `docker image inspect`) was the slowest part of a no-change run.
-const LIST_IMAGES = ['docker', 'images', '--no-trunc', '--format', IMAGE_LIST_FORMAT];
-
-// Pulls and pushes go through the engine API with curl where that reaches the daemon the docker
-// client would (facts/engine-api.ts). With registry auth the credentials travel as the API's
-// X-Registry-Auth header, which curl reads from its stdin (`-H @-`): never in argv, never in a
-// file. The docker client can only use credentials that `docker login` wrote to disk, so with auth
-// there is no fallback to it: a host whose daemon curl cannot reach is told so.
-const AUTH_NEEDS_API =
-  'echo "with registry.auth regbook pushes and pulls through the engine API, which needs curl and the daemon at /var/run/docker.sock (no DOCKER_HOST or docker context)" >&2; exit 1';
-
-// A pull from the registry: the POST /images/create the client makes, without starting the
-// client, which costs a host more CPU than the pull request itself. Elsewhere, `docker pull`.
-// $1 the reference, $2 and $3 its repository and tag as URL query values, $4 `auth` when the
-// X-Registry-Auth header is on stdin.
-const PULL = [
-  API_FAIL,
-  `if ${ENGINE_API_GATE}; then`,
-  `  if [ "\${4:-}" = auth ]; then h=@-; else h='X-Registry-Auth: e30='; fi`,
-  `  r=$(curl -sSg -X POST -H "$h" --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/create?fromImage=$2&tag=$3") || exit 1`,
-  API_STREAM_END,
-  'fi',
-  `if [ "\${4:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
-  'exec docker pull "$1"',
-].join('\n');
-declareShellScript('tasks/images: pull', PULL);
-
-/**
- * The X-Registry-Auth header for the registry's first user, as curl reads it from stdin: the
- * daemon decodes URL-safe base64 of {username, password, serveraddress}, with padding.
- */
-export function registryAuthHeader(run: Run): Secret | undefined {
-  return authHeaderOf(run.playbook, run.secrets);
-}
-
-function authHeaderOf(pb: Playbook, secrets: ReadonlyMap<string, Secret>): Secret | undefined {
+/** The registry's first user, as X-Registry-Auth carries it on pushes and pulls. */
+export function registryAuthOf(pb: Playbook, secrets: ReadonlyMap<string, Secret>): RegistryAuth | undefined {
   const user = usersOf(pb, secrets)[0];
   if (!user) return undefined;
-  const json = JSON.stringify({
-    username: user.username,
-    password: user.password.reveal(),
-    serveraddress: pb.registry.address,
-  });
-  const b64 = Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
-  return new Secret(`X-Registry-Auth: ${b64}\n`);
-}
-
-/** `docker pull` of an image the registry holds, through the engine API where it can. */
-export function pullCmd(pb: Playbook, i: ImageSpec, auth?: Secret): Cmd {
-  const ref = targetRef(pb, i);
-  const repository = `${pb.registry.address}/${i.repository}`;
-  return {
-    argv: [
-      'sh',
-      '-c',
-      PULL,
-      'regbook-pull',
-      ref,
-      encodeURIComponent(repository),
-      encodeURIComponent(i.tag),
-      ...(auth ? ['auth'] : []),
-    ],
-    ...(auth ? { stdin: auth } : {}),
-    privileged: true,
-  };
-}
-
-// `docker tag` and `docker push` in one round trip, through the engine API where it can, as the
-// pull is: the master otherwise starts the client twice per image pushed, on the first apply's
-// path between the last docker restart and the workers' pulls. The daemon wants the
-// X-Registry-Auth header present even where no credentials are needed: `e30=` is `{}`.
-// $1 the source (a reference or an image id), $2 the target reference; then, for the URLs, $3 the
-// source and $4 the target repository as path segments, $5 that repository and $6 its tag as
-// query values; $7 `auth` when the X-Registry-Auth header is on stdin.
-const PUSH = [
-  API_FAIL,
-  `if ${ENGINE_API_GATE}; then`,
-  `  r=$(curl -sSg -X POST --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$3/tag?repo=$5&tag=$6") || exit 1`,
-  `  case "$r" in *' @@201') ;; *) api_fail "\${r% @@*}" "docker tag $1 $2: " ;; esac`,
-  `  if [ "\${7:-}" = auth ]; then h=@-; else h='X-Registry-Auth: e30='; fi`,
-  `  r=$(curl -sSg -X POST -H "$h" --unix-socket "$s" -w ' @@%{http_code}' "http://docker/images/$4/push?tag=$6") || exit 1`,
-  API_STREAM_END,
-  'fi',
-  `if [ "\${7:-}" = auth ]; then ${AUTH_NEEDS_API}; fi`,
-  'docker tag "$1" "$2" && exec docker push "$2"',
-].join('\n');
-declareShellScript('tasks/images: tag and push', PUSH);
-
-/** Tags `source` as the image's reference in the registry and pushes it, through the engine API where it can. */
-export function pushCmd(pb: Playbook, i: ImageSpec, source: string, auth?: Secret): Cmd {
-  const repository = `${pb.registry.address}/${i.repository}`;
-  return {
-    argv: [
-      'sh',
-      '-c',
-      PUSH,
-      'regbook-push',
-      source,
-      targetRef(pb, i),
-      apiPathSegment(source),
-      apiPathSegment(repository),
-      encodeURIComponent(repository),
-      encodeURIComponent(i.tag),
-      ...(auth ? ['auth'] : []),
-    ],
-    ...(auth ? { stdin: auth } : {}),
-    privileged: true,
-  };
+  return { username: user.username, password: user.password, serveraddress: pb.registry.address };
 }
 
 /** A reference as `docker images` shows it: no docker.io/library/ prefix, `:latest` when untagged. */
@@ -157,9 +52,7 @@ export async function localIds(
   const list =
     facts?.dockerRunning && !ctx.run.shared.imagesAdded?.has(ctx.host.name)
       ? facts.images
-      : parseImageList(
-          (await must(ctx.conn, { argv: LIST_IMAGES, privileged: true }, 'listing local images')).stdout,
-        );
+      : await listImages(ctx.conn.docker());
   return new Map(refs.map((ref) => [ref, list.get(ref.startsWith('sha256:') ? ref : normaliseRef(ref))]));
 }
 
@@ -335,7 +228,7 @@ export const pushStage: PlannedStage<Shared, PushFacts> = {
     const { present, absent } = pushedBy(input, host.name);
     const { archiveIds, local, remote } = facts;
     const sourceIds = new Map(prev.sourceIds);
-    const auth = authHeaderOf(pb, input.secrets);
+    const auth = registryAuthOf(pb, input.secrets);
     const changes: Change[] = [];
     // One lane per image (load or pull, tag, push), several images at once.
     const lanes: Step[][] = [];
@@ -360,13 +253,12 @@ export const pushStage: PlannedStage<Shared, PushFacts> = {
         steps.push({
           kind: 'fn',
           describe: `docker load < ${archive}`,
-          run: async (conn) => {
-            const r = await conn.execWithFile({ argv: ['docker', 'load'], privileged: true }, archive);
-            if (r.code !== 0) throw new TaskFailure(`docker load of ${archive} failed: ${r.stderr.trim()}`);
-          },
+          run: (conn) => loadImage(conn.docker(), archive),
         });
       }
       if (i.source && 'pull' in i.source) {
+        // The docker client, not the engine API: a source registry's credentials are what
+        // `docker login` left in the host's client config, which only the client reads.
         steps.push({
           kind: 'exec',
           describe: `docker pull ${i.source.pull}`,
@@ -374,9 +266,9 @@ export const pushStage: PlannedStage<Shared, PushFacts> = {
         });
       }
       steps.push({
-        kind: 'exec',
+        kind: 'fn',
         describe: `docker tag ${ref} ${targetRef(pb, i)} && docker push ${targetRef(pb, i)}`,
-        cmd: pushCmd(pb, i, ref, auth),
+        run: (conn) => pushImage(conn.docker(), pb, i, ref, auth),
       });
     }
     const deletes: RemovalTarget[] = [];
@@ -460,7 +352,7 @@ export const pullStage: PlannedStage<Shared, PullFacts> = {
   },
   plan({ expected, local }, input) {
     const { playbook: pb, host } = input;
-    const auth = authHeaderOf(pb, input.secrets);
+    const auth = registryAuthOf(pb, input.secrets);
     const changes: Change[] = [];
     const pulls: Step[][] = [];
     const missing: string[] = [];
@@ -475,7 +367,13 @@ export const pullStage: PlannedStage<Shared, PullFacts> = {
         ...(want ? { to: want } : {}),
         why: 'pull',
       });
-      pulls.push([{ kind: 'exec', describe: `docker pull ${targetRef(pb, i)}`, cmd: pullCmd(pb, i, auth) }]);
+      pulls.push([
+        {
+          kind: 'fn',
+          describe: `docker pull ${targetRef(pb, i)}`,
+          run: (conn) => pullImage(conn.docker(), pb, i, auth),
+        },
+      ]);
     }
     // An image the registry does not hold (its push was left out by --limit, or is still to be
     // made in check mode, which stops before the steps) fails the host when the pulls would start.

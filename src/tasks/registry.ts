@@ -3,6 +3,7 @@ import type { PlannedStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
 import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
+import { daemonMessage, type DockerApi } from '../transport/dockerEngine.js';
 import { ensureAuthKnown, ensureTlsKnown, replicaRoute, waitForRegistry } from './api.js';
 import {
   desiredContainer,
@@ -22,10 +23,9 @@ import { replicasOf, singleOnMaster, withReplicaState, type Ctx, type Run, type 
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
 
-// Container and image state in one round trip; names travel as positional arguments ($1 the
-// container, $2 the image, $3 the image as a URL path segment). Through the engine API with one
-// curl for both where it can (facts/engine-api.ts): the docker client started twice was the
-// slowest read on the master, which does more than any other host at the start of a run.
+// Container and image state in one round trip, as the status reader takes it (ops/status.ts); the
+// registry task reads them through the engine (inspectRegistry). Names travel as positional
+// arguments ($1 the container, $2 the image, $3 the image as a URL path segment).
 const API_MARK = '@@regbook-api@@';
 const PROBE = [
   `if ${ENGINE_API_GATE} &&`,
@@ -96,9 +96,29 @@ function parseApiProbe(text: string): { container?: Inspected; imageId?: string 
   return { ...(container ? { container } : {}), ...(image?.Id ? { imageId: image.Id } : {}) };
 }
 
+/**
+ * The registry's container and image, as `docker inspect` shows them, through the host's engine.
+ * As with the docker client, whatever is not found (404, or 400 for a reference the daemon cannot
+ * read) counts as absent, and the step that then creates or pulls it reports the daemon's error.
+ */
+export async function inspectRegistry(
+  docker: DockerApi,
+  registry: { name: string; image: string },
+): Promise<{ container?: Inspected; imageId?: string }> {
+  const found = async <T>(path: string): Promise<T | undefined> => {
+    const r = await docker.request('GET', path, { timeoutMs: 30_000 });
+    if (r.status === 404 || r.status === 400) return undefined;
+    if (r.status !== 200)
+      throw new TaskFailure(`inspecting the registry container failed: ${daemonMessage(r.body)}`);
+    return JSON.parse(r.body.toString('utf8')) as T;
+  };
+  const container = await found<Inspected>(`/containers/${apiPathSegment(registry.name)}/json`);
+  const image = await found<{ Id?: string }>(`/images/${apiPathSegment(registry.image)}/json`);
+  return { ...(container ? { container } : {}), ...(image?.Id ? { imageId: image.Id } : {}) };
+}
+
 function probe(run: Run, conn: Connection) {
-  const { registry } = run.playbook;
-  return must(conn, registryProbeCmd(registry), 'inspecting the registry container');
+  return inspectRegistry(conn.docker(), run.playbook.registry);
 }
 
 type Probe = Awaited<ReturnType<typeof probe>>;
@@ -135,7 +155,7 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
         ? readDirs(ctx.conn, [registry.dataDir])
         : new Map<string, RemoteDir | undefined>(),
     ]);
-    return { ...parseProbe(probed.stdout), dataDirs };
+    return { ...probed, dataDirs };
   },
   plan(facts, { playbook, inventory, shared, host, secrets }) {
     const { registry } = playbook;

@@ -6,11 +6,12 @@
 //
 // Streams are kept alive between requests, so a run starts one dial-stdio per host for its
 // sequential requests, and more only for requests made at the same time (up to maxStreams).
+import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Secret } from '../core/secret.js';
 import { sudoWantsPassword } from './common.js';
-import { SudoPasswordRequiredError, type CommandStream, type Connection } from './types.js';
+import { SudoPasswordRequiredError, UnreachableError, type CommandStream, type Connection } from './types.js';
 
 /** The API version asked for: docker 20.10 speaks 1.41, and every later daemon still answers it. */
 export const ENGINE_API_VERSION = '1.41';
@@ -22,9 +23,10 @@ export class EngineError extends Error {
   constructor(
     readonly hostName: string,
     readonly status: number,
-    message: string,
+    /** The daemon's message, without the host's name. */
+    readonly detail: string,
   ) {
-    super(`${hostName}: ${message}`);
+    super(`${hostName}: ${detail}`);
     this.name = 'EngineError';
   }
 }
@@ -32,12 +34,24 @@ export class EngineError extends Error {
 export interface EngineRequest {
   /** Sent as JSON. */
   body?: unknown;
-  /** Sent as X-Registry-Auth, as docker's client does for a push or a pull from a registry with auth. */
-  registryAuth?: { username: string; password: Secret; serveraddress: string };
+  /** A local file sent as the body as it is (POST /images/load of a `docker save` archive). */
+  bodyFile?: string;
+  /**
+   * Sent as X-Registry-Auth, as docker's client does for a push or a pull from a registry with
+   * auth; `anonymous` sends `{}`, which a push wants even where no credentials are needed.
+   */
+  registryAuth?: RegistryAuth | 'anonymous';
   /** Query parameters, encoded here. */
   query?: Readonly<Record<string, string | number | boolean | undefined>>;
   /** Give up (and close that stream) after this long. */
   timeoutMs?: number;
+}
+
+/** A registry's credentials as docker's X-Registry-Auth carries them. */
+export interface RegistryAuth {
+  username: string;
+  password: Secret;
+  serveraddress: string;
 }
 
 export interface EngineAnswer {
@@ -54,16 +68,26 @@ export interface StreamEvent {
   aux?: unknown;
 }
 
-export class DockerEngine {
+/** What a user of a host's engine calls: requests, each answered or thrown. */
+export interface DockerApi {
+  readonly hostName: string;
+  request(method: string, path: string, req?: EngineRequest): Promise<EngineAnswer>;
+  json<T>(method: string, path: string, req?: EngineRequest): Promise<T>;
+  stream(method: string, path: string, req?: EngineRequest): Promise<StreamEvent[]>;
+}
+
+export class DockerEngine implements DockerApi {
   readonly #conn: Connection;
   readonly #agent: http.Agent;
   readonly #commands = new WeakMap<Duplex, CommandStream>();
+  readonly #maxStreams: number;
   /** dial-stdio commands started so far: one per stream the agent opened. */
   #dialled = 0;
 
   constructor(conn: Connection, opts: { maxStreams?: number } = {}) {
     this.#conn = conn;
-    this.#agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxStreams ?? 4 });
+    this.#maxStreams = opts.maxStreams ?? 4;
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: this.#maxStreams });
     // The agent asks for a socket; a command's stream stands in for one. Node's agent accepts an
     // answer through the callback when createConnection returns nothing.
     Object.assign(this.#agent, {
@@ -103,16 +127,32 @@ export class DockerEngine {
   }
 
   /** One request; resolves with any status the daemon answered. */
-  request(method: string, path: string, req: EngineRequest = {}): Promise<EngineAnswer> {
+  async request(method: string, path: string, req: EngineRequest = {}): Promise<EngineAnswer> {
+    // A kept-alive stream whose dial-stdio has ended (the daemon restarted, which ends every
+    // stream to it) fails a request before it reaches any daemon: sent again on a fresh stream.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(method, path, req);
+      } catch (e) {
+        if (!(e instanceof StaleStreamError)) throw e;
+        if (attempt >= this.#maxStreams)
+          throw new Error(`${this.hostName}: docker engine API: ${e.message}`, { cause: e });
+      }
+    }
+  }
+
+  #send(method: string, path: string, req: EngineRequest): Promise<EngineAnswer> {
     return new Promise((resolve, reject) => {
       const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
       const headers: Record<string, string> = { Host: 'docker' };
       if (body) headers['Content-Type'] = 'application/json';
+      if (req.bodyFile !== undefined) headers['Content-Type'] = 'application/x-tar';
       if (req.registryAuth) headers['X-Registry-Auth'] = registryAuthHeader(req.registryAuth);
       let socket: Duplex | undefined;
       const r = http.request(
         { agent: this.#agent, method, path: this.#url(path, req.query), headers },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on('data', (b: Buffer) => chunks.push(b));
           res.on('end', () => {
@@ -122,18 +162,25 @@ export class DockerEngine {
           res.on('error', (e) => fail(e));
         },
       );
+      let answered = false;
       const fail = (e: Error): void => {
         clearTimeout(timer);
+        if (r.reusedSocket && !answered && !timedOut) return reject(new StaleStreamError(e));
         this.#explain(socket, e).then(reject, reject);
       };
+      let timedOut = false;
       const timer = req.timeoutMs
         ? setTimeout(() => {
+            timedOut = true;
             r.destroy(new Error(`${method} ${path}: no answer after ${req.timeoutMs} ms`));
           }, req.timeoutMs)
         : undefined;
       r.on('socket', (s: Duplex) => (socket = s));
       r.on('error', fail);
-      r.end(body);
+      if (req.bodyFile === undefined) return void r.end(body);
+      const file = createReadStream(req.bodyFile);
+      file.once('error', (e) => r.destroy(e));
+      file.pipe(r);
     });
   }
 
@@ -178,6 +225,8 @@ export class DockerEngine {
    * could not reach the daemon or could not start at all. Its stderr says why.
    */
   async #explain(socket: Duplex | undefined, e: Error): Promise<never> {
+    // The host's connection is gone: the host is unreachable, whatever the request was.
+    if (e instanceof UnreachableError) throw e;
     const command = socket && this.#commands.get(socket);
     if (!command) throw new Error(`${this.hostName}: docker engine API: ${e.message}`, { cause: e });
     // The command has ended or is ending; do not wait on one that hangs.
@@ -192,14 +241,38 @@ export class DockerEngine {
   }
 }
 
-/** The X-Registry-Auth value: base64url of the JSON docker's client sends. Never logged: a header only. */
-function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
+/** A kept-alive stream that had ended before the request went out on it. */
+class StaleStreamError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
+}
+
+/**
+ * A host's engine that tells `trace` each request (method and path, never a header or a body,
+ * which may hold credentials), as a traced connection tells each command.
+ */
+export function tracedEngine(engine: DockerApi, trace: (line: string) => void): DockerApi {
+  const say = (method: string, path: string) => trace(`docker API ${method} ${path}`);
+  return {
+    hostName: engine.hostName,
+    request: (m, p, r) => (say(m, p), engine.request(m, p, r)),
+    json: (m, p, r) => (say(m, p), engine.json(m, p, r)),
+    stream: (m, p, r) => (say(m, p), engine.stream(m, p, r)),
+  };
+}
+
+/** The X-Registry-Auth value: the JSON docker's client sends, base64-encoded. Never logged: a header only. */
+export function registryAuthHeader(a: NonNullable<EngineRequest['registryAuth']>): string {
+  if (a === 'anonymous') return 'e30=';
   const json = JSON.stringify({
     username: a.username,
     password: a.password.reveal(),
     serveraddress: a.serveraddress,
   });
-  return Buffer.from(json, 'utf8').toString('base64url');
+  // URL-safe base64 with its padding: the daemon's decoder (Go's base64.URLEncoding) wants the
+  // padding, and without it reads no credentials at all.
+  return Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /** The daemon's `{"message": …}`, or the body as it is. */

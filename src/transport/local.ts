@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import { renderCmd, type Cmd } from '../core/cmd.js';
 import type { HostSpec } from '../config/model.js';
 import type { CommandStream, Connection, ExecOptions, ExecResult, UploadOptions } from './types.js';
+import { DockerEngine } from './dockerEngine.js';
 import { checkSudoResult, signalError, stdinBytes, writeFileWith } from './common.js';
 
 export class LocalConnection implements Connection {
@@ -19,6 +20,7 @@ export class LocalConnection implements Connection {
   readonly #user: string;
   readonly #running = new Map<ChildProcess, (e: Error) => void>();
   #closed = false;
+  #docker: DockerEngine | undefined;
 
   constructor(host: Pick<HostSpec, 'name' | 'become'>) {
     this.hostName = host.name;
@@ -76,8 +78,13 @@ export class LocalConnection implements Connection {
     return { stream, ended };
   }
 
+  docker(): DockerEngine {
+    return (this.#docker ??= new DockerEngine(this));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#docker?.close();
     for (const t of this.#tunnels) t.destroy();
     this.#tunnels.clear();
     for (const [child, fail] of this.#running) {

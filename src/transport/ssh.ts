@@ -18,6 +18,7 @@ import {
   type UploadOptions,
 } from './types.js';
 import { ChannelPool } from './channelPool.js';
+import { DockerEngine } from './dockerEngine.js';
 import { hostKeyCheck, type HostKeyCheck } from './hostKeyPolicy.js';
 import { authAttempts, describeAttempt, type AuthAttempt } from './sshAuth.js';
 import { parseJumpHop, resolveSshConfig } from './sshConfig.js';
@@ -239,6 +240,7 @@ export class SshConnection implements Connection {
   /** Rejecters of every command in flight, called when the connection ends under them. */
   readonly #inFlight = new Set<(e: Error) => void>();
   #ended: Error | undefined;
+  #docker: DockerEngine | undefined;
 
   constructor(
     host: ConnectableHost,
@@ -337,7 +339,12 @@ export class SshConnection implements Connection {
     return { stream: channel, ended };
   }
 
+  docker(): DockerEngine {
+    return (this.#docker ??= new DockerEngine(this));
+  }
+
   async close(): Promise<void> {
+    this.#docker?.close();
     const closed = new Promise<void>((resolve) => {
       if (this.#ended) return resolve();
       this.#client.once('close', () => resolve());

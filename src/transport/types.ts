@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Cmd } from '../core/cmd.js';
 import type { HostSpec } from '../config/model.js';
+import type { DockerApi } from './dockerEngine.js';
 
 export interface ExecResult {
   code: number;
@@ -45,6 +46,11 @@ export interface Connection {
    * command has no other stdin (`cmd.stdin` is refused).
    */
   openStream(cmd: Cmd): Promise<CommandStream>;
+  /**
+   * The host's Docker engine API, the one way regbook talks to docker: made at the first call,
+   * its first stream opened at the first request, every stream closed with the connection.
+   */
+  docker(): DockerApi;
   close(): Promise<void>;
 }
 

@@ -4,17 +4,23 @@
 import type { Lab } from './lab.js';
 
 export async function dockerClientStarts(L: Lab, host: string, body: () => Promise<void>): Promise<number> {
+  return (await dockerClientCalls(L, host, body)).length;
+}
+
+/** The same, each start as the arguments it was given (`system dial-stdio` for the engine API's streams). */
+export async function dockerClientCalls(L: Lab, host: string, body: () => Promise<void>): Promise<string[]> {
   const real = (await L.shOk(host, 'command -v docker')).trim();
   if (real === '/usr/local/bin/docker') throw new Error(`${host}: a docker wrapper is already installed`);
   await L.shOk(
     host,
     `rm -f /tmp/docker-client-starts
-     printf '#!/bin/sh\\necho x >> /tmp/docker-client-starts\\nexec ${real} "$@"\\n' > /usr/local/bin/docker
+     printf '#!/bin/sh\\necho "$*" >> /tmp/docker-client-starts\\nexec ${real} "$@"\\n' > /usr/local/bin/docker
      chmod 755 /usr/local/bin/docker`,
   );
   try {
     await body();
-    return Number((await L.shOk(host, 'cat /tmp/docker-client-starts 2>/dev/null | wc -l')).trim());
+    const out = await L.shOk(host, 'cat /tmp/docker-client-starts 2>/dev/null || true');
+    return out.split('\n').filter((l) => l !== '');
   } finally {
     await L.shOk(host, 'rm -f /usr/local/bin/docker /tmp/docker-client-starts');
   }

@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadInventory } from '../../src/config/index.js';
-import { factsCmd, parseFacts } from '../../src/facts/os.js';
+import { factsCmd, parseFacts, readHostFacts } from '../../src/facts/os.js';
 import { IMAGE_LIST_FORMAT, parseImageList } from '../../src/facts/images.js';
-import { parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
+import { inspectRegistry, parseProbe, registryProbeCmd } from '../../src/tasks/registry.js';
 import type { ImageSpec, Playbook } from '../../src/config/model.js';
-import { pushCmd } from '../../src/tasks/images.js';
+import { pushImage } from '../../src/tasks/image-transfer.js';
 import { RESTART_DOCKER } from '../../src/tasks/trust.js';
+import { waitForDocker } from '../../src/tasks/trust/restart.js';
 import { connect, type Connection } from '../../src/transport/index.js';
-import { dockerClientStarts } from '../helpers/docker-client.js';
+import { dockerClientCalls } from '../helpers/docker-client.js';
 import { lab, type Lab } from '../helpers/lab.js';
 
 describe('facts against the lab', () => {
@@ -49,6 +50,17 @@ describe('facts against the lab', () => {
     }
     // The master holds the images an operator has, by tag.
     assert.ok(parseFacts((await conns.get('master')!.exec(factsCmd())).stdout).images.has('registry:2'));
+  });
+
+  it('reads an apply’s facts with the image list from each host’s docker engine, as docker images shows it', async () => {
+    for (const [name, conn] of conns) {
+      const { exec, facts } = await readHostFacts(conn);
+      assert.equal(exec.code, 0, `${name}: ${exec.stderr}`);
+      assert.doesNotMatch(exec.stdout, /@@regbook-images@@/, `${name}: the script listed the images itself`);
+      assert.equal(facts?.dockerRunning, true, name);
+      assert.equal(facts.dockerPresent, true, name);
+      assert.deepEqual(facts.images, await viaClient(conn), name);
+    }
   });
 
   it('asks the docker client instead where DOCKER_HOST, DOCKER_CONTEXT or a context is set', async () => {
@@ -87,6 +99,11 @@ describe('facts against the lab', () => {
       assert.equal(facts.dockerPresent, true);
       assert.equal(facts.dockerRunning, false);
       assert.equal(facts.images.size, 0);
+      // The same through the engine, whose stream the stop ended.
+      const read = await readHostFacts(w);
+      assert.equal(read.facts?.dockerPresent, true);
+      assert.equal(read.facts.dockerRunning, false);
+      assert.equal(read.facts.images.size, 0);
     } finally {
       await L.shOk(
         'worker3',
@@ -121,6 +138,12 @@ describe('facts against the lab', () => {
         assert.equal(client.code, 0, client.stderr);
         assert.doesNotMatch(client.stdout, /@@regbook-api@@/);
         assert.deepEqual(parseProbe(api.stdout), parseProbe(client.stdout), JSON.stringify(c));
+        // The registry task's own read, through the host's engine, reads the same.
+        assert.deepEqual(
+          await inspectRegistry(master.docker(), c),
+          parseProbe(client.stdout),
+          JSON.stringify(c),
+        );
       }
       const found = parseProbe((await master.exec(registryProbeCmd(cases[0]!))).stdout);
       assert.equal(found.container?.Config?.Labels?.x, 'y z');
@@ -139,7 +162,6 @@ describe('facts against the lab', () => {
     const pb = { registry: { address } } as unknown as Playbook;
     const image = (tag: string) =>
       ({ name: `app:${tag}`, repository: 'app', tag, state: 'present' }) as ImageSpec;
-    const viaClient = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
     const started = await master.exec({
       argv: ['docker', 'run', '-d', '--name', reg, '-p', `${address}:5000`, 'registry:2'],
       privileged: true,
@@ -151,73 +173,73 @@ describe('facts against the lab', () => {
         `i=0; until curl -sf http://${address}/v2/ >/dev/null; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done`,
       );
       const id = (await L.shOk('master', "docker image inspect --format '{{.Id}}' app:0.1")).trim();
-      for (const [tag, env] of [
-        ['api', {}],
-        ['client', viaClient],
-      ] as const) {
-        let r: Awaited<ReturnType<Connection['exec']>> | undefined;
-        const starts = await dockerClientStarts(L, 'master', async () => {
-          r = await master.exec({ ...pushCmd(pb, image(tag), 'app:0.1'), env });
-        });
-        assert.equal(r?.code, 0, r?.stderr);
-        if (tag === 'client') assert.ok(starts >= 2, 'with DOCKER_HOST the client tags and pushes');
-        else assert.equal(starts, 0, 'tagged and pushed through the engine API, without the docker client');
-        // What the images task compares: the config digest of the registry's manifest is the image id.
-        const manifest = JSON.parse(
-          await L.shOk(
-            'master',
-            `curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://${address}/v2/app/manifests/${tag}`,
-          ),
-        ) as { config: { digest: string } };
-        assert.equal(manifest.config.digest, id, tag);
-        await L.shOk('master', `docker image inspect ${address}/app:${tag} >/dev/null`);
-      }
-      const missing = await master.exec(pushCmd(pb, image('x'), 'no-such-image:1'));
-      assert.equal(missing.code, 1);
-      assert.equal(
-        missing.stderr,
-        `docker tag no-such-image:1 ${address}/app:x: No such image: no-such-image:1\n`,
+      const calls = await dockerClientCalls(L, 'master', () =>
+        pushImage(master.docker(), pb, image('api'), 'app:0.1'),
+      );
+      // The client starts at most as the engine API's stream (none when the connection's engine
+      // already keeps one alive): no `docker tag` nor `docker push`.
+      assert.ok(calls.length <= 1, calls.join(', '));
+      assert.deepEqual(
+        calls.filter((c) => c !== 'system dial-stdio'),
+        [],
+        'tagged and pushed through the engine API stream alone',
+      );
+      // What the images task compares: the config digest of the registry's manifest is the image id.
+      const manifest = JSON.parse(
+        await L.shOk(
+          'master',
+          `curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' http://${address}/v2/app/manifests/api`,
+        ),
+      ) as { config: { digest: string } };
+      assert.equal(manifest.config.digest, id);
+      await L.shOk('master', `docker image inspect ${address}/app:api >/dev/null`);
+      await assert.rejects(
+        pushImage(master.docker(), pb, image('x'), 'no-such-image:1'),
+        (e: Error) =>
+          e.message === `docker tag no-such-image:1 ${address}/app:x failed: No such image: no-such-image:1`,
       );
       // The registry gone: the daemon answers 200 and reports the failure inside the stream.
       await master.exec({ argv: ['docker', 'rm', '-f', reg], privileged: true });
-      for (const env of [{}, viaClient]) {
-        const gone = await master.exec({ ...pushCmd(pb, image('gone'), 'app:0.1'), env });
-        assert.equal(gone.code, 1, JSON.stringify(env));
-        assert.match(gone.stderr, /connection refused/, JSON.stringify(env));
-        assert.doesNotMatch(gone.stderr, /errorDetail|@@|\\"/, JSON.stringify(env));
-      }
+      await assert.rejects(pushImage(master.docker(), pb, image('gone'), 'app:0.1'), (e: Error) => {
+        assert.match(e.message, /^docker push 127\.0\.0\.1:5999\/app:gone failed: .*connection refused/);
+        assert.doesNotMatch(e.message, /errorDetail|\\"/);
+        return true;
+      });
     } finally {
       await master.exec({
-        argv: [
-          'sh',
-          '-c',
-          `docker rm -f ${reg}; docker rmi ${address}/app:api ${address}/app:client ${address}/app:gone`,
-        ],
+        argv: ['sh', '-c', `docker rm -f ${reg}; docker rmi ${address}/app:api ${address}/app:gone`],
         privileged: true,
       });
     }
   });
 
-  it('the docker restart returns once the daemon answers, polled through the API or with the client', async () => {
+  it('after the docker restart, the wait returns once the daemon answers, polled through the engine API alone', async () => {
     const w = conns.get('worker2')!;
     const pid = async () => (await L.shOk('worker2', 'cat /var/run/docker.pid')).trim();
-    const settings: Array<Record<string, string>> = [{}, { DOCKER_HOST: 'unix:///var/run/docker.sock' }];
-    for (const env of settings) {
-      const before = await pid();
-      // Asked right after, on the host, with no retry: the daemon must already serve.
-      const ping = 'curl -s --max-time 2 --unix-socket /var/run/docker.sock http://docker/_ping';
-      let r = { code: -1, stdout: '', stderr: '' };
-      const starts = await dockerClientStarts(L, 'worker2', async () => {
-        r = await w.exec(
-          { argv: ['sh', '-c', `${RESTART_DOCKER}\n${ping}`], privileged: true, env },
-          { timeoutMs: 120_000 },
-        );
-      });
+    const before = await pid();
+    // The engine had a kept-alive stream, which the restart ends.
+    assert.equal((await w.docker().request('GET', '/_ping')).status, 200);
+    let back = false;
+    const calls = await dockerClientCalls(L, 'worker2', async () => {
+      const r = await w.exec(
+        { argv: ['sh', '-c', RESTART_DOCKER], privileged: true },
+        { timeoutMs: 120_000 },
+      );
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /OK$/, `${JSON.stringify(env)}: ${r.stdout}`);
-      if (env.DOCKER_HOST) assert.ok(starts > 0, 'with DOCKER_HOST the client polls');
-      else assert.equal(starts, 0, 'polled through the engine API, without the docker client');
-      assert.notEqual(await pid(), before, `${JSON.stringify(env)}: docker was not restarted`);
-    }
+      back = await waitForDocker(w.docker(), 60_000);
+    });
+    assert.ok(back, 'docker came back');
+    // Asked right after, on the host, with no retry: the daemon must already serve.
+    assert.match(
+      await L.shOk('worker2', 'curl -s --max-time 2 --unix-socket /var/run/docker.sock http://docker/_ping'),
+      /OK$/,
+    );
+    assert.ok(calls.length > 0, 'the wait asked the engine through dial-stdio');
+    assert.deepEqual(
+      calls.filter((c) => c !== 'system dial-stdio'),
+      [],
+      'polled through the engine API, no other docker command',
+    );
+    assert.notEqual(await pid(), before, 'docker was not restarted');
   });
 });

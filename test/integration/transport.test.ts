@@ -564,3 +564,44 @@ test('a streamed answer that fails inside its 200 throws with the daemon message
     }
   });
 });
+
+test("a connection's docker engine is one per connection, and it ends its dial-stdio when the connection closes", async () => {
+  const c = await connect(spec(host('worker1')));
+  try {
+    assert.strictEqual(c.docker(), c.docker(), 'one engine per connection');
+    assert.equal((await c.docker().request('GET', '/_ping')).body.toString(), 'OK');
+  } finally {
+    await c.close();
+  }
+  const left = await waitNoDial(host('worker1'));
+  assert.equal(left, '', 'no dial-stdio left running after the connection closed');
+});
+
+test('after a docker restart, a request on the same engine opens a fresh dial-stdio and answers', async () => {
+  await withConn(spec(host('worker1')), async (c) => {
+    const engine = c.docker() as DockerEngine;
+    const before = await engine.json<{ ID: string }>('GET', '/info');
+    assert.equal(engine.streamsOpened, 1);
+    // The restart ends the daemon's end of the kept-alive stream; dial-stdio exits with it.
+    await onHost(host('worker1'), 'service docker restart >/dev/null 2>&1 || true');
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = (await c.exec({ argv: ['docker', 'info', '--format', '{{.ID}}'] })).code === 0;
+      if (!up) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(up, 'docker came back');
+    const after = await engine.json<{ ID: string }>('GET', '/info');
+    assert.equal(after.ID, before.ID, 'the same daemon answers');
+    assert.equal(engine.streamsOpened, 2, 'the request went on a new stream');
+  });
+});
+
+async function waitNoDial(h: LabHost): Promise<string> {
+  let left = '';
+  for (let i = 0; i < 50; i++) {
+    left = (await onHost(h, 'pgrep -f "^docker system dial-stdio" || true')).trim();
+    if (left === '') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return left;
+}

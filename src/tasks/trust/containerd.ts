@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'smol-toml';
 import type { Cmd } from '../../core/cmd.js';
+import type { DockerApi } from '../../transport/dockerEngine.js';
 import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure } from '../../core/task.js';
 
@@ -126,9 +127,8 @@ export function configPathEdit(text: string | undefined, file = CONTAINERD_CONFI
   return { text: edited, from: have || '(unset)', to: want, rewritten };
 }
 
-// Restarts containerd and waits until it answers, and until docker is connected to it again. Where
-// no service manager knows it (it was started by hand or by an entry point), it is started again
-// with the command line it runs with.
+// Restarts containerd and waits until it answers. Where no service manager knows it (it was
+// started by hand or by an entry point), it is started again with the command line it runs with.
 const RESTART_CONTAINERD = [
   'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart containerd',
   'elif [ -x /etc/init.d/containerd ]; then service containerd restart',
@@ -142,15 +142,35 @@ const RESTART_CONTAINERD = [
   '  rm -f /tmp/.regbook-containerd-cmdline',
   'fi',
   `i=0; until ctr --address ${CONTAINERD_SOCKET} version >/dev/null 2>&1; do i=$((i+1)); [ $i -ge 300 ] && { echo "containerd did not come back" >&2; exit 1; }; sleep 0.1; done`,
-  // A dockerd that uses this containerd reconnects on its own, after a back-off of up to a few
-  // seconds; until then its pulls fail ("error creating temporary lease"). Its version answer
-  // lists containerd only while it is connected.
-  'if docker info >/dev/null 2>&1; then',
-  `  i=0; until docker version --format '{{range .Server.Components}}{{.Name}} {{end}}' 2>/dev/null | grep -qw containerd; do i=$((i+1)); [ $i -ge 300 ] && { echo "docker did not reconnect to containerd" >&2; exit 1; }; sleep 0.1; done`,
-  'fi',
 ].join('\n');
 declareShellScript('tasks/trust/containerd: restart containerd', RESTART_CONTAINERD);
 
 export function restartContainerdCmd(): Cmd {
   return { argv: ['sh', '-c', RESTART_CONTAINERD], privileged: true };
+}
+
+/**
+ * A dockerd that uses this containerd reconnects on its own, after a back-off of up to a few
+ * seconds; until then its pulls fail ("error creating temporary lease"). Its version answer lists
+ * containerd only while it is connected. A host whose docker does not answer has nothing to wait for.
+ */
+export async function waitDockerOnContainerd(docker: DockerApi, timeoutMs = 30_000): Promise<void> {
+  const components = async () =>
+    (await docker.json<{ Components?: { Name?: string }[] }>('GET', '/version', { timeoutMs: 5000 }))
+      ?.Components ?? [];
+  try {
+    await components();
+  } catch {
+    return;
+  }
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const names: (string | undefined)[] = await components().then(
+      (c) => c.map((x) => x.Name),
+      () => [],
+    );
+    if (names.includes('containerd')) return;
+    if (Date.now() >= until) throw new TaskFailure('docker did not reconnect to containerd');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

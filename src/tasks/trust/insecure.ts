@@ -74,4 +74,4 @@ export function reloadDockerCmd(): Cmd {
   return { argv: ['sh', '-c', RELOAD_DOCKER], privileged: true };
 }
 
-export { dockerInfoCmd, listedInsecure } from '../../facts/docker-state.js';
+export { dockerInfo, listedInsecure } from '../../facts/docker-state.js';

@@ -11,14 +11,19 @@ import type { DockerState } from '../../facts/docker-state.js';
 import { sha256, type RemoteFile } from '../../facts/files.js';
 import type { TrustProbe } from '../../facts/trust.js';
 import type { Shared } from '../shared.js';
-import { parallel } from '../steps.js';
+import { must, parallel } from '../steps.js';
 import { CERT_MODE } from '../tls.js';
-import { CONTAINERD_CONFIG, configPathEdit, restartContainerdCmd } from './containerd.js';
+import {
+  CONTAINERD_CONFIG,
+  configPathEdit,
+  restartContainerdCmd,
+  waitDockerOnContainerd,
+} from './containerd.js';
 import { leftoverFiles, trustFiles, wantedRecord, type TrustFile } from './files.js';
 import {
   DOCKER_DAEMON_JSON,
   daemonJsonEdit,
-  dockerInfoCmd,
+  dockerInfo,
   listedInsecure,
   reloadDockerCmd,
 } from './insecure.js';
@@ -359,7 +364,14 @@ function containerdConfig(file: RemoteFile | undefined, changes: Change[]): Step
       mode: file ? parseInt(file.mode, 8) : 0o644,
       dirMode: 0o755,
     },
-    { kind: 'exec', describe: 'restarting containerd', cmd: restartContainerdCmd() },
+    {
+      kind: 'fn',
+      describe: 'restarting containerd',
+      run: async (conn) => {
+        await must(conn, restartContainerdCmd(), 'restarting containerd');
+        await waitDockerOnContainerd(conn.docker());
+      },
+    },
   ];
 }
 
@@ -391,9 +403,13 @@ function insecureSteps(d: Decided, changes: Change[], address: string, loaded: (
       describe: 'waiting for docker to reload',
       run: async (conn) => {
         for (let i = 0; i < 100; i++) {
-          const r = await conn.exec(dockerInfoCmd());
-          if (r.code !== 0) throw new TaskFailure(`docker info failed: ${r.stderr.trim()}`);
-          if (targets.every(([a, w]) => listedInsecure(r.stdout, a) === w)) return;
+          let info: unknown;
+          try {
+            info = await dockerInfo(conn.docker());
+          } catch (e) {
+            throw new TaskFailure(`docker info failed: ${(e as Error).message}`);
+          }
+          if (targets.every(([a, w]) => listedInsecure(info, a) === w)) return;
           await new Promise((res) => setTimeout(res, 100));
         }
         const still = targets.map(([a, w]) => `${a} (${w ? 'to be listed' : 'to be gone'})`).join(', ');

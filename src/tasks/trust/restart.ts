@@ -6,7 +6,7 @@
 import { declareShellScript } from '../../core/shell-script.js';
 import { TaskFailure, type Step } from '../../core/task.js';
 import type { HandlerDef } from '../../engine/context.js';
-import { ENGINE_API_GATE } from '../../facts/engine-api.js';
+import type { DockerApi } from '../../transport/dockerEngine.js';
 import { readDockerState, type DockerState, type RunningContainer } from '../../facts/docker-state.js';
 import { waitForRegistry } from '../api.js';
 import { masterName, type Ctx, type Shared } from '../shared.js';
@@ -14,50 +14,63 @@ import { applySteps } from '../steps.js';
 import { Rollout } from './rollout.js';
 
 // `service` covers SysV-style hosts (and the lab); systemctl is used where systemd is PID 1.
-// The daemon is back once it answers its API: asked of /_ping with curl where that reaches the
-// daemon the docker client would (facts/engine-api.ts, decided before the restart, while the
-// socket is there), else with `docker version`, which starts the client (a process of its own) at
-// each try. While the socket is not there yet (a stopped daemon removes it) the loop only tests for it;
-// a host that had no socket at the default path is polled with the client.
-export const RESTART_DOCKER = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  up() { [ -S "$s" ] && curl -sf --max-time 5 --unix-socket "$s" -o /dev/null http://docker/_ping; }',
-  'else',
-  '  s=/var/run/docker.sock; [ -S "$s" ] || s=',
-  '  up() { { [ -z "$s" ] || [ -S "$s" ]; } && docker version >/dev/null 2>&1; }',
-  'fi',
-  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi',
-  'i=0; until up; do i=$((i+1)); [ $i -ge 600 ] && { echo "docker did not come back" >&2; exit 1; }; sleep 0.1; done',
-].join('\n');
+export const RESTART_DOCKER =
+  'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl restart docker; else service docker restart; fi';
 declareShellScript('tasks/trust/restart: restart docker', RESTART_DOCKER);
 
-// Positional arguments: container ids. Succeeds once every one of them runs; gives up after 120 s.
-// docker itself starts again only some of them: an unless-stopped container that was still running
-// when a slow stop killed dockerd stays stopped, and so does an on-failure one that exited 0 on
-// SIGTERM. Each ran before the restart and has a policy that asks for it to run, so one still
-// stopped after 2 s is started, and again every 2 s until it runs.
-export const WAIT_RUNNING = [
-  `if ${ENGINE_API_GATE}; then`,
-  '  running() { curl -sf --max-time 5 --unix-socket "$s" "http://docker/containers/$1/json" | grep -q \'"Running":true\'; }',
-  '  start() { curl -sf --max-time 10 -o /dev/null -X POST --unix-socket "$s" "http://docker/containers/$1/start" || true; }',
-  'else',
-  '  running() { [ "$(docker inspect --format \'{{.State.Running}}\' "$1" 2>/dev/null)" = true ]; }',
-  '  start() { docker start "$1" >/dev/null 2>&1 || true; }',
-  'fi',
-  'i=0',
-  'while :; do',
-  '  left=',
-  '  for id in "$@"; do',
-  '    running "$id" && continue',
-  '    left="$left ${id%${id#????????????}}"',
-  '    [ $((i % 10)) -eq 9 ] && start "$id"',
-  '  done',
-  '  [ -z "$left" ] && exit 0',
-  '  i=$((i+1)); [ $i -ge 600 ] && { echo "not running again after 120 s:$left" >&2; exit 1; }',
-  '  sleep 0.2',
-  'done',
-].join('\n');
-declareShellScript('tasks/trust/restart: wait for containers', WAIT_RUNNING);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the daemon answers its API again (GET /_ping through the host's engine: the restart
+ * ended its streams, so each try opens a fresh dial-stdio). False when it never does in time.
+ */
+export async function waitForDocker(docker: DockerApi, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await docker.request('GET', '/_ping', { timeoutMs: 5000 })).status === 200) return true;
+    } catch {
+      // Not back yet.
+    }
+    if (Date.now() >= until) return false;
+    await sleep(200);
+  }
+}
+
+/**
+ * Waits until every container of `ids` runs; gives up after `timeoutMs`. docker itself starts
+ * again only some of them: an unless-stopped container that was still running when a slow stop
+ * killed dockerd stays stopped, and so does an on-failure one that exited 0 on SIGTERM. Each ran
+ * before the restart and has a policy that asks for it to run, so one still stopped after 2 s is
+ * started, and again every 2 s until it runs. Resolves with the short ids of those still stopped.
+ */
+export async function waitRunning(
+  docker: DockerApi,
+  ids: readonly string[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const until = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    const left: string[] = [];
+    for (const id of ids) {
+      let running: boolean;
+      try {
+        const c = await docker.json<{ State?: { Running?: boolean } }>('GET', `/containers/${id}/json`, {
+          timeoutMs: 5000,
+        });
+        running = c?.State?.Running === true;
+      } catch {
+        running = false;
+      }
+      if (running) continue;
+      left.push(id.slice(0, 12));
+      if (i % 10 === 9)
+        await docker.request('POST', `/containers/${id}/start`, { timeoutMs: 10_000 }).catch(() => undefined);
+    }
+    if (left.length === 0 || Date.now() >= until) return left;
+    await sleep(200);
+  }
+}
 
 /** Containers that run again after a restart: those whose restart policy asks for it (see WAIT_RUNNING). */
 export function comesBack(c: RunningContainer): boolean {
@@ -88,6 +101,8 @@ function restartSteps(ctx: Ctx, state: DockerState): Step[] {
           { timeoutMs: 120_000 },
         );
         if (r.code !== 0) throw new TaskFailure(`restarting docker failed: ${(r.stderr || r.stdout).trim()}`);
+        if (!(await waitForDocker(conn.docker(), 60_000)))
+          throw new TaskFailure('restarting docker failed: docker did not come back');
       },
     },
   ];
@@ -96,12 +111,11 @@ function restartSteps(ctx: Ctx, state: DockerState): Step[] {
       kind: 'fn',
       describe: 'waiting for containers',
       run: async (conn) => {
-        const r = await conn.exec(
-          { argv: ['sh', '-c', WAIT_RUNNING, 'sh', ...wait], privileged: true },
-          { timeoutMs: 150_000 },
-        );
-        if (r.code !== 0)
-          throw new TaskFailure(`containers did not run again after the docker restart: ${r.stderr.trim()}`);
+        const left = await waitRunning(conn.docker(), wait, 120_000);
+        if (left.length > 0)
+          throw new TaskFailure(
+            `containers did not run again after the docker restart: not running again after 120 s: ${left.join(' ')}`,
+          );
       },
     });
   }

@@ -1,5 +1,5 @@
 // A unit test of the images task's staging, through the engine: hosts are in-memory connections
-// that answer `docker images`. That pushes and pulls really work is the lab's e2e tests' job.
+// whose docker engine answers GET /images/json. That pushes and pulls really work is the lab's e2e tests' job.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostSpec, ImageSpec, Inventory, Playbook } from '../../../src/config/model.js';
@@ -12,6 +12,7 @@ import { imagesTask } from '../../../src/tasks/images.js';
 import { parseImageList } from '../../../src/facts/images.js';
 import type { Ctx, Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
+import type { DockerApi, EngineRequest } from '../../../src/transport/dockerEngine.js';
 
 function host(name: string, role: 'master' | 'worker'): HostSpec {
   return { name, role, address: '127.0.0.1', port: 22, user: 'root' } as unknown as HostSpec;
@@ -40,20 +41,47 @@ function fixture() {
   return { run, hosts };
 }
 
-/** A connection whose `docker images` lists `held` (ref → id) and records every command. */
+/**
+ * An in-memory docker engine holding `held` (ref → id): it lists them (told as `docker images`
+ * in `calls`), and a tag then push (told as `tag and push`) adds the target reference.
+ */
+function engine(name: string, held: Map<string, string>, calls: string[]): DockerApi {
+  const list = () =>
+    JSON.stringify([...held].map(([ref, id]) => ({ Id: id, RepoTags: [ref], RepoDigests: [] })));
+  return {
+    hostName: name,
+    request: async (method: string, path: string) => {
+      if (method === 'GET' && path === '/images/json') {
+        calls.push('docker images');
+        return { status: 200, body: Buffer.from(list()) };
+      }
+      return { status: 404, body: Buffer.from(`{"message":"unexpected ${method} ${path}"}`) };
+    },
+    json: async <T>(method: string, path: string, req?: EngineRequest) => {
+      const source = decodeURIComponent(/^\/images\/(.+)\/tag$/.exec(path)?.[1] ?? '');
+      assert.equal(method, 'POST', path);
+      assert.ok(held.has(source), `tag of ${source}`);
+      held.set(`${String(req?.query?.repo)}:${String(req?.query?.tag)}`, held.get(source)!);
+      return undefined as T;
+    },
+    stream: async (method: string, path: string) => {
+      assert.match(`${method} ${path}`, /^POST \/images\/.+\/push$/);
+      calls.push('tag and push');
+      return [];
+    },
+  };
+}
+
+/** A connection whose engine holds `held` (ref → id) and records every request. */
 function conn(name: string, held: Record<string, string>, calls: string[]): Connection {
+  const docker = engine(name, new Map(Object.entries(held)), calls);
   return {
     hostName: name,
     exec: async (c: Cmd): Promise<ExecResult> => {
       calls.push(c.argv.slice(0, 2).join(' '));
-      if (c.argv[0] === 'docker' && c.argv[1] === 'images') {
-        const stdout = Object.entries(held)
-          .map(([ref, id]) => `${ref.replace(/:([^:]+)$/, ' $1')} <none> ${id}`)
-          .join('\n');
-        return { code: 0, stdout, stderr: '' };
-      }
       return { code: 1, stdout: '', stderr: `unexpected ${c.argv.join(' ')}` };
     },
+    docker: () => docker,
   } as unknown as Connection;
 }
 
@@ -184,26 +212,18 @@ describe('images task stages', () => {
     );
     const held = new Map([['app:0.1', 'sha256:one']]);
     const calls: string[] = [];
+    const docker = engine('master', held, calls);
     const master = {
       hostName: 'master',
+      docker: () => docker,
       exec: async (c: Cmd): Promise<ExecResult> => {
         const [cmd, sub] = c.argv;
-        if (cmd === 'sh' && c.argv[3] === 'regbook-push') {
-          // pushCmd: $1 the source, $2 the target; the tag is what changes what the host holds.
-          calls.push('tag and push');
-          held.set(c.argv[5]!, held.get(c.argv[4]!)!);
-          return { code: 0, stdout: '', stderr: '' };
-        }
         if (cmd === 'sh') {
           // The registry's storage, read while the registry is not known to serve: empty.
           const paths = c.argv.length - 4;
           return { code: 0, stdout: 'M\n'.repeat(paths), stderr: '' };
         }
         calls.push(`${cmd} ${sub}`);
-        if (sub === 'images') {
-          const stdout = [...held].map(([ref, id]) => `${ref.replace(/:([^:]+)$/, ' $1')} <none> ${id}`);
-          return { code: 0, stdout: stdout.join('\n'), stderr: '' };
-        }
         return { code: 0, stdout: '', stderr: '' };
       },
     } as unknown as Connection;

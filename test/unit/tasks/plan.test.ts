@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Playbook } from '../../../src/config/model.js';
 import type { HostFacts } from '../../../src/core/task.js';
-import { parseFacts } from '../../../src/facts/os.js';
+import { hostFacts, parseFacts } from '../../../src/facts/os.js';
 import { parseReadFiles, readFilesCmd } from '../../../src/facts/files.js';
 import { parseManifest } from '../../../src/facts/archive.js';
 import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
@@ -222,6 +222,17 @@ describe('facts', () => {
       'id=debian\nstale_login=/tmp/regbook-docker.Ab12Cd\nstale_login=/tmp/regbook-docker.x; rm -rf /\nuid=0\n',
     );
     assert.deepEqual(stale.staleLogins, ['/tmp/regbook-docker.Ab12Cd'], 'only mktemp names are taken');
+  });
+  it('takes docker as running from the engine’s image list, and as not running without one', () => {
+    const out = 'id=debian\nid_like=\nversion=12\nuid=0\ndocker=present\n';
+    const images = new Map([['app:0.1', 'sha256:aa']]);
+    const up = hostFacts(out, images);
+    assert.equal(up.dockerRunning, true);
+    assert.equal(up.images, images);
+    const down = hostFacts(out, undefined);
+    assert.equal(down.dockerPresent, true);
+    assert.equal(down.dockerRunning, false);
+    assert.equal(down.images.size, 0);
   });
   it('reads many files in one command, paths passed as arguments', () => {
     const cmd = readFilesCmd(['/a', "/b c'd"]);

@@ -27,17 +27,26 @@ const inventory = { file: 'inv.yaml', master, workers: [], hosts: [master] } as 
 
 /** The master: its probe finds no container and (or not) the image; `docker run` fails. */
 function masterConn(hasImage: boolean, calls: string[]): Connection {
+  // The engine: no container, and (or not) the image.
+  const docker = {
+    request: async (_method: string, path: string) => {
+      if (path.startsWith('/containers/')) {
+        calls.push('probe');
+        return { status: 404, body: Buffer.from('{"message":"No such container: registry"}') };
+      }
+      return hasImage
+        ? { status: 200, body: Buffer.from('{"Id":"sha256:reg"}') }
+        : { status: 404, body: Buffer.from('{"message":"No such image: registry:2"}') };
+    },
+  };
   return {
     hostName: 'master',
+    docker: () => docker,
     exec: async (c: Cmd): Promise<ExecResult> => {
       const script = c.argv[0] === 'sh' ? (c.argv[2] ?? '') : '';
       if (script.includes('stat -c "D')) {
         calls.push('read dirs');
         return { code: 0, stdout: 'M\n', stderr: '' };
-      }
-      if (script.includes('docker container inspect')) {
-        calls.push('probe');
-        return { code: 0, stdout: `[]\n@@regbook@@\n${hasImage ? 'sha256:reg\n' : ''}`, stderr: '' };
       }
       calls.push(c.argv.includes('run') ? 'docker run' : c.argv.slice(0, 2).join(' '));
       return c.argv[0] === 'docker' && c.argv[1] === 'pull'

@@ -39,15 +39,14 @@ describe('daemon.json insecure-registries', () => {
 });
 
 describe('docker info: the running daemon loaded it', () => {
-  const info = (secure: boolean) =>
-    JSON.stringify({
-      RegistryConfig: {
-        IndexConfigs: {
-          'docker.io': { Secure: true },
-          'master:5000': { Name: 'master:5000', Secure: secure },
-        },
+  const info = (secure: boolean) => ({
+    RegistryConfig: {
+      IndexConfigs: {
+        'docker.io': { Secure: true },
+        'master:5000': { Name: 'master:5000', Secure: secure },
       },
-    });
+    },
+  });
   it('true only where the address is listed as not secure', () => {
     assert.equal(listedInsecure(info(false), 'master:5000'), true);
     assert.equal(listedInsecure(info(true), 'master:5000'), false);

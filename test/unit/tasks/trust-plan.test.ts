@@ -515,14 +515,19 @@ describe('insecure mode: after the reload, docker info must list the address', (
     return step.run;
   };
   // docker info's JSON, with the address insecure or not.
-  const info = (listed: boolean) =>
-    JSON.stringify({ RegistryConfig: { IndexConfigs: { 'master:5000': { Secure: !listed } } } });
+  const info = (listed: boolean) => ({
+    RegistryConfig: { IndexConfigs: { 'master:5000': { Secure: !listed } } },
+  });
   const asked = { n: 0 };
-  const conn = (answers: (n: number) => string) => {
+  const conn = (answers: (n: number) => unknown) => {
     asked.n = 0;
-    return {
-      exec: async () => ({ code: 0, stdout: answers(++asked.n), stderr: '' }),
-    } as unknown as Connection;
+    const docker = {
+      json: async (method: string, path: string) => {
+        assert.equal(`${method} ${path}`, 'GET /info');
+        return answers(++asked.n);
+      },
+    };
+    return { docker: () => docker } as unknown as Connection;
   };
 
   it('waits until the reloaded daemon lists it', async () => {

@@ -2,17 +2,13 @@
 // plan says a restart does to the containers running there. That restarts roll on real daemons is
 // the lab's job (test/e2e/live-cluster.test.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { HostSpec, Inventory, Playbook } from '../../../src/config/model.js';
 import type { Cmd } from '../../../src/core/cmd.js';
 import { createRun } from '../../../src/engine/setup.js';
 import type { Shared } from '../../../src/tasks/shared.js';
 import { parseRunning } from '../../../src/facts/docker-state.js';
-import { restartDockerHandler, restartImpact, WAIT_RUNNING } from '../../../src/tasks/trust/restart.js';
+import { restartDockerHandler, restartImpact, waitRunning } from '../../../src/tasks/trust/restart.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import { registrySettings } from './registry-settings.js';
 import { Rollout } from '../../../src/tasks/trust/rollout.js';
@@ -99,9 +95,15 @@ describe('the restart handler stops the rollout at the first host that does not 
   const conn = (name: string, restarts: string[]): Connection =>
     ({
       hostName: name,
+      docker: () => ({
+        json: async (method: string, path: string) => {
+          if (path === '/info') return JSON.parse(info(false)) as unknown;
+          if (path === '/containers/json') return [];
+          throw new Error(`unexpected ${method} ${path} on ${name}`);
+        },
+      }),
       exec: async (c: Cmd): Promise<ExecResult> => {
         const script = c.argv[2] ?? '';
-        if (script.includes('/containers/json')) return { code: 0, stdout: info(false) + '\n', stderr: '' };
         if (script.includes('restart docker')) {
           restarts.push(name);
           return name === 'w1'
@@ -144,33 +146,36 @@ describe('the restart handler stops the rollout at the first host that does not 
 });
 
 describe('after a restart, the containers that ran before run again', () => {
-  // A docker client stand-in: `inspect` says a container runs once `start` was asked for it, as
-  // dockerd does with an unless-stopped container it left stopped. DOCKER_HOST makes the script use
-  // the client instead of the engine API through curl.
-  it('starts one that docker left stopped, then succeeds', () => {
-    const bin = mkdtempSync(join(tmpdir(), 'regbook-docker-stub-'));
-    writeFileSync(
-      join(bin, 'docker'),
-      [
-        '#!/bin/sh',
-        `log=${bin}/calls`,
-        'echo "$*" >> "$log"',
-        'case "$1" in',
-        '  inspect) if grep -qx "start $4" "$log"; then echo true; else echo false; fi ;;',
-        '  start) ;;',
-        'esac',
-        '',
-      ].join('\n'),
-    );
-    chmodSync(join(bin, 'docker'), 0o755);
-    const r = spawnSync('sh', ['-c', WAIT_RUNNING, 'sh', 'c0ffee000001', 'c0ffee000002'], {
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, DOCKER_HOST: 'unix:///nowhere.sock' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const calls = readFileSync(join(bin, 'calls'), 'utf8').split('\n');
-    assert.ok(calls.includes('start c0ffee000001'), calls.join('\n'));
-    assert.ok(calls.includes('start c0ffee000002'), calls.join('\n'));
+  // An engine stand-in: a container runs once `start` was asked for it, as dockerd does with an
+  // unless-stopped container it left stopped.
+  it('starts one that docker left stopped, then succeeds', async () => {
+    const calls: string[] = [];
+    const docker = {
+      hostName: 'h',
+      json: async <T>(method: string, path: string) => {
+        calls.push(`${method} ${path}`);
+        const id = /^\/containers\/(\w+)\/json$/.exec(path)?.[1];
+        return { State: { Running: calls.includes(`POST /containers/${id}/start`) } } as T;
+      },
+      request: async (method: string, path: string) => {
+        calls.push(`${method} ${path}`);
+        return { status: 204, body: Buffer.alloc(0) };
+      },
+      stream: async () => [],
+    };
+    const left = await waitRunning(docker, ['c0ffee000001', 'c0ffee000002'], 30_000);
+    assert.deepEqual(left, []);
+    assert.ok(calls.includes('POST /containers/c0ffee000001/start'), calls.join('\n'));
+    assert.ok(calls.includes('POST /containers/c0ffee000002/start'), calls.join('\n'));
+  });
+
+  it('gives up naming the ones still stopped', async () => {
+    const docker = {
+      hostName: 'h',
+      json: async <T>() => ({ State: { Running: false } }) as T,
+      request: async () => ({ status: 204, body: Buffer.alloc(0) }),
+      stream: async () => [],
+    };
+    assert.deepEqual(await waitRunning(docker, ['c0ffee000001aaaa'], 300), ['c0ffee000001']);
   });
 });

@@ -250,6 +250,15 @@ function hostWithOldAnchors(name: string, present: Map<string, string>, record: 
     writeFile: async (path: string, data: Buffer | string) => {
       writes.push({ path, data: data.toString() });
     },
+    // The engine: `info` as the daemon's, and no container running.
+    docker: () => ({
+      json: async (method: string, path: string) => {
+        execs.push([method, path]);
+        if (path === '/info') return JSON.parse(info) as unknown;
+        if (path === '/containers/json') return [];
+        throw new Error(`unexpected ${method} ${path}`);
+      },
+    }),
   } as unknown as Connection;
   return { conn, execs, writes };
 }

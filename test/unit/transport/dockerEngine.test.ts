@@ -6,7 +6,15 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { daemonMessage, DockerEngine, parseStream } from '../../../src/transport/dockerEngine.js';
+import {
+  daemonMessage,
+  DockerEngine,
+  parseStream,
+  registryAuthHeader,
+  tracedEngine,
+  type DockerApi,
+} from '../../../src/transport/dockerEngine.js';
+import { Secret } from '../../../src/core/secret.js';
 import { LocalConnection } from '../../../src/transport/local.js';
 
 test("daemonMessage takes the daemon's message, or the body as it came", () => {
@@ -53,4 +61,38 @@ test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words",
     await conn.close();
     process.env.PATH = path;
   }
+});
+
+test('X-Registry-Auth is URL-safe base64 with its padding, which docker 20.10 needs to read it', () => {
+  // A JSON whose length is not a multiple of 3, and whose bytes give + and / in plain base64.
+  const auth = { username: 'u', password: new Secret('>>>???~~'), serveraddress: 'master:5000' };
+  const header = registryAuthHeader(auth);
+  assert.match(header, /=$/, 'padded');
+  assert.doesNotMatch(header, /[+/]/, 'URL-safe');
+  const decoded = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, string>;
+  assert.deepEqual(decoded, { username: 'u', password: '>>>???~~', serveraddress: 'master:5000' });
+  assert.equal(registryAuthHeader('anonymous'), 'e30=');
+});
+
+test('a traced engine tells each request by method and path, never its body nor its credentials', async () => {
+  const lines: string[] = [];
+  const seen: string[] = [];
+  const inner: DockerApi = {
+    hostName: 'h',
+    request: async (m, p) => (seen.push(`${m} ${p}`), { status: 200, body: Buffer.from('OK') }),
+    json: async <T>(m: string, p: string) => (seen.push(`${m} ${p}`), undefined as T),
+    stream: async (m, p) => (seen.push(`${m} ${p}`), []),
+  };
+  const traced = tracedEngine(inner, (l) => lines.push(l));
+  const auth = { username: 'u', password: new Secret('hunter2-password'), serveraddress: 'r:5000' };
+  await traced.stream('POST', '/images/r:5000/app/push', { query: { tag: '1' }, registryAuth: auth });
+  await traced.json('POST', '/containers/create', { body: { Env: ['REGISTRY_X=topsecret'] } });
+  await traced.request('GET', '/_ping');
+  assert.deepEqual(seen, ['POST /images/r:5000/app/push', 'POST /containers/create', 'GET /_ping']);
+  assert.deepEqual(lines, [
+    'docker API POST /images/r:5000/app/push',
+    'docker API POST /containers/create',
+    'docker API GET /_ping',
+  ]);
+  assert.doesNotMatch(lines.join('\n'), /hunter2|topsecret|tag=/);
 });
