@@ -1,5 +1,5 @@
-// What a host's docker holds, as a map from `repo:tag`, `repo@digest` and image id to image id.
-// Two sources give the same map: the engine API's GET /images/json, and `docker images` lines.
+// What a host's docker holds, as a map from `repo:tag`, `repo@digest` and image id to image id,
+// from the engine API's GET /images/json.
 import { daemonMessage, type DockerApi } from '../transport/dockerEngine.js';
 
 /** The images a host's docker holds, asked of its engine; rejects where no daemon answers. */
@@ -9,29 +9,13 @@ export async function listImages(docker: DockerApi): Promise<Map<string, string>
   return parseImageJson(r.body.toString('utf8'));
 }
 
-/** What `docker images` prints for each image. */
-export const IMAGE_LIST_FORMAT = '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}';
-
-/** Maps `repo:tag`, `repo@digest` and image ids to image ids, from `docker images` output. */
-export function parseImageList(stdout: string): Map<string, string> {
-  const ids = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const [repo, tag, digest, id] = line.trim().split(' ');
-    if (!repo || !id) continue;
-    ids.set(id, id);
-    if (tag && tag !== '<none>' && repo !== '<none>') ids.set(`${repo}:${tag}`, id);
-    if (digest && digest !== '<none>' && repo !== '<none>') ids.set(`${repo}@${digest}`, id);
-  }
-  return ids;
-}
-
 interface ApiImage {
   Id?: string;
   RepoTags?: string[] | null;
   RepoDigests?: string[] | null;
 }
 
-/** The same map from GET /images/json: its RepoTags and RepoDigests are the names the CLI shows. */
+/** The map from GET /images/json: its RepoTags and RepoDigests are the names `docker images` shows. */
 export function parseImageJson(json: string): Map<string, string> {
   const ids = new Map<string, string>();
   const list = JSON.parse(json) as unknown;

@@ -2,10 +2,9 @@
 // compared with the container the playbook wants, and, with replicas, each replica's own answer to
 // GET /v2/ on its port under its own name (as verify reads it, and from verify's gather when it
 // did), so a replica that is down shows as that replica's problem while the address still answers.
-import type { Cmd } from '../core/cmd.js';
 import { replicaRoute, routeClient } from '../tasks/api.js';
 import { diffContainer, type ContainerSpec, type Inspected } from '../tasks/container.js';
-import { parseProbe, registryProbeCmd, type RegistryFacts } from '../tasks/registry.js';
+import { inspectRegistry, type RegistryFacts } from '../tasks/registry.js';
 import { replicasOf, singleOnMaster, type Run } from '../tasks/shared.js';
 import type { VerifyFacts } from '../tasks/verify.js';
 import type { Connection } from '../transport/types.js';
@@ -55,11 +54,8 @@ type InspectedWithState = Inspected & { State?: Inspected['State'] & { StartedAt
 export type ContainerProbe = { container?: InspectedWithState; imageId?: string };
 
 /** The registry container and its image id, where no plan read them (`docker inspect`). */
-export async function probeRegistry(conn: Connection, run: Run): Promise<ContainerProbe> {
-  const cmd: Cmd = registryProbeCmd(run.playbook.registry);
-  const r = await conn.exec(cmd);
-  if (r.code !== 0) throw new Error(`inspecting the registry container failed: ${r.stderr.trim()}`);
-  return parseProbe(r.stdout);
+export function probeRegistry(conn: Connection, run: Run): Promise<ContainerProbe> {
+  return inspectRegistry(conn.docker(), run.playbook.registry);
 }
 
 /** A container as status shows it: its state and uptime, and how it differs from `spec` (when known). */

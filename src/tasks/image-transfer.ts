@@ -4,7 +4,7 @@
 // channel: never in argv, never in a file on the host.
 import type { ImageSpec, Playbook } from '../config/model.js';
 import { TaskFailure } from '../core/task.js';
-import { apiPathSegment } from '../facts/engine-api.js';
+import { apiPathSegment } from '../transport/dockerEngine.js';
 import { EngineError, type DockerApi, type RegistryAuth } from '../transport/dockerEngine.js';
 
 export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;

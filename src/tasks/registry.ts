@@ -14,7 +14,7 @@ import {
   runCmd,
   type Inspected,
 } from './container.js';
-import { ENGINE_API_GATE, apiPathSegment } from '../facts/engine-api.js';
+import { apiPathSegment } from '../transport/dockerEngine.js';
 import { must } from './steps.js';
 import { privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
 import { takeEarly } from '../engine/early.js';
@@ -22,29 +22,6 @@ import { ensureHttpSecretKnown } from './replicas.js';
 import { replicasOf, singleOnMaster, withReplicaState, type Ctx, type Run, type Shared } from './shared.js';
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
-
-// Container and image state in one round trip, as the status reader takes it (ops/status.ts); the
-// registry task reads them through the engine (inspectRegistry). Names travel as positional
-// arguments ($1 the container, $2 the image, $3 the image as a URL path segment).
-const API_MARK = '@@regbook-api@@';
-const PROBE = [
-  `if ${ENGINE_API_GATE} &&`,
-  `  r=$(curl -sg --max-time 30 --unix-socket "$s" -w '\n@@%{http_code}@@\n' "http://docker/containers/$1/json" "http://docker/images/$3/json"); then`,
-  `  printf '${API_MARK}\n%s\n' "$r"`,
-  'else',
-  '  docker container inspect "$1" 2>/dev/null; echo "@@regbook@@"',
-  '  docker image inspect --format "{{.Id}}" "$2" 2>/dev/null || true',
-  'fi',
-].join('\n');
-declareShellScript('tasks/registry: container and image probe', PROBE);
-
-/** The command that inspects the registry's container and image on the master. */
-export function registryProbeCmd(registry: { name: string; image: string }): Cmd {
-  return {
-    argv: ['sh', '-c', PROBE, 'sh', registry.name, registry.image, apiPathSegment(registry.image)],
-    privileged: true,
-  };
-}
 
 // $1 the directory; the command follows.
 const MKDIR_THEN = [
@@ -69,31 +46,6 @@ export function afterMkdir(dir: string, cmd: Cmd): Cmd {
 function envOf(container: Inspected | undefined, name: string): string | undefined {
   const line = container?.Config?.Env?.find((e) => e.startsWith(`${name}=`));
   return line?.slice(name.length + 1);
-}
-
-export function parseProbe(stdout: string): { container?: Inspected; imageId?: string } {
-  if (stdout.startsWith(`${API_MARK}\n`)) return parseApiProbe(stdout.slice(API_MARK.length + 1));
-  const [inspectJson, imageLine] = stdout.split('@@regbook@@');
-  // A missing container: docker prints `[]` (newer) or nothing (older) and exits 1.
-  const list = JSON.parse((inspectJson ?? '').trim() || '[]') as Inspected[];
-  const imageId = imageLine?.trim();
-  return { ...(list[0] ? { container: list[0] } : {}), ...(imageId ? { imageId } : {}) };
-}
-
-/**
- * The two API answers, each body followed by its status: the same objects `docker inspect` prints.
- * As with the docker client, whatever is not found (404, or 400 for a reference the daemon cannot
- * read) counts as absent, and the step that then creates or pulls it reports the daemon's error.
- */
-function parseApiProbe(text: string): { container?: Inspected; imageId?: string } {
-  const [containerBody, containerCode, imageBody, imageCode] = text.split(/\n@@(\d{3})@@\n/);
-  if (!containerCode || !imageCode)
-    throw new Error(`unreadable answer from the engine API: ${text.slice(0, 200)}`);
-  const found = (code: string, body: string | undefined) =>
-    code === '200' ? (JSON.parse(body ?? '') as unknown) : undefined;
-  const container = found(containerCode, containerBody) as Inspected | undefined;
-  const image = found(imageCode, imageBody) as { Id?: string } | undefined;
-  return { ...(container ? { container } : {}), ...(image?.Id ? { imageId: image.Id } : {}) };
 }
 
 /**

@@ -18,6 +18,11 @@ export const ENGINE_API_VERSION = '1.41';
 
 const DIAL = ['docker', 'system', 'dial-stdio'] as const;
 
+/** A path segment of an API URL: names may hold `/` and `:`, which the daemon's router takes as they are. */
+export function apiPathSegment(name: string): string {
+  return name.replace(/[^A-Za-z0-9._~:@/-]/g, (ch) => encodeURIComponent(ch));
+}
+
 /** A request the daemon answered with an error status; `message` is the daemon's own. */
 export class EngineError extends Error {
   constructor(

@@ -25,3 +25,19 @@ export async function dockerClientCalls(L: Lab, host: string, body: () => Promis
     await L.shOk(host, 'rm -f /usr/local/bin/docker /tmp/docker-client-starts');
   }
 }
+
+/** What `docker images` prints for each image: the list regbook's must equal. */
+export const IMAGE_LIST_FORMAT = '{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}';
+
+/** Maps `repo:tag`, `repo@digest` and image ids to image ids, from `docker images` output, as regbook's list does. */
+export function parseImageList(stdout: string): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const [repo, tag, digest, id] = line.trim().split(' ');
+    if (!repo || !id) continue;
+    ids.set(id, id);
+    if (tag && tag !== '<none>' && repo !== '<none>') ids.set(`${repo}:${tag}`, id);
+    if (digest && digest !== '<none>' && repo !== '<none>') ids.set(`${repo}@${digest}`, id);
+  }
+  return ids;
+}

@@ -9,7 +9,7 @@ import { createRun } from '../../../src/engine/setup.js';
 import { runStage as engineRunStage } from '../../../src/engine/run.js';
 import type { Stage } from '../../../src/engine/context.js';
 import { imagesTask } from '../../../src/tasks/images.js';
-import { parseImageList } from '../../../src/facts/images.js';
+import { parseImageList } from '../../helpers/docker-client.js';
 import type { Ctx, Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
 import type { DockerApi, EngineRequest } from '../../../src/transport/dockerEngine.js';

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Playbook } from '../../../src/config/model.js';
 import type { HostFacts } from '../../../src/core/task.js';
-import { hostFacts, parseFacts } from '../../../src/facts/os.js';
+import { hostFacts } from '../../../src/facts/os.js';
 import { parseReadFiles, readFilesCmd } from '../../../src/facts/files.js';
 import { parseManifest } from '../../../src/facts/archive.js';
 import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
-import { parseProbe } from '../../../src/tasks/registry.js';
 import { trustFiles } from '../../../src/tasks/trust.js';
 import { normaliseRef } from '../../../src/tasks/images.js';
-import { parseImageJson, parseImageList } from '../../../src/facts/images.js';
+import { parseImageJson } from '../../../src/facts/images.js';
 import { renderCmd } from '../../../src/core/cmd.js';
 import { Secret } from '../../../src/core/secret.js';
 import { registrySettings } from './registry-settings.js';
@@ -166,60 +165,33 @@ describe('registry container plan', () => {
     assert.ok(s.binds.includes('/etc/regbook/auth/htpasswd:/auth/htpasswd:ro'));
     assert.equal(s.labels['regbook.auth-sha256'], 'abc');
   });
-  it('parses the probe output with and without a container', () => {
-    assert.deepEqual(parseProbe('[]\n@@regbook@@\n'), {});
-    const p = parseProbe('[{"Image":"sha256:x"}]\n@@regbook@@\nsha256:y\n');
-    assert.equal(p.container?.Image, 'sha256:x');
-    assert.equal(p.imageId, 'sha256:y');
-  });
-  it('parses the engine API form: each body and its status; what is not found is absent', () => {
-    const api = (c: [string, number], i: [string, number]) =>
-      `@@regbook-api@@\n${c[0]}\n@@${c[1]}@@\n${i[0]}\n@@${i[1]}@@\n\n`;
-    const p = parseProbe(api(['{"Image":"sha256:x"}', 200], ['{"Id":"sha256:y"}', 200]));
-    assert.equal(p.container?.Image, 'sha256:x');
-    assert.equal(p.imageId, 'sha256:y');
-    const missing = '{"message":"No such container: registry"}';
-    assert.deepEqual(parseProbe(api([missing, 404], ['{"message":"invalid reference format"}', 400])), {});
-    assert.throws(() => parseProbe('@@regbook-api@@\n'), /unreadable answer from the engine API/);
-  });
 });
 
 describe('facts', () => {
-  it('parses os-release families, docker state, privilege and the image list', () => {
-    const list = 'app 0.1 <none> sha256:aa\nmaster:5000/app 0.1 sha256:dd sha256:aa\n';
-    const f = parseFacts(
-      `id=debian\nid_like=\nversion=12\nuid=0\ndocker=present\ndocker_running=yes\n@@regbook-images@@\n${list}`,
+  it('parses os-release families, docker’s presence, privilege and the logins older versions left', () => {
+    const images = parseImageJson(
+      JSON.stringify([{ Id: 'sha256:aa', RepoTags: ['master:5000/app:0.1'], RepoDigests: [] }]),
     );
+    const f = hostFacts('id=debian\nid_like=\nversion=12\nuid=0\ndocker=present\n', images);
     assert.deepEqual(f, {
       osFamily: 'debian',
       osId: 'debian',
       osVersion: '12',
       dockerPresent: true,
       dockerRunning: true,
-      images: parseImageList(list),
+      images,
       privileged: true,
     });
     assert.equal(f.images.get('master:5000/app:0.1'), 'sha256:aa');
-    // The same list through the engine API (curl), marked images=json.
-    const json = JSON.stringify([
-      {
-        Id: 'sha256:aa',
-        RepoTags: ['app:0.1', 'master:5000/app:0.1'],
-        RepoDigests: ['master:5000/app@sha256:dd'],
-      },
-    ]);
-    const viaApi = parseFacts(
-      `id=debian\nuid=0\ndocker=present\ndocker_running=yes\nimages=json\n@@regbook-images@@\n${json}\n`,
-    );
-    assert.deepEqual(viaApi.images, f.images);
-    const r = parseFacts('id=rocky\nid_like=rhel centos fedora\nversion=9\nuid=1000\n');
+    const r = hostFacts('id=rocky\nid_like=rhel centos fedora\nversion=9\nuid=1000\n', undefined);
     assert.equal(r.osFamily, 'rhel');
     assert.equal(r.dockerPresent, false);
     assert.equal(r.privileged, false);
-    assert.equal(parseFacts('id=ubuntu\nid_like=debian\n').osFamily, 'debian');
-    assert.equal(parseFacts('id=alpine\n').osFamily, 'unknown');
-    const stale = parseFacts(
+    assert.equal(hostFacts('id=ubuntu\nid_like=debian\n', undefined).osFamily, 'debian');
+    assert.equal(hostFacts('id=alpine\n', undefined).osFamily, 'unknown');
+    const stale = hostFacts(
       'id=debian\nstale_login=/tmp/regbook-docker.Ab12Cd\nstale_login=/tmp/regbook-docker.x; rm -rf /\nuid=0\n',
+      undefined,
     );
     assert.deepEqual(stale.staleLogins, ['/tmp/regbook-docker.Ab12Cd'], 'only mktemp names are taken');
   });
@@ -313,13 +285,6 @@ describe('trust files', () => {
   });
 });
 
-describe('registry probe output', () => {
-  it('reads a missing container whether docker prints [] or nothing', () => {
-    assert.deepEqual(parseProbe('@@regbook@@\n'), {});
-    assert.deepEqual(parseProbe('[]\n@@regbook@@\nsha256:y\n'), { imageId: 'sha256:y' });
-  });
-});
-
 describe('local image list', () => {
   it('normalises references the way docker images shows them', () => {
     assert.equal(normaliseRef('app'), 'app:latest');
@@ -329,22 +294,7 @@ describe('local image list', () => {
     assert.equal(normaliseRef('docker.io/team/x:1'), 'team/x:1');
     assert.equal(normaliseRef('app@sha256:abc'), 'app@sha256:abc');
   });
-  it('maps tags, digests and ids to image ids; untagged entries only by id', () => {
-    const list = parseImageList(
-      [
-        'master:5000/app 0.1 sha256:dd sha256:i1',
-        'app 0.1 <none> sha256:i1',
-        '<none> <none> <none> sha256:i2',
-        '',
-      ].join('\n'),
-    );
-    assert.equal(list.get('master:5000/app:0.1'), 'sha256:i1');
-    assert.equal(list.get('master:5000/app@sha256:dd'), 'sha256:i1');
-    assert.equal(list.get('app:0.1'), 'sha256:i1');
-    assert.equal(list.get('sha256:i2'), 'sha256:i2');
-    assert.equal(list.get('<none>:<none>'), undefined);
-  });
-  it('reads the engine API list the same way; untagged and dangling entries only by id', () => {
+  it('maps tags, digests and ids to image ids from the engine API list; untagged and dangling entries only by id', () => {
     const list = parseImageJson(
       JSON.stringify([
         {
