@@ -196,75 +196,71 @@ export class GcInterrupted extends Error {
   }
 }
 
-export async function collectGarbage(
-  run: Run,
-  conn: Connection,
-  a: GcArgs,
-  stop?: StopSignals,
-): Promise<GcReport> {
+/**
+ * Collects garbage in the registry's storage. Every host whose container serves it (the master
+ * alone when the images are on its disk; each replica when they share a bucket) is made read-only
+ * at once, so no upload anywhere can race the sweep; the collector runs once, in the first; then
+ * every one is recreated as the playbook wants it, however the sweep ended. Sizes are reported only
+ * where one host's disk holds the images.
+ */
+export async function collectGarbage(run: Run, a: GcArgs, stop?: StopSignals): Promise<GcReport> {
   const halt = () => {
     const sig = stop?.which();
     if (sig) throw new GcInterrupted(sig);
   };
   const { registry } = run.playbook;
-  const { spec, container } = await inspectRegistry(run, conn);
-  const found = registryCommandOf(container);
-  const binary = a.registryBinary ?? found.binary;
+  const shared = sharedStorage(run);
+  const names = shared ? replicasOf(run) : [masterName(run)];
+  const conns = names.map((n) => run.conns.get(n)!);
+  const sweeper = conns[0]!;
+  const found = await onEvery(names, (_, i) => inspectRegistry(run, conns[i]!));
+  const command = registryCommandOf(found[0]!.container);
+  const binary = a.registryBinary ?? command.binary;
   const base = {
-    master: masterName(run),
+    master: names[0]!,
     container: registry.name,
-    dataDir: registry.dataDir,
+    dataDir: bucketOf(run),
+    ...(shared ? { replicas: names } : {}),
     check: a.check,
     untagged: a.untagged,
   };
-  const bytesBefore = await dataDirBytes(conn, registry.dataDir);
+  const bytesBefore = shared ? undefined : await dataDirBytes(sweeper, registry.dataDir);
+  const sweepCmd = (dryRun: boolean) =>
+    garbageCollectCmd(registry.name, binary, command.config, { dryRun, untagged: a.untagged });
 
   if (a.check) {
     // A dry run only reads the storage, so the registry keeps serving as it is.
-    const out = await must(
-      conn,
-      garbageCollectCmd(registry.name, binary, found.config, { dryRun: true, untagged: a.untagged }),
-      'garbage-collect --dry-run',
-      30 * 60_000,
+    const sweep = parseGarbageCollect(
+      await must(sweeper, sweepCmd(true), 'garbage-collect --dry-run', 30 * 60_000),
     );
-    const sweep = parseGarbageCollect(out);
-    const sizes = sweep.blobs.length
-      ? await must(
-          conn,
-          {
-            argv: [
-              'sh',
-              '-c',
-              SIZES_SCRIPT,
-              'sh',
-              ...sweep.blobs.map((d) => blobDataPath(registry.dataDir, d)),
-            ],
-            privileged: true,
-          },
-          'reading blob sizes',
-        )
-      : '';
-    const bytesFreed = sizes
-      .split('\n')
-      .filter(Boolean)
-      .reduce((sum, s) => sum + Number(s), 0);
-    return { ...base, ...sweep, bytesBefore, bytesFreed };
+    if (shared) return { ...base, ...sweep };
+    return {
+      ...base,
+      ...sweep,
+      bytesBefore,
+      bytesFreed: await blobBytes(sweeper, registry.dataDir, sweep.blobs),
+    };
   }
 
-  const readOnly: ContainerSpec = { ...spec, env: { ...spec.env, ...READONLY_ENV } };
+  // A replica's registry is waited for under its own name; the master's alone, at the address.
+  const route = (i: number) => (shared ? replicaRoute(run, names[i]!, conns[i]) : undefined);
+  const where = `${registry.name} on ${names.join(', ')}`;
   let sweep: GcSweep | undefined;
   halt();
   try {
-    a.progress(`${registry.name} on ${base.master} goes read-only for the collection`);
-    await recreate(run, conn, readOnly, 'in read-only mode');
-    halt();
-    a.progress(`sweeping${a.untagged ? ' (untagged manifests too)' : ''}`);
-    const collecting = must(
-      conn,
-      garbageCollectCmd(registry.name, binary, found.config, { dryRun: false, untagged: a.untagged }),
-      'garbage-collect',
-      30 * 60_000,
+    a.progress(`${where} goes read-only for the collection`);
+    await onEvery(names, (_, i) =>
+      recreate(
+        run,
+        conns[i]!,
+        { ...found[i]!.spec, env: { ...found[i]!.spec.env, ...READONLY_ENV } },
+        'in read-only mode',
+        route(i),
+      ),
     );
+    halt();
+    a.progress(`sweeping on ${names[0]}${a.untagged ? ' (untagged manifests too)' : ''}`);
+    const collecting = must(sweeper, sweepCmd(false), 'garbage-collect', 30 * 60_000);
     // On a signal the sweep is not waited for: the recreation below kills the collector with its
     // container. Every blob it had yet to delete was unreferenced, so a cut sweep loses nothing.
     collecting.catch(() => undefined);
@@ -272,13 +268,32 @@ export async function collectGarbage(
     halt();
     sweep = parseGarbageCollect(out ?? '');
   } finally {
-    // Whatever happened, the registry goes back to the playbook's configuration (which also
-    // empties its in-memory blob cache, so deleted layers can be pushed again).
-    await recreate(run, conn, spec, 'with the playbook’s configuration');
-    a.progress(`${registry.name} is back in write mode, as the playbook configures it`);
+    // Whatever happened, every container goes back to the playbook's configuration, which also
+    // empties its in-memory blob cache: a registry that remembered a deleted blob would refuse its
+    // new upload.
+    await onEvery(names, (_, i) =>
+      recreate(run, conns[i]!, found[i]!.spec, 'with the playbook’s configuration', route(i)),
+    );
+    a.progress(`${where} is back in write mode, as the playbook configures it`);
   }
-  const bytesAfter = await dataDirBytes(conn, registry.dataDir);
-  return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore - bytesAfter };
+  if (shared) return { ...base, ...sweep };
+  const bytesAfter = await dataDirBytes(sweeper, registry.dataDir);
+  return { ...base, ...sweep, bytesBefore, bytesAfter, bytesFreed: bytesBefore! - bytesAfter };
+}
+
+/** The bytes on disk of the blobs a sweep would delete. */
+async function blobBytes(conn: Connection, dataDir: string, blobs: string[]): Promise<number> {
+  if (blobs.length === 0) return 0;
+  const paths = blobs.map((d) => blobDataPath(dataDir, d));
+  const sizes = await must(
+    conn,
+    { argv: ['sh', '-c', SIZES_SCRIPT, 'sh', ...paths], privileged: true },
+    'reading blob sizes',
+  );
+  return sizes
+    .split('\n')
+    .filter(Boolean)
+    .reduce((sum, n) => sum + Number(n), 0);
 }
 
 /** Where a registry on S3 keeps its images, for the report. */
@@ -297,82 +312,7 @@ async function onEvery<T>(names: string[], fn: (name: string, i: number) => Prom
   return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
-/**
- * Collects garbage in storage that several replicas share (or in one replica away from the
- * master): every replica is made read-only at once, so no upload anywhere can race the sweep; the
- * collector runs once, in the first replica; then every replica is recreated as the playbook wants
- * it, however the sweep ended. The sizes are not known: no host's disk holds the images.
- */
-export async function collectShared(run: Run, a: GcArgs, stop?: StopSignals): Promise<GcReport> {
-  const halt = () => {
-    const sig = stop?.which();
-    if (sig) throw new GcInterrupted(sig);
-  };
-  const { registry } = run.playbook;
-  const names = replicasOf(run);
-  const conns = names.map((n) => run.conns.get(n)!);
-  const found = await onEvery(names, (_, i) => inspectRegistry(run, conns[i]!));
-  const sweeper = found[0]!;
-  const command = registryCommandOf(sweeper.container);
-  const binary = a.registryBinary ?? command.binary;
-  const base = {
-    master: names[0]!,
-    container: registry.name,
-    dataDir: bucketOf(run),
-    replicas: names,
-    check: a.check,
-    untagged: a.untagged,
-  };
-  if (a.check) {
-    // A dry run only reads the bucket, so the replicas keep serving as they are.
-    const out = await must(
-      conns[0]!,
-      garbageCollectCmd(registry.name, binary, command.config, { dryRun: true, untagged: a.untagged }),
-      'garbage-collect --dry-run',
-      30 * 60_000,
-    );
-    return { ...base, ...parseGarbageCollect(out) };
-  }
-  const route = (i: number) => replicaRoute(run, names[i]!, conns[i]);
-  let sweep: GcSweep | undefined;
-  halt();
-  try {
-    a.progress(`${registry.name} on ${names.join(', ')} goes read-only for the collection`);
-    await onEvery(names, (_, i) =>
-      recreate(
-        run,
-        conns[i]!,
-        { ...found[i]!.spec, env: { ...found[i]!.spec.env, ...READONLY_ENV } },
-        'in read-only mode',
-        route(i),
-      ),
-    );
-    halt();
-    a.progress(`sweeping on ${names[0]}${a.untagged ? ' (untagged manifests too)' : ''}`);
-    const collecting = must(
-      conns[0]!,
-      garbageCollectCmd(registry.name, binary, command.config, { dryRun: false, untagged: a.untagged }),
-      'garbage-collect',
-      30 * 60_000,
-    );
-    collecting.catch(() => undefined);
-    const out = stop ? await Promise.race([collecting, aborted(stop.signal)]) : await collecting;
-    halt();
-    sweep = parseGarbageCollect(out ?? '');
-  } finally {
-    // Every replica goes back to the playbook's configuration, which also empties each one's
-    // in-memory blob cache: a replica that remembered a deleted blob would refuse its new upload.
-    await onEvery(names, (_, i) =>
-      recreate(run, conns[i]!, found[i]!.spec, 'with the playbook’s configuration', route(i)),
-    );
-    a.progress(
-      `${registry.name} on ${names.join(', ')} is back in write mode, as the playbook configures it`,
-    );
-  }
-  return { ...base, ...sweep };
-}
-
-/** Whether the registry's storage is shared by replicas (or away from the master): collectShared. */
+/** Whether the registry's storage is shared by replicas (or away from the master): no disk to size. */
 export function sharedStorage(run: Pick<Run, 'playbook' | 'inventory'>): boolean {
   return run.playbook.registry.storage?.kind === 's3' || !singleOnMaster(run);
 }
@@ -419,7 +359,7 @@ export async function gc(a: GcArgs): Promise<GcReport> {
         run.conns.set(name, replica);
       }
     }
-    const collect = () => (shared ? collectShared(run, a, stop) : collectGarbage(run, c, a, stop));
+    const collect = () => collectGarbage(run, a, stop);
     // gc --check only reads (a dry run), so like apply --check it takes no lock.
     const collecting = a.check
       ? collect()
