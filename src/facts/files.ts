@@ -46,6 +46,22 @@ export async function readFiles(
   return parseReadFiles(paths, r.stdout);
 }
 
+// One size per path, 0 for a file that is not there: a blob already gone frees nothing.
+const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; else echo 0; fi; done';
+declareShellScript('facts/files: file sizes', SIZES_SCRIPT);
+
+export function fileSizesCmd(paths: readonly string[]): Cmd {
+  return { argv: ['sh', '-c', SIZES_SCRIPT, 'sh', ...paths], privileged: true };
+}
+
+/** The total of fileSizesCmd's sizes. */
+export function totalSize(stdout: string): number {
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .reduce((sum, n) => sum + Number(n), 0);
+}
+
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -7,7 +7,7 @@
 // made read-only at once for the sweep, which runs once, in one of them.
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
-import { declareShellScript } from '../core/shell-script.js';
+import { fileSizesCmd, totalSize } from '../facts/files.js';
 import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
@@ -16,10 +16,10 @@ import { ensureHttpSecretKnown } from '../tasks/replicas.js';
 import {
   desiredContainer,
   diffContainer,
-  runCmd,
   type ContainerSpec,
   type Inspected,
 } from '../tasks/container.js';
+import { execInContainer, removeContainer, runContainer } from '../tasks/container-engine.js';
 import { inspectRegistry as inspectContainer } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';
 import { masterName, replicasOf, singleOnMaster, type Run } from '../tasks/shared.js';
@@ -65,25 +65,30 @@ export function registryCommandOf(c: InspectedWithCommand): { binary: string; co
   return { binary: binary.startsWith('/') ? binary : DEFAULT_BINARY, config };
 }
 
-export function garbageCollectCmd(
-  container: string,
+/** The collector's command inside the registry's container. */
+export function garbageCollectArgv(
   binary: string,
   config: string,
   opts: { dryRun: boolean; untagged: boolean },
-): Cmd {
-  return {
-    argv: [
-      'docker',
-      'exec',
-      container,
-      binary,
-      'garbage-collect',
-      ...(opts.dryRun ? ['--dry-run'] : []),
-      ...(opts.untagged ? ['--delete-untagged'] : []),
-      config,
-    ],
-    privileged: true,
-  };
+): string[] {
+  return [
+    binary,
+    'garbage-collect',
+    ...(opts.dryRun ? ['--dry-run'] : []),
+    ...(opts.untagged ? ['--delete-untagged'] : []),
+    config,
+  ];
+}
+
+/** Runs the collector in the container; its standard output is what it would delete or deleted. */
+async function sweepIn(conn: Connection, container: string, argv: string[], what: string): Promise<string> {
+  const r = await execInContainer(conn.docker(), container, argv, 30 * 60_000);
+  if (r.code !== 0) {
+    throw new TaskFailure(
+      `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
+  }
+  return r.stdout;
 }
 
 export interface GcSweep {
@@ -116,9 +121,6 @@ export function blobDataPath(dataDir: string, digest: string): string {
   const hex = digest.slice('sha256:'.length);
   return posix.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
 }
-
-const SIZES_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then stat -c %s "$f"; else echo 0; fi; done';
-declareShellScript('ops/gc: blob sizes', SIZES_SCRIPT);
 
 export interface GcReport {
   /** The host whose container ran the collector. */
@@ -156,8 +158,8 @@ async function recreate(
   what: string,
   route?: Route,
 ): Promise<void> {
-  await must(conn, { argv: ['docker', 'rm', '-f', spec.name], privileged: true }, `removing ${spec.name}`);
-  await must(conn, runCmd(spec), `starting ${spec.name} ${what}`);
+  await removeContainer(conn.docker(), spec.name);
+  await runContainer(conn.docker(), spec);
   const failure = await waitForRegistry(run, 60_000, route);
   if (failure) throw new TaskFailure(`the registry did not answer GET /v2/ ${what}: ${failure}`);
 }
@@ -225,13 +227,13 @@ export async function collectGarbage(run: Run, a: GcArgs, stop?: StopSignals): P
     untagged: a.untagged,
   };
   const bytesBefore = shared ? undefined : await dataDirBytes(sweeper, registry.dataDir);
-  const sweepCmd = (dryRun: boolean) =>
-    garbageCollectCmd(registry.name, binary, command.config, { dryRun, untagged: a.untagged });
+  const sweepArgv = (dryRun: boolean) =>
+    garbageCollectArgv(binary, command.config, { dryRun, untagged: a.untagged });
 
   if (a.check) {
     // A dry run only reads the storage, so the registry keeps serving as it is.
     const sweep = parseGarbageCollect(
-      await must(sweeper, sweepCmd(true), 'garbage-collect --dry-run', 30 * 60_000),
+      await sweepIn(sweeper, registry.name, sweepArgv(true), 'garbage-collect --dry-run'),
     );
     if (shared) return { ...base, ...sweep };
     return {
@@ -260,7 +262,7 @@ export async function collectGarbage(run: Run, a: GcArgs, stop?: StopSignals): P
     );
     halt();
     a.progress(`sweeping on ${names[0]}${a.untagged ? ' (untagged manifests too)' : ''}`);
-    const collecting = must(sweeper, sweepCmd(false), 'garbage-collect', 30 * 60_000);
+    const collecting = sweepIn(sweeper, registry.name, sweepArgv(false), 'garbage-collect');
     // On a signal the sweep is not waited for: the recreation below kills the collector with its
     // container. Every blob it had yet to delete was unreferenced, so a cut sweep loses nothing.
     collecting.catch(() => undefined);
@@ -285,15 +287,7 @@ export async function collectGarbage(run: Run, a: GcArgs, stop?: StopSignals): P
 async function blobBytes(conn: Connection, dataDir: string, blobs: string[]): Promise<number> {
   if (blobs.length === 0) return 0;
   const paths = blobs.map((d) => blobDataPath(dataDir, d));
-  const sizes = await must(
-    conn,
-    { argv: ['sh', '-c', SIZES_SCRIPT, 'sh', ...paths], privileged: true },
-    'reading blob sizes',
-  );
-  return sizes
-    .split('\n')
-    .filter(Boolean)
-    .reduce((sum, n) => sum + Number(n), 0);
+  return totalSize(await must(conn, fileSizesCmd(paths), 'reading blob sizes'));
 }
 
 /** Where a registry on S3 keeps its images, for the report. */

@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import type { Cmd } from '../core/cmd.js';
 import type { Change } from '../core/task.js';
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
@@ -27,7 +26,7 @@ export const LABEL_SECRET_ENV = 'regbook.secret-env';
 export interface ContainerSpec {
   name: string;
   image: string;
-  /** A Secret value (from `${env:…}`) reaches the container through stdin, never argv. */
+  /** A Secret value (from `${env:…}`) reaches the daemon in a request's body, never in argv. */
   env: Record<string, string | Secret>;
   hostPort: number;
   /** The master's address the port is published on. */
@@ -101,7 +100,8 @@ export function desiredContainer(
     }
     const secret = secrets.get(v.env);
     if (!secret) throw new TaskFailure(`no value for \${env:${v.env}} (${field})`);
-    // docker's env-file is line-based: a line break would end the value early or start a setting.
+    // A line break is almost always a file's trailing newline pasted into the variable, and would
+    // reach the registry inside the setting; NUL cannot be in a process's environment at all.
     if (/[\r\n\0]/.test(secret.reveal()))
       throw new TaskFailure(
         `\${env:${v.env}} (${field}) holds a line break or NUL, which no container setting can carry`,
@@ -134,36 +134,6 @@ const ANY_IPV4 = '0.0.0.0';
 function publishedOn(ip: string | undefined, port: number | string | undefined): string {
   if (!ip || ip === ANY_IPV4) return String(port);
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-export function runCmd(spec: ContainerSpec): Cmd {
-  const argv = [
-    'docker',
-    'run',
-    '-d',
-    '--name',
-    spec.name,
-    '--restart',
-    spec.restart,
-    '-p',
-    `${publishedOn(spec.hostIp, spec.hostPort)}:5000`,
-  ];
-  for (const b of spec.binds) argv.push('-v', b);
-  const secretLines: string[] = [];
-  for (const [k, v] of Object.entries(spec.env)) {
-    if (v instanceof Secret) secretLines.push(`${k}=${v.reveal()}\n`);
-    else argv.push('-e', `${k}=${v}`);
-  }
-  for (const [k, v] of Object.entries(spec.labels)) argv.push('--label', `${k}=${v}`);
-  // Secret settings: docker reads the env-file itself, here from the command's stdin (the SSH
-  // channel), so the values are in no argv and in no file on the host.
-  if (secretLines.length > 0) argv.push('--env-file', '/dev/stdin');
-  argv.push(spec.image);
-  return {
-    argv,
-    privileged: true,
-    ...(secretLines.length > 0 ? { stdin: new Secret(secretLines.join('')) } : {}),
-  };
 }
 
 /** The part of `docker container inspect` output that regbook compares. */

@@ -3,9 +3,9 @@
 // it. With registry auth the credentials travel as the X-Registry-Auth header inside the SSH
 // channel: never in argv, never in a file on the host.
 import type { ImageSpec, Playbook } from '../config/model.js';
-import { TaskFailure } from '../core/task.js';
 import { apiPathSegment } from '../transport/dockerEngine.js';
-import { EngineError, type DockerApi, type RegistryAuth } from '../transport/dockerEngine.js';
+import type { DockerApi, RegistryAuth } from '../transport/dockerEngine.js';
+import { failsAs } from './container-engine.js';
 
 export const targetRef = (pb: Playbook, i: ImageSpec) => `${pb.registry.address}/${i.repository}:${i.tag}`;
 
@@ -50,14 +50,4 @@ export async function pullImage(
       registryAuth: auth ?? 'anonymous',
     }),
   );
-}
-
-/** The daemon's refusal as a task failure, in the words of the docker command it stands for. */
-async function failsAs(what: string, request: () => Promise<unknown>): Promise<void> {
-  try {
-    await request();
-  } catch (e) {
-    if (e instanceof EngineError) throw new TaskFailure(`${what} failed: ${e.detail}`);
-    throw e;
-  }
 }

@@ -1,7 +1,6 @@
 import { TaskFailure, type Change, type Step } from '../core/task.js';
 import type { PlannedStage, TaskDef } from '../engine/context.js';
 import type { Cmd } from '../core/cmd.js';
-import { declareShellScript } from '../core/shell-script.js';
 import type { Connection } from '../transport/types.js';
 import { daemonMessage, type DockerApi } from '../transport/dockerEngine.js';
 import { ensureAuthKnown, ensureTlsKnown, replicaRoute, waitForRegistry } from './api.js';
@@ -11,9 +10,10 @@ import {
   HTTP_SECRET_ENV,
   LABEL_AUTH,
   LABEL_CERT,
-  runCmd,
   type Inspected,
 } from './container.js';
+import { containerLogs, removeContainer, runContainer, startContainer } from './container-engine.js';
+import { loadImage } from './image-transfer.js';
 import { apiPathSegment } from '../transport/dockerEngine.js';
 import { must } from './steps.js';
 import { privateDirFixes, readDirs, type RemoteDir } from '../facts/dirs.js';
@@ -23,24 +23,12 @@ import { replicasOf, singleOnMaster, withReplicaState, type Ctx, type Run, type 
 import type { Playbook } from '../config/model.js';
 import { MASK, Secret } from '../core/secret.js';
 
-// $1 the directory; the command follows.
-const MKDIR_THEN = [
-  '# shellcheck disable=SC2174 # 0700 is for the data directory; its parents keep the defaults',
-  'mkdir -p -m 700 -- "$1" && shift && exec "$@"',
-].join('\n');
-declareShellScript('tasks/registry: make the data directory, then run', MKDIR_THEN);
-
 /**
  * `docker run -v` would make a missing data directory itself, with the daemon's umask; it is made
- * first, root's alone (0700: the registry runs as root in its container), in the same round trip
- * as the container. The directory is a positional argument.
+ * first, root's alone (0700: the registry runs as root in its container). `-m` applies to the last
+ * directory only: its parents keep the defaults.
  */
-export function afterMkdir(dir: string, cmd: Cmd): Cmd {
-  return {
-    ...cmd,
-    argv: ['sh', '-c', MKDIR_THEN, 'sh', dir, ...cmd.argv],
-  };
-}
+const mkdirDataDir = (dir: string): Cmd => ({ argv: ['mkdir', '-p', '-m', '700', '--', dir], privileged: true });
 
 /** A setting of the container's environment as docker inspect shows it. */
 function envOf(container: Inspected | undefined, name: string): string | undefined {
@@ -82,10 +70,7 @@ export interface RegistryFacts {
   dataDirs: Map<string, RemoteDir | undefined>;
 }
 
-async function lastLogs(ctx: Ctx, name: string): Promise<string> {
-  const r = await ctx.conn.exec({ argv: ['docker', 'logs', '--tail', '20', name], privileged: true });
-  return (r.stdout + r.stderr).trim();
-}
+const lastLogs = (ctx: Ctx, name: string): Promise<string> => containerLogs(ctx.conn.docker(), name, 20);
 
 const onFilesystem = (pb: Playbook) => (pb.registry.storage?.kind ?? 'filesystem') === 'filesystem';
 
@@ -127,10 +112,10 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
         kind: 'fn',
         describe: load ? `docker load < ${load}` : `docker pull ${registry.image}`,
         run: async (conn) => {
-          if (load) {
-            const r = await conn.execWithFile({ argv: ['docker', 'load'], privileged: true }, load);
-            if (r.code !== 0) throw new TaskFailure(`docker load of ${load} failed: ${r.stderr.trim()}`);
-          } else {
+          // A pull goes through the docker client: the image's registry may want the host's own
+          // `docker login`, which only the client reads.
+          if (load) await loadImage(conn.docker(), load);
+          else {
             await must(
               conn,
               { argv: ['docker', 'pull', registry.image], privileged: true },
@@ -176,19 +161,19 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
     if (recreate) {
       if (container)
         steps.push({
-          kind: 'exec',
+          kind: 'fn',
           describe: `docker rm -f ${registry.name}`,
-          cmd: { argv: ['docker', 'rm', '-f', registry.name], privileged: true },
+          run: (conn) => removeContainer(conn.docker(), registry.name),
         });
-      steps.push(
-        onFilesystem(playbook)
-          ? {
-              kind: 'exec',
-              describe: `mkdir ${registry.dataDir}; docker run ${registry.name}`,
-              cmd: afterMkdir(registry.dataDir, runCmd(spec)),
-            }
-          : { kind: 'exec', describe: `docker run ${registry.name}`, cmd: runCmd(spec) },
-      );
+      const dataDir = onFilesystem(playbook) ? registry.dataDir : undefined;
+      steps.push({
+        kind: 'fn',
+        describe: `${dataDir ? `mkdir ${dataDir}; ` : ''}docker run ${registry.name}`,
+        run: async (conn) => {
+          if (dataDir) await must(conn, mkdirDataDir(dataDir), `mkdir ${dataDir}`);
+          await runContainer(conn.docker(), spec);
+        },
+      });
     } else if (!container.State?.Running) {
       changes.push({
         what: `container ${registry.name}`,
@@ -196,9 +181,9 @@ export const registryStage: PlannedStage<Shared, RegistryFacts> = {
         to: 'running',
       });
       steps.push({
-        kind: 'exec',
+        kind: 'fn',
         describe: `docker start ${registry.name}`,
-        cmd: { argv: ['docker', 'start', registry.name], privileged: true },
+        run: (conn) => startContainer(conn.docker(), registry.name),
       });
     }
 

@@ -307,6 +307,33 @@ export function parseStream(text: string): StreamEvent[] {
   return out;
 }
 
+/**
+ * A container's output as the daemon sends it when the container has no terminal (logs, exec):
+ * frames of an 8-byte header (the stream: 1 stdout, 2 stderr; then the length, big-endian) and
+ * that many bytes. A body that does not start with a frame header is taken as plain output.
+ */
+export function demuxStream(body: Buffer): { stdout: string; stderr: string; all: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const all: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= body.length) {
+    const kind = body[at]!;
+    if (kind > 2 || body[at + 1] !== 0 || body[at + 2] !== 0 || body[at + 3] !== 0) break;
+    const size = body.readUInt32BE(at + 4);
+    const frame = body.subarray(at + 8, at + 8 + size);
+    (kind === 2 ? err : out).push(frame);
+    all.push(frame);
+    at += 8 + size;
+  }
+  if (at < body.length) {
+    out.push(body.subarray(at));
+    all.push(body.subarray(at));
+  }
+  const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
+  return { stdout: text(out), stderr: text(err), all: text(all) };
+}
+
 function lastLine(text: string): string {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   return lines[lines.length - 1] ?? text;

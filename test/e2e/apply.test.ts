@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { dockerClientCalls } from '../helpers/docker-client.js';
 import { lab, type Lab } from '../helpers/lab.js';
 import { regbook, tempDir } from '../helpers/cli.js';
+import { shellQuote } from '../../src/core/cmd.js';
 import {
   allZeroChanged,
   applyJson,
@@ -141,10 +142,21 @@ describe('regbook apply on the lab (mode ca)', () => {
     assert.deepEqual(apply.pairs, ['worker1/trust']);
   });
 
-  it('drift: the registry container removed (its data stays, so images are still there)', async () => {
+  it('drift: the registry container removed (its data stays, so images are still there), made again through the engine API', async () => {
     await L.shOk('master', 'docker rm -f registry');
-    const { apply } = await checkThenApply(pb, inv, L);
-    assert.deepEqual(apply.pairs, ['master/registry']);
+    let apply: Awaited<ReturnType<typeof checkThenApply>>['apply'] | undefined;
+    const calls = await dockerClientCalls(L, 'master', async () => {
+      ({ apply } = await checkThenApply(pb, inv, L));
+    });
+    assert.deepEqual(apply?.pairs, ['master/registry']);
+    // No `docker run`: the container is made and started by requests on the API's streams.
+    assert.deepEqual(
+      calls.filter((c) => c !== 'system dial-stdio'),
+      [],
+      'the master ran docker commands besides the API streams',
+    );
+    const running = await L.shOk('master', "docker inspect -f '{{.State.Running}}' registry");
+    assert.equal(running.trim(), 'true');
   });
 
   it('drift: a SAN added to the playbook reissues the CA for it, renews the certificate, recreates the container, and every host trusts the new CA', async () => {
@@ -338,5 +350,50 @@ describe('regbook apply on the lab (mode selfsigned, with auth)', () => {
       'cmp /etc/regbook/certs/server.crt /etc/docker/certs.d/master:5000/ca.crt && echo same',
     );
     assert.equal(served.trim(), 'same');
+  });
+
+  it('a registry container made by `docker run`, as earlier versions made it, compares equal and is kept', async () => {
+    const doc = basePlaybook();
+    doc.tls = { mode: 'selfsigned', commonName: 'master', subjectAltNames: ['DNS:master', 'IP:127.0.0.1'] };
+    doc.registry.auth = { users: [{ username: 'ci', password: '${env:REGBOOK_CI_PASSWORD}' }] };
+    doc.registry.env = { REGISTRY_LOG_LEVEL: 'info', REGISTRY_HTTP_SECRET: '${env:REGBOOK_CI_HTTP_SECRET}' };
+    const pb = writePlaybook(dir, doc, 'docker-run.yaml');
+    const envs = { ...env, REGBOOK_CI_HTTP_SECRET: `h'$(id) ${'x'.repeat(32)}` };
+    const first = await applyJson(pb, L.inventoryPath, [], envs);
+    assert.equal(first.code, 0, explain(first));
+    type Made = {
+      Id: string;
+      Config: { Image: string; Env: string[]; Labels: Record<string, string> };
+      HostConfig: { Binds: string[]; RestartPolicy: { Name: string } };
+    };
+    const inspect = async () => (JSON.parse(await L.shOk('master', 'docker inspect registry')) as Made[])[0]!;
+    const made = await inspect();
+    // The command earlier versions ran: plain settings in -e, secret ones in an env-file on stdin,
+    // regbook's labels, the binds, `-p PORT:5000` on every interface.
+    const secret = new Set((made.Config.Labels['regbook.secret-env'] ?? '').split(',').filter(Boolean));
+    const settings = made.Config.Env.filter((e) => e.startsWith('REGISTRY_'));
+    assert.ok(secret.has('REGISTRY_HTTP_SECRET'), 'the secret setting is not labelled as one');
+    const argv = ['docker', 'run', '-d', '--name', 'registry', '-p', '5000:5000'];
+    argv.push('--restart', made.HostConfig.RestartPolicy.Name);
+    for (const b of made.HostConfig.Binds) argv.push('-v', b);
+    for (const e of settings) if (!secret.has(e.slice(0, e.indexOf('=')))) argv.push('-e', e);
+    for (const [k, v] of Object.entries(made.Config.Labels))
+      if (k.startsWith('regbook.')) argv.push('--label', `${k}=${v}`);
+    argv.push('--env-file', '/dev/stdin', made.Config.Image);
+    const stdin = settings.filter((e) => secret.has(e.slice(0, e.indexOf('=')))).join('\n') + '\n';
+    const ran = await L.sh(
+      'master',
+      `docker rm -f registry >/dev/null && ${argv.map(shellQuote).join(' ')}`,
+      {
+        stdin,
+      },
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    const byDockerRun = await inspect();
+    assert.notEqual(byDockerRun.Id, made.Id);
+    const { check, apply } = await checkThenApply(pb, L.inventoryPath, L, envs);
+    assert.deepEqual(check.pairs, [], 'check mode plans a change to a container docker run made');
+    assert.deepEqual(apply.pairs, []);
+    assert.equal((await inspect()).Id, byDockerRun.Id, 'the container was made again');
   });
 });

@@ -5,12 +5,13 @@ import type { Playbook } from '../../../src/config/model.js';
 import { createCa, createServerCert, inspectCert } from '../../../src/pki/index.js';
 import {
   blobDataPath,
-  garbageCollectCmd,
+  garbageCollectArgv,
   parseGarbageCollect,
   registryCommandOf,
 } from '../../../src/ops/gc.js';
 import { formatBytes, plural } from '../../../src/ui/size.js';
-import { certificateStatus, judge, parseV2, trustState, type StatusReport } from '../../../src/ops/status.js';
+import { certificateStatus, judge, trustState, type StatusReport } from '../../../src/ops/status.js';
+import { parseV2 } from '../../../src/facts/registry-reach.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -37,11 +38,8 @@ describe('gc', () => {
     );
   });
   it('builds garbage-collect with dry-run and untagged as asked', () => {
-    const c = garbageCollectCmd('registry', '/bin/registry', '/c.yml', { dryRun: true, untagged: true });
-    assert.deepEqual(c.argv, [
-      'docker',
-      'exec',
-      'registry',
+    const argv = garbageCollectArgv('/bin/registry', '/c.yml', { dryRun: true, untagged: true });
+    assert.deepEqual(argv, [
       '/bin/registry',
       'garbage-collect',
       '--dry-run',
@@ -49,7 +47,7 @@ describe('gc', () => {
       '/c.yml',
     ]);
     assert.ok(
-      !garbageCollectCmd('r', '/b', '/c', { dryRun: false, untagged: false }).argv.includes('--dry-run'),
+      !garbageCollectArgv('/b', '/c', { dryRun: false, untagged: false }).includes('--dry-run'),
     );
   });
   it("parses the collector's output", () => {

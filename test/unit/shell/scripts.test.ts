@@ -41,16 +41,33 @@ const KNOWN = [
   'facts/dirs',
   'facts/batch',
   'facts/trust',
-  'ops/gc',
-  'ops/status',
+  'facts/registry-reach',
   'lock/holder',
-  'tasks/registry',
   'tasks/trust/record',
   'tasks/trust/restart',
   'tasks/trust/insecure',
   'tasks/trust/containerd',
   'transport/writeFileScript',
 ];
+
+// Reads live in src/facts/, as commands with their parsers. The scripts elsewhere are steps that
+// change a host, each kept beside the one step that runs it, and each listed here with why it
+// needs a shell. A script declared anywhere else fails the test.
+const STEP_SCRIPTS: Readonly<Record<string, string>> = {
+  'lock/holder: acquire':
+    'mkdir is the atomic test-and-set, and the record is written in the same round trip',
+  'lock/holder: status': 'read with the lock it belongs to, whose layout acquire and release share',
+  'lock/holder: release': 'removes the lock only if this run still holds it, in one round trip',
+  'tasks/trust/record: remove a stale file':
+    'removes a file, then its directory only if empty and regbook made it',
+  'tasks/trust/record: remove OS store files':
+    'removes the files, then rebuilds the store only if that worked',
+  'tasks/trust/restart: restart docker': 'systemctl where systemd runs, else service',
+  'tasks/trust/insecure: reload dockerd': "SIGHUP to dockerd's pid, read from its pid file",
+  'tasks/trust/containerd: restart containerd':
+    'whichever service manager the host has, then waits for its socket',
+  'transport/writeFileScript: write a file': 'the atomic write: a temporary file, its mode, then a rename',
+};
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh']);
 
@@ -221,6 +238,12 @@ describe('shell scripts sent to hosts', () => {
         );
       }
     }
+  });
+
+  it('every script outside src/facts/ is a listed step', () => {
+    const names = declaredShellScriptNames();
+    const elsewhere = [...new Set(names.filter((n) => !n.startsWith('facts/')))];
+    assert.deepEqual(elsewhere.sort(), Object.keys(STEP_SCRIPTS).sort());
   });
 
   it('every sh -c in src/ runs a declared script', () => {

@@ -5,11 +5,11 @@ import type { HostFacts } from '../../../src/core/task.js';
 import { hostFacts } from '../../../src/facts/os.js';
 import { parseReadFiles, readFilesCmd } from '../../../src/facts/files.js';
 import { parseManifest } from '../../../src/facts/archive.js';
-import { desiredContainer, diffContainer, runCmd, type Inspected } from '../../../src/tasks/container.js';
+import { desiredContainer, diffContainer, type Inspected } from '../../../src/tasks/container.js';
+import { createBody } from '../../../src/tasks/container-engine.js';
 import { trustFiles } from '../../../src/tasks/trust.js';
 import { normaliseRef } from '../../../src/tasks/images.js';
 import { parseImageJson } from '../../../src/facts/images.js';
-import { renderCmd } from '../../../src/core/cmd.js';
 import { Secret } from '../../../src/core/secret.js';
 import { registrySettings } from './registry-settings.js';
 
@@ -82,17 +82,35 @@ describe('registry container plan', () => {
       { what: 'container.labels.regbook.cert-sha256', from: 'AA:BB', to: '(new certificate)' },
     ]);
   });
-  it('renders docker run with every value quoted, mounting only the server pair', () => {
-    const line = renderCmd(
-      runCmd(
-        desiredContainer({ ...pb, registry: { ...pb.registry, env: { REGISTRY_X: "a b'$(id)" } } }, 'F'),
-      ),
-    );
-    assert.match(line, /-e 'REGISTRY_X=a b'\\''\$\(id\)'/);
-    assert.match(line, /-v \/etc\/regbook\/certs\/server.key:\/certs\/server.key:ro/);
-    assert.doesNotMatch(line, /ca\.key/);
+  it('asks the daemon for every value as it is, mounting only the server pair', () => {
+    const body = createBody(
+      desiredContainer({ ...pb, registry: { ...pb.registry, env: { REGISTRY_X: "a b'$(id)" } } }, 'F'),
+    ) as { Env: string[]; HostConfig: { Binds: string[] } };
+    assert.ok(body.Env.includes("REGISTRY_X=a b'$(id)"), body.Env.join(' '));
+    assert.ok(body.HostConfig.Binds.includes('/etc/regbook/certs/server.key:/certs/server.key:ro'));
+    assert.doesNotMatch(JSON.stringify(body), /ca\.key/);
   });
-  it('passes ${env:…} settings on stdin as an env-file, and diffs them only as masks', () => {
+  it('reads back equal from what the create request asks, as the daemon records it', () => {
+    const s = desiredContainer(pb, 'AA:BB');
+    const b = createBody(s) as {
+      Image: string;
+      Env: string[];
+      Labels: Record<string, string>;
+      HostConfig: Required<NonNullable<Inspected['HostConfig']>>;
+    };
+    const recorded: Inspected = {
+      Image: 'sha256:aaa',
+      Config: { Image: b.Image, Env: ['PATH=/usr/bin', ...b.Env], Labels: b.Labels },
+      HostConfig: b.HostConfig,
+      State: { Running: true },
+    };
+    assert.deepEqual(diffContainer(s, recorded, 'sha256:aaa'), []);
+    const other = desiredContainer({ ...pb, registry: { ...pb.registry, restart: 'no' } } as Playbook, 'AA:BB');
+    assert.deepEqual(diffContainer(other, recorded, 'sha256:aaa'), [
+      { what: 'container.restart', from: pb.registry.restart, to: 'no' },
+    ]);
+  });
+  it('sends ${env:…} settings only in the create request, and diffs them only as masks', () => {
     const value = "s3cr3t 'x' $(id)";
     const withSecret = {
       ...pb,
@@ -103,15 +121,10 @@ describe('registry container plan', () => {
     } as unknown as Playbook;
     const secrets = new Map([['HTTP_SECRET', new Secret(value)]]);
     const s = desiredContainer(withSecret, 'F', undefined, secrets);
-    const c = runCmd(s);
-    assert.ok(!c.argv.some((w) => w.includes('s3cr3t')), 'the secret is in argv');
-    assert.ok(c.argv.includes('REGISTRY_LOG_LEVEL=info'), 'a plain setting stays in argv');
-    assert.deepEqual(c.argv.slice(c.argv.indexOf('--env-file'), c.argv.indexOf('--env-file') + 2), [
-      '--env-file',
-      '/dev/stdin',
-    ]);
-    assert.ok(c.stdin instanceof Secret);
-    assert.equal(c.stdin.reveal(), `REGISTRY_HTTP_SECRET=${value}\n`);
+    const env = (createBody(s) as { Env: string[] }).Env;
+    assert.ok(env.includes(`REGISTRY_HTTP_SECRET=${value}`), 'the daemon is not given the secret');
+    assert.ok(env.includes('REGISTRY_LOG_LEVEL=info'));
+    assert.ok(!JSON.stringify(s).includes('s3cr3t'), 'the spec prints the secret');
     assert.equal(s.labels['regbook.secret-env'], 'REGISTRY_HTTP_SECRET');
     const same: Inspected = inspectedFrom({ ...s, env: { ...s.env, REGISTRY_HTTP_SECRET: value } });
     assert.deepEqual(diffContainer(s, same, 'sha256:aaa'), []);
@@ -143,13 +156,12 @@ describe('registry container plan', () => {
   it('publishes the port on registry.bind; the default compares equal to a container made without it', () => {
     const at = (bind: string) =>
       desiredContainer({ ...pb, registry: { ...pb.registry, bind } } as Playbook, 'AA:BB');
-    const p = (bind: string) => {
-      const argv = runCmd(at(bind)).argv;
-      return argv[argv.indexOf('-p') + 1];
-    };
-    assert.equal(p('0.0.0.0'), '5000:5000');
-    assert.equal(p('127.0.0.1'), '127.0.0.1:5000:5000');
-    assert.equal(p('fd00::5'), '[fd00::5]:5000:5000');
+    const p = (bind: string) =>
+      (createBody(at(bind)) as { HostConfig: { PortBindings: Record<string, unknown[]> } }).HostConfig
+        .PortBindings['5000/tcp'];
+    assert.deepEqual(p('0.0.0.0'), [{ HostIp: '', HostPort: '5000' }]);
+    assert.deepEqual(p('127.0.0.1'), [{ HostIp: '127.0.0.1', HostPort: '5000' }]);
+    assert.deepEqual(p('fd00::5'), [{ HostIp: 'fd00::5', HostPort: '5000' }]);
     // docker records `-p 5000:5000` with an empty HostIp.
     assert.deepEqual(diffContainer(at('0.0.0.0'), inspectedFrom(spec), 'sha256:aaa'), []);
     const moved = diffContainer(at('127.0.0.1'), inspectedFrom(spec), 'sha256:aaa');

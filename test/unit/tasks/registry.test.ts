@@ -14,6 +14,7 @@ import { desiredContainer, LABEL_CERT, type Inspected } from '../../../src/tasks
 import type { PlanInput } from '../../../src/engine/context.js';
 import type { Shared } from '../../../src/tasks/shared.js';
 import type { Connection, ExecResult } from '../../../src/transport/types.js';
+import { EngineError } from '../../../src/transport/dockerEngine.js';
 import { registrySettings } from './registry-settings.js';
 
 const master = { name: 'master', role: 'master', address: '127.0.0.1', port: 22, user: 'root' } as HostSpec;
@@ -27,8 +28,13 @@ const inventory = { file: 'inv.yaml', master, workers: [], hosts: [master] } as 
 
 /** The master: its probe finds no container and (or not) the image; `docker run` fails. */
 function masterConn(hasImage: boolean, calls: string[]): Connection {
-  // The engine: no container, and (or not) the image.
+  // The engine: no container, and (or not) the image; it refuses to make a container.
   const docker = {
+    hostName: 'master',
+    json: async (method: string, path: string) => {
+      calls.push(path === '/containers/create' ? 'docker run' : `${method} ${path}`);
+      throw new EngineError('master', 500, 'no docker run here');
+    },
     request: async (_method: string, path: string) => {
       if (path.startsWith('/containers/')) {
         calls.push('probe');
@@ -48,10 +54,8 @@ function masterConn(hasImage: boolean, calls: string[]): Connection {
         calls.push('read dirs');
         return { code: 0, stdout: 'M\n', stderr: '' };
       }
-      calls.push(c.argv.includes('run') ? 'docker run' : c.argv.slice(0, 2).join(' '));
-      return c.argv[0] === 'docker' && c.argv[1] === 'pull'
-        ? { code: 0, stdout: '', stderr: '' }
-        : { code: 1, stdout: '', stderr: 'no docker run here' };
+      calls.push(c.argv.slice(0, 2).join(' '));
+      return { code: 0, stdout: '', stderr: '' };
     },
   } as unknown as Connection;
 }
@@ -81,7 +85,7 @@ async function runOn(hasImage: boolean, check: boolean, readAhead = false) {
 describe('registry task: images it adds', () => {
   it('marks the master when it pulls its image, so the images task reads the list again', async () => {
     const r = await runOn(false, false);
-    assert.deepEqual(r.calls.slice(0, 3), ['probe', 'read dirs', 'docker pull']);
+    assert.deepEqual(r.calls, ['probe', 'read dirs', 'docker pull', 'mkdir -p', 'docker run']);
     assert.deepEqual(r.added, ['master']);
     assert.equal(r.outcome, 'failed', 'the fake master has no docker run');
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   daemonMessage,
+  demuxStream,
   DockerEngine,
   parseStream,
   registryAuthHeader,
@@ -21,6 +22,21 @@ test("daemonMessage takes the daemon's message, or the body as it came", () => {
   assert.equal(daemonMessage(Buffer.from('{"message":"No such container: x"}\n')), 'No such container: x');
   assert.equal(daemonMessage(Buffer.from('page not found')), 'page not found');
   assert.equal(daemonMessage(Buffer.from('')), '(empty answer)');
+});
+
+test("demuxStream splits a container's framed output into its streams, keeping their order", () => {
+  const frame = (kind: number, text: string) => {
+    const b = Buffer.from(text);
+    const h = Buffer.alloc(8);
+    h[0] = kind;
+    h.writeUInt32BE(b.length, 4);
+    return Buffer.concat([h, b]);
+  };
+  const out = demuxStream(Buffer.concat([frame(1, 'one\n'), frame(2, 'warn\n'), frame(1, 'two\n')]));
+  assert.deepEqual(out, { stdout: 'one\ntwo\n', stderr: 'warn\n', all: 'one\nwarn\ntwo\n' });
+  // A container with a terminal sends its bytes unframed.
+  assert.deepEqual(demuxStream(Buffer.from('plain text\n')).stdout, 'plain text\n');
+  assert.deepEqual(demuxStream(Buffer.alloc(0)), { stdout: '', stderr: '', all: '' });
 });
 
 test('parseStream reads JSON lines, both failure forms, and keeps a stray line as a status', () => {
