@@ -596,6 +596,69 @@ test('after a docker restart, a request on the same engine opens a fresh dial-st
   });
 });
 
+// A socket that passes every connection on to the daemon's own, and logs each one.
+const COUNTING_PROXY = `
+import os, socket, threading
+path, log = '/run/regbook-ctx.sock', open('/tmp/regbook-ctx.log', 'a', buffering=1)
+if os.path.exists(path): os.unlink(path)
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(8)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    try: b.shutdown(socket.SHUT_WR)
+    except OSError: pass
+while True:
+    c, _ = srv.accept(); log.write('connection\\n')
+    d = socket.socket(socket.AF_UNIX); d.connect('/var/run/docker.sock')
+    for a, b in ((c, d), (d, c)): threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+`;
+
+test("the docker engine API reaches the daemon the host's docker client would: its current context", async () => {
+  const h = rootWorker();
+  const connections = async () =>
+    Number((await onHost(h, 'cat /tmp/regbook-ctx.log 2>/dev/null | wc -l')).trim());
+  try {
+    await onHost(
+      h,
+      'rm -f /tmp/regbook-ctx.log; docker context create regbook-ctx --docker host=unix:///run/regbook-ctx.sock >/dev/null && docker context use regbook-ctx >/dev/null',
+    );
+    // Nothing listens on the context's socket yet: the request fails, naming that socket.
+    await withConn(spec(h), async (c) => {
+      const engine = new DockerEngine(c);
+      try {
+        await assert.rejects(engine.request('GET', '/_ping'), /regbook-ctx\.sock/);
+      } finally {
+        engine.close();
+      }
+    });
+    await L.sh(h, 'cat > /tmp/regbook-ctx.py', { stdin: COUNTING_PROXY });
+    await onHost(
+      h,
+      `setsid python3 /tmp/regbook-ctx.py </dev/null >/dev/null 2>&1 &
+      i=0; until [ -S /run/regbook-ctx.sock ] || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
+    );
+    // Through the context's socket, the daemon answers; the proxy saw the connection.
+    await withConn(spec(h), async (c) => {
+      const engine = new DockerEngine(c);
+      try {
+        assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+      } finally {
+        engine.close();
+      }
+    });
+    assert.ok((await connections()) >= 1, 'the request did not go through the context');
+  } finally {
+    await L.sh(
+      h,
+      'docker context use default >/dev/null; docker context rm -f regbook-ctx >/dev/null; pkill -f regbook-ctx.py; rm -f /run/regbook-ctx.sock /tmp/regbook-ctx.log /tmp/regbook-ctx.py',
+    );
+  }
+});
+
 async function waitNoDial(h: LabHost): Promise<string> {
   let left = '';
   for (let i = 0; i < 50; i++) {
