@@ -538,32 +538,34 @@ test('the docker engine API on a become host runs dial-stdio through sudo', asyn
     c.exec({ argv: ['docker', 'version', '--format', '{{.Server.Version}}'] }),
   );
   assert.notEqual(direct.code, 0, 'the login user cannot reach the daemon without sudo');
-  await withConn(spec(h), async (c) => {
-    const engine = new DockerEngine(c);
-    try {
-      assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
-    } finally {
-      engine.close();
-    }
+  await withEngine(h, async (engine) => {
+    assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
   });
 });
 
 test('a streamed answer that fails inside its 200 throws with the daemon message', async () => {
-  await withConn(spec(L.master), async (c) => {
+  await withEngine(L.master, async (engine) => {
+    // Nothing listens on port 1: the daemon starts the pull, then reports why it failed.
+    await assert.rejects(
+      engine.stream('POST', '/images/create', {
+        query: { fromImage: '127.0.0.1:1/regbook/none', tag: 'x' },
+      }),
+      (e: unknown) => e instanceof EngineError && /connection refused|127\.0\.0\.1:1/.test(e.message),
+    );
+  });
+});
+
+/** A fresh connection to the host and an engine on it, both closed after `body`. */
+function withEngine(h: LabHost, body: (engine: DockerEngine) => Promise<unknown>): Promise<unknown> {
+  return withConn(spec(h), async (c) => {
     const engine = new DockerEngine(c);
     try {
-      // Nothing listens on port 1: the daemon starts the pull, then reports why it failed.
-      await assert.rejects(
-        engine.stream('POST', '/images/create', {
-          query: { fromImage: '127.0.0.1:1/regbook/none', tag: 'x' },
-        }),
-        (e: unknown) => e instanceof EngineError && /connection refused|127\.0\.0\.1:1/.test(e.message),
-      );
+      await body(engine);
     } finally {
       engine.close();
     }
   });
-});
+}
 
 test("a connection's docker engine is one per connection, and it ends its dial-stdio when the connection closes", async () => {
   const c = await connect(spec(host('worker1')));
@@ -627,14 +629,7 @@ test("the docker engine API reaches the daemon the host's docker client would: i
       'rm -f /tmp/regbook-ctx.log; docker context create regbook-ctx --docker host=unix:///run/regbook-ctx.sock >/dev/null && docker context use regbook-ctx >/dev/null',
     );
     // Nothing listens on the context's socket yet: the request fails, naming that socket.
-    await withConn(spec(h), async (c) => {
-      const engine = new DockerEngine(c);
-      try {
-        await assert.rejects(engine.request('GET', '/_ping'), /regbook-ctx\.sock/);
-      } finally {
-        engine.close();
-      }
-    });
+    await withEngine(h, (engine) => assert.rejects(engine.request('GET', '/_ping'), /regbook-ctx\.sock/));
     await L.sh(h, 'cat > /tmp/regbook-ctx.py', { stdin: COUNTING_PROXY });
     await onHost(
       h,
@@ -642,13 +637,8 @@ test("the docker engine API reaches the daemon the host's docker client would: i
       i=0; until [ -S /run/regbook-ctx.sock ] || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
     );
     // Through the context's socket, the daemon answers; the proxy saw the connection.
-    await withConn(spec(h), async (c) => {
-      const engine = new DockerEngine(c);
-      try {
-        assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
-      } finally {
-        engine.close();
-      }
+    await withEngine(h, async (engine) => {
+      assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
     });
     assert.ok((await connections()) >= 1, 'the request did not go through the context');
   } finally {
