@@ -2,6 +2,9 @@
 // (node_modules package, regbook's dist/ file, or node's own internals) and the heaviest functions.
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/cli/main.js apply … && node bench/cpu-top.mjs /tmp/prof/*.cpuprofile
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
+
+const say = (line) => process.stdout.write(`${line}\n`);
 
 const [file, many = '15'] = process.argv.slice(2);
 if (!file) {
@@ -41,7 +44,7 @@ function moduleOf(url, name) {
 const ms = (us) => (us / 1000).toFixed(0).padStart(6);
 const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
 const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
-console.log(`${ms(total)} ms sampled (${profile.samples.length} samples)\n\nby module:`);
-for (const [k, v] of top(byModule, Number(many))) console.log(`${ms(v)} ms ${pct(v)}  ${k}`);
-console.log('\nby function:');
-for (const [k, v] of top(byFunction, Number(many))) console.log(`${ms(v)} ms ${pct(v)}  ${k}`);
+say(`${ms(total)} ms sampled (${profile.samples.length} samples)\n\nby module:`);
+for (const [k, v] of top(byModule, Number(many))) say(`${ms(v)} ms ${pct(v)}  ${k}`);
+say('\nby function:');
+for (const [k, v] of top(byFunction, Number(many))) say(`${ms(v)} ms ${pct(v)}  ${k}`);
