@@ -144,9 +144,11 @@ describe('regbook apply on the lab (mode ca)', () => {
 
   it('drift: the registry container removed (its data stays, so images are still there), made again through the engine API', async () => {
     await L.shOk('master', 'docker rm -f registry');
-    let apply: Awaited<ReturnType<typeof checkThenApply>>['apply'] | undefined;
+    const check = await applyJson(pb, inv, ['--check']);
+    assert.deepEqual(check.pairs, ['master/registry'], explain(check));
+    let apply: Awaited<ReturnType<typeof applyJson>> | undefined;
     const calls = await dockerClientCalls(L, 'master', async () => {
-      ({ apply } = await checkThenApply(pb, inv, L));
+      apply = await applyJson(pb, inv);
     });
     assert.deepEqual(apply?.pairs, ['master/registry']);
     // No `docker run`: the container is made and started by requests on the API's streams.
