@@ -13,12 +13,7 @@ import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.j
 import { TaskFailure } from '../core/task.js';
 import { ensureAuthKnown, ensureTlsKnown, replicaRoute, waitForRegistry, type Route } from '../tasks/api.js';
 import { ensureHttpSecretKnown } from '../tasks/replicas.js';
-import {
-  desiredContainer,
-  diffContainer,
-  type ContainerSpec,
-  type Inspected,
-} from '../tasks/container.js';
+import { desiredContainer, diffContainer, type ContainerSpec, type Inspected } from '../tasks/container.js';
 import { execInContainer, removeContainer, runContainer } from '../tasks/container-engine.js';
 import { inspectRegistry as inspectContainer } from '../tasks/registry.js';
 import { must as mustSucceed } from '../tasks/steps.js';

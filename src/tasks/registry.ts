@@ -28,7 +28,10 @@ import { MASK, Secret } from '../core/secret.js';
  * first, root's alone (0700: the registry runs as root in its container). `-m` applies to the last
  * directory only: its parents keep the defaults.
  */
-const mkdirDataDir = (dir: string): Cmd => ({ argv: ['mkdir', '-p', '-m', '700', '--', dir], privileged: true });
+const mkdirDataDir = (dir: string): Cmd => ({
+  argv: ['mkdir', '-p', '-m', '700', '--', dir],
+  privileged: true,
+});
 
 /** A setting of the container's environment as docker inspect shows it. */
 function envOf(container: Inspected | undefined, name: string): string | undefined {

@@ -39,16 +39,8 @@ describe('gc', () => {
   });
   it('builds garbage-collect with dry-run and untagged as asked', () => {
     const argv = garbageCollectArgv('/bin/registry', '/c.yml', { dryRun: true, untagged: true });
-    assert.deepEqual(argv, [
-      '/bin/registry',
-      'garbage-collect',
-      '--dry-run',
-      '--delete-untagged',
-      '/c.yml',
-    ]);
-    assert.ok(
-      !garbageCollectArgv('/b', '/c', { dryRun: false, untagged: false }).includes('--dry-run'),
-    );
+    assert.deepEqual(argv, ['/bin/registry', 'garbage-collect', '--dry-run', '--delete-untagged', '/c.yml']);
+    assert.ok(!garbageCollectArgv('/b', '/c', { dryRun: false, untagged: false }).includes('--dry-run'));
   });
   it("parses the collector's output", () => {
     const out = [

@@ -105,7 +105,10 @@ describe('registry container plan', () => {
       State: { Running: true },
     };
     assert.deepEqual(diffContainer(s, recorded, 'sha256:aaa'), []);
-    const other = desiredContainer({ ...pb, registry: { ...pb.registry, restart: 'no' } } as Playbook, 'AA:BB');
+    const other = desiredContainer(
+      { ...pb, registry: { ...pb.registry, restart: 'no' } } as Playbook,
+      'AA:BB',
+    );
     assert.deepEqual(diffContainer(other, recorded, 'sha256:aaa'), [
       { what: 'container.restart', from: pb.registry.restart, to: 'no' },
     ]);
