@@ -290,19 +290,25 @@ describe('faults on the hosts', () => {
     await assertConverged('after the cut upload');
   });
 
-  it('the SSH connection cut while an image archive streams into docker load: clear failure, nothing half-loaded', async () => {
+  it('the SSH connection cut while an image archive streams into the engine’s load: clear failure, nothing half-loaded', async () => {
     const archived: PlaybookDoc = structuredClone(doc);
     archived.registry.imageArchive = join(L.dir, 'images', 'registry-2.tar');
     const pbArchive = writePlaybook(dir, archived, 'archive.yaml');
     // The registry image goes (container first), so the master must load it from the archive.
     await L.shOk('master', 'docker rm -f registry >/dev/null && docker rmi registry:2 >/dev/null');
     const run = start(['apply', pbArchive, '-i', inv, '--output', 'json']);
+    // The archive streams to the daemon through the engine's dial-stdio: the one that has read more
+    // than a MiB is carrying it. Its sshd ancestor is killed, which cuts the whole connection.
     const killed = await L.shOk(
       'master',
       `for i in $(seq 1200); do
-         p=$(pgrep -x -f 'docker load' | head -1); [ -n "$p" ] && break; sleep 0.05
+         for p in $(pgrep -f '^docker system dial-stdio'); do
+           r=$(awk '$1 == "rchar:" { print $2 }' /proc/$p/io 2>/dev/null)
+           [ "\${r:-0}" -gt 1048576 ] && break 2
+         done
+         p=; sleep 0.05
        done
-       [ -n "$p" ] || { echo "no docker load seen" >&2; exit 1; }
+       [ -n "$p" ] || { echo "no archive seen streaming into the engine" >&2; exit 1; }
        while [ "$p" != 1 ] && [ -r "/proc/$p/stat" ]; do
          case "$(cat /proc/$p/comm)" in sshd) kill -9 "$p"; echo "$p"; exit 0;; esac
          p=$(awk '{print $4}' /proc/$p/stat)
