@@ -9,12 +9,18 @@ import { mapLimit } from './limit.js';
 /** Runs a command that must succeed; a non-zero exit fails the task with the command's stderr. */
 export async function must(conn: Connection, c: Cmd, what: string, timeoutMs?: number): Promise<ExecResult> {
   const r = await conn.exec(c, timeoutMs ? { timeoutMs } : {});
-  if (r.code !== 0) {
-    throw new TaskFailure(
-      `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-    );
-  }
+  if (r.code !== 0) throw commandFailed(what, r);
   return r;
+}
+
+/** A command that exited non-zero, as a task failure: its exit code and the last lines it printed. */
+export function commandFailed(
+  what: string,
+  r: { code: number; stdout: string; stderr: string },
+): TaskFailure {
+  return new TaskFailure(
+    `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+  );
 }
 
 // Lanes of one step that run at once on a host. Each holds an SSH channel (OpenSSH allows 10 per

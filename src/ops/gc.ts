@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import type { Cmd } from '../core/cmd.js';
 import { fileSizesCmd, totalSize } from '../facts/files.js';
+import { commandFailed } from '../engine/apply.js';
 import { EXIT, ExitError, SIGNAL_EXIT } from '../core/errors.js';
 import { listenForStopSignals, type StopSignals } from '../engine/stop-signals.js';
 import { TaskFailure } from '../core/task.js';
@@ -78,11 +79,7 @@ export function garbageCollectArgv(
 /** Runs the collector in the container; its standard output is what it would delete or deleted. */
 async function sweepIn(conn: Connection, container: string, argv: string[], what: string): Promise<string> {
   const r = await execInContainer(conn.docker(), container, argv, 30 * 60_000);
-  if (r.code !== 0) {
-    throw new TaskFailure(
-      `${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-    );
-  }
+  if (r.code !== 0) throw commandFailed(what, r);
   return r.stdout;
 }
 
