@@ -4,15 +4,24 @@ import { listImages } from './images.js';
 import { OWN_NAMED_GLOBS, TRUST_RECORD } from './trust-record.js';
 import type { Connection, ExecResult } from '../transport/types.js';
 
-// One round trip: OS identity, docker presence, who we are once privileged, leftovers of older
-// versions and of trust. Beside it, at the same time, the host's docker engine lists the local
-// images (readHostFacts): that answer is what tells that the daemon runs, and the images task need
-// not ask again on a host nothing has changed since.
-const HOST_SCRIPT = [
+// One round trip: OS identity, docker presence, who we are once privileged, the socket the host's
+// docker client would reach, leftovers of older versions and of trust. Right after it, the host's
+// docker engine lists the local images (readHostFacts): that answer is what tells that the daemon
+// runs, and the images task need not ask again on a host nothing has changed since.
+export const HOST_SCRIPT = [
   'if [ -r /etc/os-release ]; then . /etc/os-release; fi',
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
   'printf "uid=%s\\n" "$(id -u)"',
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
+  // The docker client's own choice of daemon: DOCKER_HOST, else a context (DOCKER_CONTEXT or the
+  // config's currentContext), else the default socket. Only where the script runs as the login
+  // user (no sudo): the SSH server opens that socket as the login user (dockerSocketOf).
+  'if [ -z "${SUDO_USER:-}" ]; then',
+  '  if [ -n "${DOCKER_HOST:-}" ]; then printf "docker_host=%s\\n" "$DOCKER_HOST";',
+  '  elif [ -n "${DOCKER_CONTEXT:-}" ]; then echo docker_context=yes;',
+  `  elif grep -qE '"currentContext"[[:space:]]*:[[:space:]]*"[^"]' "\${DOCKER_CONFIG:-$HOME/.docker}/config.json" 2>/dev/null; then echo docker_context=yes;`,
+  '  else echo docker_host=unix:///var/run/docker.sock; fi',
+  'fi',
   // Login directories older versions made for `docker login` and could leave behind (see tasks/images.ts).
   'for d in /tmp/regbook-docker.*; do if [ -d "$d" ]; then printf "stale_login=%s\\n" "$d"; fi; done',
   // Trust files regbook wrote (tasks/trust/record.ts): a host outside trust.hosts loses them.
@@ -21,12 +30,31 @@ const HOST_SCRIPT = [
 ].join('\n');
 declareShellScript('facts/os: host facts', HOST_SCRIPT);
 
-/** The host's facts: the facts script and the engine's image list, at the same time. */
+/**
+ * The host's facts: the facts script, then the engine's image list, through the docker socket the
+ * script found when it found one (the engine reaches it with no command on the host).
+ */
 export async function readHostFacts(conn: Connection): Promise<{ exec: ExecResult; facts?: HostFacts }> {
-  const images = listImages(conn.docker()).catch(() => undefined);
   const exec = await conn.exec({ argv: ['sh', '-c', HOST_SCRIPT], privileged: true });
   if (exec.code !== 0) return { exec };
-  return { exec, facts: hostFacts(exec.stdout, await images) };
+  const socket = dockerSocketOf(exec.stdout);
+  if (socket !== undefined) conn.useDockerSocket(socket);
+  const images = await listImages(conn.docker()).catch(() => undefined);
+  return { exec, facts: hostFacts(exec.stdout, images) };
+}
+
+/**
+ * The unix socket the host's docker client would use, from the facts script's lines; none where the
+ * client would go elsewhere (a context, a tcp:// or ssh:// DOCKER_HOST) or where the script ran
+ * under sudo: there the engine keeps to `docker system dial-stdio`, which follows the client.
+ */
+export function dockerSocketOf(stdout: string): string | undefined {
+  const host = /^docker_host=(.*)$/m.exec(stdout)?.[1];
+  const path = host?.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+  // An absolute path, without the `..` and odd characters no daemon's socket has.
+  return path !== undefined && /^\/[A-Za-z0-9._/@+-]+$/.test(path) && !path.split('/').includes('..')
+    ? path
+    : undefined;
 }
 
 /** The facts script's lines, with the images the engine listed (none: docker does not run). */

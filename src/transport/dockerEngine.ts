@@ -1,17 +1,25 @@
-// The Docker Engine API of one host, spoken over the host's own connection: each HTTP stream is a
-// `docker system dial-stdio` command, which pipes its stdin and stdout to the socket the host's
-// docker client would use (DOCKER_HOST, contexts and all), run with the host's `become`. Nothing
-// listens on the network, nothing is written on the host, and what a request carries (an
+// The Docker Engine API of one host, spoken over the host's own connection. Each HTTP stream is
+// either a unix-socket channel of the SSH connection to the socket the host's docker client would
+// use (when the host's facts found one and the SSH server forwards it: nothing runs on the host),
+// or a `docker system dial-stdio` command run with the host's `become`, which pipes its stdin and
+// stdout to the daemon the client would reach (sudo, contexts, tcp:// and ssh:// hosts included).
+// Nothing listens on the network, nothing is written on the host, and what a request carries (an
 // X-Registry-Auth header included) travels inside the SSH channel, never in argv.
 //
-// Streams are kept alive between requests, so a run starts one dial-stdio per host for its
-// sequential requests, and more only for requests made at the same time (up to maxStreams).
+// Streams are kept alive between requests, so a run opens one stream per host for its sequential
+// requests, and more only for requests made at the same time (up to maxStreams).
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Secret } from '../core/secret.js';
 import { sudoWantsPassword } from './common.js';
-import { SudoPasswordRequiredError, UnreachableError, type CommandStream, type Connection } from './types.js';
+import {
+  SocketOpenError,
+  SudoPasswordRequiredError,
+  UnreachableError,
+  type CommandStream,
+  type Connection,
+} from './types.js';
 
 /** The API version asked for: docker 20.10 speaks 1.41, and every later daemon still answers it. */
 export const ENGINE_API_VERSION = '1.41';
@@ -86,8 +94,11 @@ export class DockerEngine implements DockerApi {
   readonly #agent: http.Agent;
   readonly #commands = new WeakMap<Duplex, CommandStream>();
   readonly #maxStreams: number;
-  /** dial-stdio commands started so far: one per stream the agent opened. */
+  /** Streams opened so far, one per stream the agent asked for; and how many were dial-stdio commands. */
   #dialled = 0;
+  #commandsStarted = 0;
+  /** The docker socket the host's facts found, while its SSH server forwards it. */
+  #socket: string | undefined;
 
   constructor(conn: Connection, opts: { maxStreams?: number } = {}) {
     this.#conn = conn;
@@ -110,16 +121,24 @@ export class DockerEngine implements DockerApi {
     return this.#conn.hostName;
   }
 
-  /** How many dial-stdio commands this client has started (each holds one session channel). */
+  /** How many streams this client has opened, sockets and commands. */
   get streamsOpened(): number {
     return this.#dialled;
   }
 
+  /** How many of them were dial-stdio commands (each holds one session channel). */
+  get commandsStarted(): number {
+    return this.#commandsStarted;
+  }
+
+  /** Streams from now on go to this unix socket on the host (see Connection.useDockerSocket). */
+  useSocket(path: string): void {
+    this.#socket = path;
+  }
+
   async #dial(): Promise<Duplex> {
-    const command = await this.#conn.openStream({ argv: [...DIAL], privileged: true });
+    const stream = (await this.#openSocket()) ?? (await this.#startDialStdio());
     this.#dialled++;
-    const { stream } = command;
-    this.#commands.set(stream, command);
     // What node's agent and client call on a socket, and a command's stream does not have.
     Object.assign(stream, {
       setKeepAlive: () => stream,
@@ -129,6 +148,30 @@ export class DockerEngine implements DockerApi {
       unref: () => stream,
     });
     return stream;
+  }
+
+  /**
+   * A stream to the socket, or none: a refusal that holds (the server forwards no sockets) drops
+   * the socket for good, and any refusal leaves this stream to dial-stdio, whose error says why
+   * the daemon cannot be reached when it cannot.
+   */
+  async #openSocket(): Promise<Duplex | undefined> {
+    const path = this.#socket;
+    if (path === undefined) return undefined;
+    try {
+      return await this.#conn.openSocket(path);
+    } catch (e) {
+      if (!(e instanceof SocketOpenError)) throw e;
+      if (e.lasting) this.#socket = undefined;
+      return undefined;
+    }
+  }
+
+  async #startDialStdio(): Promise<Duplex> {
+    const command = await this.#conn.openStream({ argv: [...DIAL], privileged: true });
+    this.#commandsStarted++;
+    this.#commands.set(command.stream, command);
+    return command.stream;
   }
 
   /** One request; resolves with any status the daemon answered. */
@@ -213,7 +256,7 @@ export class DockerEngine implements DockerApi {
     return events;
   }
 
-  /** Ends every stream: the dial-stdio commands exit and their channels close. */
+  /** Ends every stream: the sockets' channels close, the dial-stdio commands exit. */
   close(): void {
     this.#agent.destroy();
   }
@@ -227,7 +270,8 @@ export class DockerEngine implements DockerApi {
 
   /**
    * A request that failed without an answer: the stream ended, most often because dial-stdio
-   * could not reach the daemon or could not start at all. Its stderr says why.
+   * could not reach the daemon or could not start at all. Its stderr says why; a socket's stream
+   * has no more to say than the error.
    */
   async #explain(socket: Duplex | undefined, e: Error): Promise<never> {
     // The host's connection is gone: the host is unreachable, whatever the request was.

@@ -1,5 +1,5 @@
 // The control node itself as a host: `sh -c <rendered command>`, with `sudo -n` for privileged
-// commands on become hosts, the same writeFile script as SSH, and net.connect for openTcp.
+// commands on become hosts, the same writeFile script as SSH, and net.connect for openTcp and openSocket.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -8,7 +8,14 @@ import { Duplex, type Readable } from 'node:stream';
 import { userInfo } from 'node:os';
 import { renderCmd, type Cmd } from '../core/cmd.js';
 import type { HostSpec } from '../config/model.js';
-import type { CommandStream, Connection, ExecOptions, ExecResult, UploadOptions } from './types.js';
+import {
+  SocketOpenError,
+  type CommandStream,
+  type Connection,
+  type ExecOptions,
+  type ExecResult,
+  type UploadOptions,
+} from './types.js';
 import { DockerEngine } from './dockerEngine.js';
 import { checkSudoResult, signalError, stdinBytes, writeFileWith } from './common.js';
 
@@ -55,6 +62,23 @@ export class LocalConnection implements Connection {
     });
   }
 
+  openSocket(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const sock = netConnect({ path });
+      this.#tunnels.add(sock);
+      sock.once('close', () => this.#tunnels.delete(sock));
+      sock.once('connect', () => {
+        sock.off('error', failed);
+        resolve(sock);
+      });
+      const failed = (e: Error): void =>
+        reject(
+          new SocketOpenError(`${this.hostName}: cannot open ${path}: ${e.message}`, false, { cause: e }),
+        );
+      sock.once('error', failed);
+    });
+  }
+
   async openStream(c: Cmd): Promise<CommandStream> {
     if (c.stdin !== undefined) throw new Error(`${this.hostName}: a streamed command takes no other stdin`);
     if (this.#closed) throw new Error(`${this.hostName}: connection is closed`);
@@ -80,6 +104,10 @@ export class LocalConnection implements Connection {
 
   docker(): DockerEngine {
     return (this.#docker ??= new DockerEngine(this));
+  }
+
+  useDockerSocket(path: string): void {
+    this.docker().useSocket(path);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { Duplex, Readable } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client, type ClientChannel, type NextAuthHandler } from 'ssh2';
 import { renderCmd, type Cmd } from '../core/cmd.js';
 import {
+  SocketOpenError,
   UnreachableError,
   type CommandStream,
   type ConnectOptions,
@@ -168,6 +169,12 @@ function forwardOut(client: Client, host: string, port: number): Promise<ClientC
   });
 }
 
+function forwardOutSocket(client: Client, path: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.openssh_forwardOutStreamLocal(path, (err, stream) => (err ? reject(err) : resolve(stream)));
+  });
+}
+
 /** Resolves the host against ~/.ssh/config, opens any ProxyJump hops, and logs in. */
 export async function connectSsh(host: ConnectableHost, opts: ConnectOptions = {}): Promise<SshConnection> {
   const configPath = opts.sshConfigPath ?? join(homedir(), '.ssh', 'config');
@@ -319,6 +326,29 @@ export class SshConnection implements Connection {
     }
   }
 
+  async openSocket(path: string): Promise<Duplex> {
+    const release = await this.#tcp.acquire();
+    try {
+      const stream = await forwardOutSocket(this.#client, path);
+      this.#tunnels.add(stream);
+      stream.once('close', () => {
+        this.#tunnels.delete(stream);
+        release();
+      });
+      return stream;
+    } catch (e) {
+      release();
+      this.#throwIfEnded();
+      // Reason 2 (CONNECT_FAILED): the server forwards sockets but could not connect to this one
+      // (nothing listens there yet, or the login user may not open it). Any other refusal
+      // (AllowStreamLocalForwarding no, a server without the extension) holds for the connection.
+      const lasting = !(isChannelOpenFailure(e) && e.reason === 2);
+      throw new SocketOpenError(`${this.hostName}: cannot open ${path}: ${(e as Error).message}`, lasting, {
+        cause: e,
+      });
+    }
+  }
+
   async openStream(c: Cmd): Promise<CommandStream> {
     if (c.stdin !== undefined) throw new Error(`${this.hostName}: a streamed command takes no other stdin`);
     const { channel, release } = await this.#openSession(renderCmd(c, { sudo: this.#become }));
@@ -341,6 +371,10 @@ export class SshConnection implements Connection {
 
   docker(): DockerEngine {
     return (this.#docker ??= new DockerEngine(this));
+  }
+
+  useDockerSocket(path: string): void {
+    this.docker().useSocket(path);
   }
 
   async close(): Promise<void> {

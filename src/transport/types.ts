@@ -47,10 +47,21 @@ export interface Connection {
    */
   openStream(cmd: Cmd): Promise<CommandStream>;
   /**
+   * A stream to a unix socket on the host, which the SSH server itself opens as the login user
+   * (OpenSSH's direct-streamlocal channel): no command runs on the host. Rejects with
+   * SocketOpenError.
+   */
+  openSocket(path: string): Promise<Duplex>;
+  /**
    * The host's Docker engine API, the one way regbook talks to docker: made at the first call,
    * its first stream opened at the first request, every stream closed with the connection.
    */
   docker(): DockerApi;
+  /**
+   * The unix socket the host's docker client would use, as the host's facts found it: the engine
+   * then opens its streams there (openSocket) instead of starting `docker system dial-stdio`.
+   */
+  useDockerSocket(path: string): void;
   close(): Promise<void>;
 }
 
@@ -131,5 +142,17 @@ export class SudoPasswordRequiredError extends Error {
         `become hosts (e.g. "${user} ALL=(ALL) NOPASSWD: ALL" in /etc/sudoers.d/)`,
     );
     this.name = 'SudoPasswordRequiredError';
+  }
+}
+
+/** A socket stream the host did not open: `lasting` when its SSH server forwards no sockets at all. */
+export class SocketOpenError extends Error {
+  constructor(
+    message: string,
+    readonly lasting: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'SocketOpenError';
   }
 }

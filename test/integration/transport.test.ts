@@ -22,6 +22,8 @@ import {
 } from '../../src/transport/index.js';
 import type { HostKeyChecking } from '../../src/config/model.js';
 import { DockerEngine, EngineError } from '../../src/transport/dockerEngine.js';
+import { readHostFacts } from '../../src/facts/os.js';
+import { dockerClientCalls } from '../helpers/docker-client.js';
 
 let L: Lab;
 const work = mkdtempSync(join(tmpdir(), 'regbook-transport-it-'));
@@ -555,6 +557,60 @@ test('a streamed answer that fails inside its 200 throws with the daemon message
   });
 });
 
+/** A fresh connection to the host, its facts read (which choose the engine's way to docker), then its engine. */
+function withFactsEngine(h: LabHost, body: (engine: DockerEngine) => Promise<unknown>): Promise<unknown> {
+  return withConn(spec(h), async (c) => {
+    const { facts } = await readHostFacts(c);
+    assert.ok(facts, `${h.name}: facts`);
+    await body(c.docker() as DockerEngine);
+  });
+}
+
+test("on a root host, the engine reaches docker's socket through the SSH server: no command runs on the host", async () => {
+  const h = rootWorker();
+  let engine: DockerEngine | undefined;
+  let listed: { Id: string }[] = [];
+  const calls = await dockerClientCalls(L, h.name, async () => {
+    await withFactsEngine(h, async (e) => {
+      engine = e;
+      listed = await e.json<{ Id: string }[]>('GET', '/images/json');
+      await Promise.all([1, 2].map(() => e.json('GET', '/info')));
+    });
+  });
+  assert.deepEqual(calls, [], 'no docker client started on the host');
+  assert.ok(engine && engine.streamsOpened >= 1, 'streams opened');
+  assert.equal(engine.commandsStarted, 0, 'no dial-stdio');
+  // The same daemon the docker client on the host reaches: the same images, by id.
+  const byClient = (await onHost(h, 'docker images -q --no-trunc | sort -u')).trim().split('\n');
+  assert.deepEqual([...new Set(listed.map((i) => i.Id))].sort(), byClient.filter(Boolean).sort());
+});
+
+test('on a become host, the facts leave the engine to dial-stdio through sudo', async () => {
+  const h = L.hosts.find((x: LabHost) => x.become === 'sudo');
+  assert.ok(h, 'a become host in the lab');
+  await withFactsEngine(h, async (engine) => {
+    assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+    assert.equal(engine.commandsStarted, 1);
+  });
+});
+
+test('a host whose SSH server forwards no sockets: the engine goes on through dial-stdio', async () => {
+  const h = rootWorker();
+  const conf = '/etc/ssh/sshd_config.d/regbook-no-streamlocal.conf';
+  // A HUP makes the listening sshd read its configuration again, for the connections after it.
+  const reload = 'kill -HUP "$(cat /run/sshd.pid)"; sleep 1';
+  await onHost(h, `echo 'AllowStreamLocalForwarding no' > ${conf}; ${reload}`);
+  try {
+    await withFactsEngine(h, async (engine) => {
+      assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+      assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+      assert.equal(engine.commandsStarted, 1, 'one dial-stdio, kept alive');
+    });
+  } finally {
+    await onHost(h, `rm -f ${conf}; ${reload}`);
+  }
+});
+
 /** A fresh connection to the host and an engine on it, both closed after `body`. */
 function withEngine(h: LabHost, body: (engine: DockerEngine) => Promise<unknown>): Promise<unknown> {
   return withConn(spec(h), async (c) => {
@@ -628,8 +684,11 @@ test("the docker engine API reaches the daemon the host's docker client would: i
       h,
       'rm -f /tmp/regbook-ctx.log; docker context create regbook-ctx --docker host=unix:///run/regbook-ctx.sock >/dev/null && docker context use regbook-ctx >/dev/null',
     );
-    // Nothing listens on the context's socket yet: the request fails, naming that socket.
-    await withEngine(h, (engine) => assert.rejects(engine.request('GET', '/_ping'), /regbook-ctx\.sock/));
+    // The facts see the context, so the engine leaves the choice to dial-stdio. Nothing listens
+    // on the context's socket yet: the request fails, naming that socket.
+    await withFactsEngine(h, (engine) =>
+      assert.rejects(engine.request('GET', '/_ping'), /regbook-ctx\.sock/),
+    );
     await L.sh(h, 'cat > /tmp/regbook-ctx.py', { stdin: COUNTING_PROXY });
     await onHost(
       h,
@@ -637,8 +696,9 @@ test("the docker engine API reaches the daemon the host's docker client would: i
       i=0; until [ -S /run/regbook-ctx.sock ] || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.1; done`,
     );
     // Through the context's socket, the daemon answers; the proxy saw the connection.
-    await withEngine(h, async (engine) => {
+    await withFactsEngine(h, async (engine) => {
       assert.equal((await engine.request('GET', '/_ping')).body.toString(), 'OK');
+      assert.ok(engine.commandsStarted >= 1, 'dial-stdio followed the context');
     });
     assert.ok((await connections()) >= 1, 'the request did not go through the context');
   } finally {

@@ -1,8 +1,9 @@
-// The engine client's own layer: how it reads the daemon's answers, and what it says when
-// dial-stdio cannot reach a daemon. The API itself is tested against the lab's real daemons
+// The engine client's own layer: how it reads the daemon's answers, how it chooses between the
+// host's docker socket and dial-stdio, and what it says when dial-stdio cannot reach a daemon. The API itself is tested against the lab's real daemons
 // (test/integration/transport.test.ts).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +18,7 @@ import {
 } from '../../../src/transport/dockerEngine.js';
 import { Secret } from '../../../src/core/secret.js';
 import { LocalConnection } from '../../../src/transport/local.js';
+import { SocketOpenError } from '../../../src/transport/types.js';
 
 test("daemonMessage takes the daemon's message, or the body as it came", () => {
   assert.equal(daemonMessage(Buffer.from('{"message":"No such container: x"}\n')), 'No such container: x');
@@ -76,6 +78,98 @@ test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words",
     engine.close();
     await conn.close();
     process.env.PATH = path;
+  }
+});
+
+/** A docker client that fails as the real one does when no daemon listens; PATH points at it until `restore`. */
+function failingDockerClient(): { restore: () => void } {
+  const bin = mkdtempSync(join(tmpdir(), 'regbook-fake-docker-'));
+  writeFileSync(
+    join(bin, 'docker'),
+    '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?" >&2\nexit 1\n',
+  );
+  chmodSync(join(bin, 'docker'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  return { restore: () => (process.env.PATH = path) };
+}
+
+/** An HTTP server on a unix socket that answers every request with its path, standing in for a daemon. */
+async function socketDaemon(path: string): Promise<Server> {
+  const server = createServer((req, res) => res.end(JSON.stringify({ path: req.url })));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return server;
+}
+
+test('with a docker socket, requests go to it and no dial-stdio starts; kept alive between requests', async () => {
+  const docker = failingDockerClient();
+  const sock = join(mkdtempSync(join(tmpdir(), 'regbook-sock-')), 'docker.sock');
+  const server = await socketDaemon(sock);
+  const conn = new LocalConnection({ name: 'here' });
+  const engine = new DockerEngine(conn);
+  try {
+    engine.useSocket(sock);
+    assert.deepEqual(await engine.json('GET', '/_ping'), { path: '/v1.41/_ping' });
+    assert.deepEqual(await engine.json('GET', '/info'), { path: '/v1.41/info' });
+    assert.equal(engine.streamsOpened, 1);
+    assert.equal(engine.commandsStarted, 0);
+  } finally {
+    engine.close();
+    await conn.close();
+    server.close();
+    docker.restore();
+  }
+});
+
+test('a socket nothing listens on yet is left to dial-stdio for that stream, and tried again for the next', async () => {
+  const docker = failingDockerClient();
+  const sock = join(mkdtempSync(join(tmpdir(), 'regbook-sock-')), 'docker.sock');
+  const conn = new LocalConnection({ name: 'here' });
+  const engine = new DockerEngine(conn);
+  let server: Server | undefined;
+  try {
+    engine.useSocket(sock);
+    // dial-stdio's own words say why the daemon cannot be reached (a daemon restarting, say).
+    await assert.rejects(
+      engine.request('GET', '/_ping'),
+      /here: cannot reach the docker daemon: Cannot connect/,
+    );
+    assert.equal(engine.commandsStarted, 1);
+    server = await socketDaemon(sock);
+    assert.deepEqual(await engine.json('GET', '/_ping'), { path: '/v1.41/_ping' });
+    assert.equal(engine.commandsStarted, 1, 'the daemon back, the socket is used again');
+  } finally {
+    engine.close();
+    await conn.close();
+    server?.close();
+    docker.restore();
+  }
+});
+
+test('a server that forwards no sockets leaves every later stream to dial-stdio', async () => {
+  const docker = failingDockerClient();
+  let tries = 0;
+  // An SSH server with AllowStreamLocalForwarding no refuses the channel itself.
+  class NoForwarding extends LocalConnection {
+    override openSocket(path: string): Promise<never> {
+      tries++;
+      return Promise.reject(
+        new SocketOpenError(`here: cannot open ${path}: administratively prohibited`, true),
+      );
+    }
+  }
+  const conn = new NoForwarding({ name: 'here' });
+  const engine = new DockerEngine(conn, { maxStreams: 1 });
+  try {
+    engine.useSocket('/var/run/docker.sock');
+    await assert.rejects(engine.request('GET', '/_ping'), /cannot reach the docker daemon/);
+    await assert.rejects(engine.request('GET', '/_ping'), /cannot reach the docker daemon/);
+    assert.equal(tries, 1, 'the refusal is remembered');
+    assert.equal(engine.commandsStarted, 2);
+  } finally {
+    engine.close();
+    await conn.close();
+    docker.restore();
   }
 });
 
