@@ -11,22 +11,28 @@ import type { Connection, ExecResult } from '../transport/types.js';
 export const HOST_SCRIPT = [
   'if [ -r /etc/os-release ]; then . /etc/os-release; fi',
   'printf "id=%s\\nid_like=%s\\nversion=%s\\n" "${ID:-}" "${ID_LIKE:-}" "${VERSION_ID:-}"',
-  'printf "uid=%s\\n" "$(id -u)"',
+  // The effective uid from the shell's own status, as `id -u` tells it without a process of its own.
+  'u=; while read -r k _ e _; do if [ "$k" = Uid: ]; then u=$e; break; fi; done 2>/dev/null </proc/self/status',
+  'printf "uid=%s\\n" "${u:-$(id -u)}"',
   'if command -v docker >/dev/null 2>&1; then echo docker=present; fi',
   // The docker client's own choice of daemon: DOCKER_HOST, else a context (DOCKER_CONTEXT or the
   // config's currentContext), else the default socket. Only where the script runs as the login
   // user (no sudo): the SSH server opens that socket as the login user (dockerSocketOf).
   'if [ -z "${SUDO_USER:-}" ]; then',
+  '  c="${DOCKER_CONFIG:-$HOME/.docker}/config.json"',
   '  if [ -n "${DOCKER_HOST:-}" ]; then printf "docker_host=%s\\n" "$DOCKER_HOST";',
   '  elif [ -n "${DOCKER_CONTEXT:-}" ]; then echo docker_context=yes;',
-  `  elif grep -qE '"currentContext"[[:space:]]*:[[:space:]]*"[^"]' "\${DOCKER_CONFIG:-$HOME/.docker}/config.json" 2>/dev/null; then echo docker_context=yes;`,
+  // grep only where the file is: most hosts have none, and a process costs more than the test.
+  `  elif [ -f "$c" ] && grep -qE '"currentContext"[[:space:]]*:[[:space:]]*"[^"]' "$c"; then echo docker_context=yes;`,
   '  else echo docker_host=unix:///var/run/docker.sock; fi',
   'fi',
   // Login directories older versions made for `docker login` and could leave behind (see tasks/images.ts).
   'for d in /tmp/regbook-docker.*; do if [ -d "$d" ]; then printf "stale_login=%s\\n" "$d"; fi; done',
   // Trust files regbook wrote (tasks/trust/record.ts): a host outside trust.hosts loses them.
-  `if grep -qE '^(file|insecure) ' ${TRUST_RECORD} 2>/dev/null; then echo trust_leftovers=yes;`,
-  `else for f in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$f" ]; then echo trust_leftovers=yes; break; fi; done; fi`,
+  // Read by the shell itself: a host's every apply runs this, and a process costs more than the loop.
+  `t=; if [ -f ${TRUST_RECORD} ]; then while read -r k _; do case $k in file | insecure) t=yes; break ;; esac; done <${TRUST_RECORD}; fi`,
+  `if [ -z "$t" ]; then for f in ${OWN_NAMED_GLOBS.join(' ')}; do if [ -f "$f" ]; then t=yes; break; fi; done; fi`,
+  'if [ -n "$t" ]; then echo trust_leftovers=yes; fi',
 ].join('\n');
 declareShellScript('facts/os: host facts', HOST_SCRIPT);
 

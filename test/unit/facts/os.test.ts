@@ -56,3 +56,21 @@ test('a docker context, from the environment or the config, leaves the choice to
 test('under sudo the facts name no socket: the SSH server would open it as the login user', () => {
   assert.equal(socketWith({ SUDO_USER: 'deploy' }), undefined);
 });
+
+test('the facts tell the effective uid as `id -u` does, read without a process of its own', () => {
+  const uid = execFileSync('id', ['-u'], { encoding: 'utf8' }).trim();
+  // No PATH: `id` cannot be found, so the uid comes from the shell's own reading.
+  const out = execFileSync('/bin/sh', ['-c', HOST_SCRIPT], {
+    encoding: 'utf8',
+    env: { PATH: '/nonexistent' },
+  });
+  assert.match(out, new RegExp(`^uid=${uid}$`, 'm'));
+  if (uid === '0') {
+    const nobody = execFileSync(
+      '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--', '/bin/sh', '-c', HOST_SCRIPT],
+      { encoding: 'utf8', env: { PATH: '/nonexistent' } },
+    );
+    assert.match(nobody, /^uid=65534$/m);
+  }
+});
