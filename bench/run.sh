@@ -189,7 +189,9 @@ done
 # sizes, the scaling target's base, else the smallest; PAIR_BASE picks another) and the largest,
 # in alternating pairs with both labs up at once. The sections above measure the two sizes many
 # minutes apart, and the hypervisor's steal comes in bursts of seconds; a ratio of medians taken
-# that far apart measures the machine as much as regbook. Pairs see the same machine.
+# that far apart measures the machine as much as regbook. Pairs see the same machine. After each
+# run, bench/login-floor.sh logs in to the same hosts with OpenSSH and runs `true`: how the logins
+# alone grow on this machine, where the hosts share its cores.
 if [[ " $SIZES" == *" 10 "* ]]; then small=10; else small=$SMALLEST; fi
 small="${PAIR_BASE:-$small}"
 big=$LARGEST
@@ -216,10 +218,14 @@ if ((small < big)); then
     for size in $( ((i % 2)) && echo "$small $big" || echo "$big $small"); do
       if ((size == small)); then
         RUN_LAB="$SMALL_LAB" timed "$size" pair-nochange regbook "$i" "$WORK/regbook-small"
+        assert_unchanged
+        RUN_LAB="$SMALL_LAB" REGBOOK_LAB="$SMALL_LAB" REGBOOK_LAB_PORT="$SMALL_PORT" \
+          timed "$size" pair-login ssh "$i" bash bench/login-floor.sh
       else
         timed "$size" pair-nochange regbook "$i" "$WORK/regbook"
+        assert_unchanged
+        timed "$size" pair-login ssh "$i" bash bench/login-floor.sh
       fi
-      assert_unchanged
     done
   done
   REGBOOK_LAB="$SMALL_LAB" REGBOOK_LAB_PORT="$SMALL_PORT" bash lab/down.sh >/dev/null 2>&1
