@@ -15,6 +15,7 @@ state="$LAB_DIR/state.json"
 [[ -r "$state" ]] || die "no lab $REGBOOK_LAB is up ($state missing)"
 
 # "port user" for each host, from the lab's own record of them.
+# shellcheck disable=SC2016 # the script is node's, not the shell's
 mapfile -t hosts < <(node -e '
   const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   for (const h of s.hosts) console.log(`${h.port} ${h.user}`);
