@@ -302,13 +302,7 @@ export class SshConnection implements Connection {
     for (let attempt = 0; ; attempt++) {
       const release = await this.#tcp.acquire();
       try {
-        const stream = await forwardOut(this.#client, host, port);
-        this.#tunnels.add(stream);
-        stream.once('close', () => {
-          this.#tunnels.delete(stream);
-          release();
-        });
-        return stream;
+        return this.#keepTunnel(await forwardOut(this.#client, host, port), release);
       } catch (e) {
         const openAtRefusal = this.#tcp.active - 1;
         release();
@@ -329,13 +323,7 @@ export class SshConnection implements Connection {
   async openSocket(path: string): Promise<Duplex> {
     const release = await this.#tcp.acquire();
     try {
-      const stream = await forwardOutSocket(this.#client, path);
-      this.#tunnels.add(stream);
-      stream.once('close', () => {
-        this.#tunnels.delete(stream);
-        release();
-      });
-      return stream;
+      return this.#keepTunnel(await forwardOutSocket(this.#client, path), release);
     } catch (e) {
       release();
       this.#throwIfEnded();
@@ -347,6 +335,16 @@ export class SshConnection implements Connection {
         cause: e,
       });
     }
+  }
+
+  /** A forwarded channel, kept with the tunnels (closed with the connection); its pool slot freed when it closes. */
+  #keepTunnel(stream: ClientChannel, release: () => void): ClientChannel {
+    this.#tunnels.add(stream);
+    stream.once('close', () => {
+      this.#tunnels.delete(stream);
+      release();
+    });
+    return stream;
   }
 
   async openStream(c: Cmd): Promise<CommandStream> {

@@ -57,30 +57,6 @@ test('parseStream reads JSON lines, both failure forms, and keeps a stray line a
   assert.deepEqual(events[3], { status: 'not json' });
 });
 
-test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words", async () => {
-  // A docker client that fails as the real one does when no daemon listens.
-  const bin = mkdtempSync(join(tmpdir(), 'regbook-fake-docker-'));
-  writeFileSync(
-    join(bin, 'docker'),
-    '#!/bin/sh\necho "Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?" >&2\nexit 1\n',
-  );
-  chmodSync(join(bin, 'docker'), 0o755);
-  const path = process.env.PATH;
-  process.env.PATH = `${bin}:${path ?? ''}`;
-  const conn = new LocalConnection({ name: 'here' });
-  const engine = new DockerEngine(conn);
-  try {
-    await assert.rejects(
-      engine.request('GET', '/_ping'),
-      /^Error: here: cannot reach the docker daemon: Cannot connect to the Docker daemon at unix:\/\/\/nowhere\.sock/,
-    );
-  } finally {
-    engine.close();
-    await conn.close();
-    process.env.PATH = path;
-  }
-});
-
 /** A docker client that fails as the real one does when no daemon listens; PATH points at it until `restore`. */
 function failingDockerClient(): { restore: () => void } {
   const bin = mkdtempSync(join(tmpdir(), 'regbook-fake-docker-'));
@@ -93,6 +69,22 @@ function failingDockerClient(): { restore: () => void } {
   process.env.PATH = `${bin}:${path ?? ''}`;
   return { restore: () => (process.env.PATH = path) };
 }
+
+test("a daemon dial-stdio cannot reach is reported with dial-stdio's own words", async () => {
+  const docker = failingDockerClient();
+  const conn = new LocalConnection({ name: 'here' });
+  const engine = new DockerEngine(conn);
+  try {
+    await assert.rejects(
+      engine.request('GET', '/_ping'),
+      /^Error: here: cannot reach the docker daemon: Cannot connect to the Docker daemon at unix:\/\/\/nowhere\.sock/,
+    );
+  } finally {
+    engine.close();
+    await conn.close();
+    docker.restore();
+  }
+});
 
 /** An HTTP server on a unix socket that answers every request with its path, standing in for a daemon. */
 async function socketDaemon(path: string): Promise<Server> {
