@@ -115,6 +115,11 @@ export class DockerEngine implements DockerApi {
         return undefined;
       },
     });
+    // A dial-stdio stream opened before the host's facts named the socket (a read-ahead's request
+    // can come first) ends as soon as it is idle, so the later requests go to the socket.
+    this.#agent.on('free', (stream: Duplex) => {
+      if (this.#socket !== undefined && this.#commands.has(stream)) stream.destroy();
+    });
   }
 
   get hostName(): string {
@@ -131,9 +136,15 @@ export class DockerEngine implements DockerApi {
     return this.#commandsStarted;
   }
 
-  /** Streams from now on go to this unix socket on the host (see Connection.useDockerSocket). */
+  /**
+   * Streams from now on go to this unix socket on the host (see Connection.useDockerSocket); the
+   * idle dial-stdio streams end now, the busy ones when their request is answered.
+   */
   useSocket(path: string): void {
     this.#socket = path;
+    for (const idle of Object.values(this.#agent.freeSockets).flat()) {
+      if (idle && this.#commands.has(idle)) idle.destroy();
+    }
   }
 
   async #dial(): Promise<Duplex> {

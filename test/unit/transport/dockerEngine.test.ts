@@ -2,7 +2,7 @@
 // host's docker socket and dial-stdio, and what it says when dial-stdio cannot reach a daemon. The API itself is tested against the lab's real daemons
 // (test/integration/transport.test.ts).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,72 @@ test('with a docker socket, requests go to it and no dial-stdio starts; kept ali
     await conn.close();
     server.close();
     docker.restore();
+  }
+});
+
+test('streams dial-stdio opened before the socket was named end once idle; later requests go to the socket', async () => {
+  // A dial-stdio that does what the real one does: its stdin and stdout piped to the daemon's socket.
+  const dir = mkdtempSync(join(tmpdir(), 'regbook-dial-'));
+  const sock = join(dir, 'docker.sock');
+  writeFileSync(
+    join(dir, 'dial.py'),
+    [
+      'import os, socket, threading',
+      's = socket.socket(socket.AF_UNIX); s.connect(os.environ["FAKE_SOCK"])',
+      'def up():',
+      '    while True:',
+      '        d = os.read(0, 65536)',
+      '        if not d: break',
+      '        s.sendall(d)',
+      'threading.Thread(target=up, daemon=True).start()',
+      'while True:',
+      '    d = s.recv(65536)',
+      '    if not d: break',
+      '    os.write(1, d)',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'docker'), `#!/bin/sh\necho $$ >> ${dir}/pids\nexec python3 ${dir}/dial.py\n`);
+  chmodSync(join(dir, 'docker'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path ?? ''}`;
+  process.env.FAKE_SOCK = sock;
+  let release: () => void = () => undefined;
+  const slow = new Promise<void>((r) => (release = r));
+  const server = createServer((req, res) => {
+    if (req.url?.endsWith('/slow')) void slow.then(() => res.end('"slow"'));
+    else res.end(JSON.stringify({ path: req.url }));
+  });
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  const conn = new LocalConnection({ name: 'here' });
+  const engine = new DockerEngine(conn);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    // Two streams through dial-stdio: one idle, one busy when the socket is named.
+    await Promise.all([engine.json('GET', '/a'), engine.json('GET', '/b')]);
+    assert.equal(engine.commandsStarted, 2);
+    const busy = engine.json('GET', '/slow');
+    await new Promise((r) => setTimeout(r, 200));
+    engine.useSocket(sock);
+    release();
+    assert.equal(await busy, 'slow', 'the request in flight is answered');
+    assert.deepEqual(await engine.json('GET', '/c'), { path: '/v1.41/c' });
+    assert.equal(engine.commandsStarted, 2, 'no dial-stdio after the socket was named');
+    const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(pids.filter(alive), [], 'every dial-stdio ended');
+  } finally {
+    engine.close();
+    await conn.close();
+    server.close();
+    process.env.PATH = path;
+    delete process.env.FAKE_SOCK;
   }
 });
 
