@@ -162,9 +162,10 @@ export class DockerEngine implements DockerApi {
   }
 
   /**
-   * A stream to the socket, or none: a refusal that holds (the server forwards no sockets) drops
-   * the socket for good, and any refusal leaves this stream to dial-stdio, whose error says why
-   * the daemon cannot be reached when it cannot.
+   * A stream to the socket, or none: a refusal leaves this stream and every later one to
+   * dial-stdio, whose error says why the daemon cannot be reached when it cannot. OpenSSH refuses
+   * a server that forwards no sockets and a socket nothing listens on alike (CONNECT_FAILED), so
+   * the two cannot be told apart; dial-stdio serves both.
    */
   async #openSocket(): Promise<Duplex | undefined> {
     const path = this.#socket;
@@ -173,7 +174,7 @@ export class DockerEngine implements DockerApi {
       return await this.#conn.openSocket(path);
     } catch (e) {
       if (!(e instanceof SocketOpenError)) throw e;
-      if (e.lasting) this.#socket = undefined;
+      this.#socket = undefined;
       return undefined;
     }
   }

@@ -179,31 +179,6 @@ test('streams dial-stdio opened before the socket was named end once idle; later
   }
 });
 
-test('a socket nothing listens on yet is left to dial-stdio for that stream, and tried again for the next', async () => {
-  const docker = failingDockerClient();
-  const sock = join(mkdtempSync(join(tmpdir(), 'regbook-sock-')), 'docker.sock');
-  const conn = new LocalConnection({ name: 'here' });
-  const engine = new DockerEngine(conn);
-  let server: Server | undefined;
-  try {
-    engine.useSocket(sock);
-    // dial-stdio's own words say why the daemon cannot be reached (a daemon restarting, say).
-    await assert.rejects(
-      engine.request('GET', '/_ping'),
-      /here: cannot reach the docker daemon: Cannot connect/,
-    );
-    assert.equal(engine.commandsStarted, 1);
-    server = await socketDaemon(sock);
-    assert.deepEqual(await engine.json('GET', '/_ping'), { path: '/v1.41/_ping' });
-    assert.equal(engine.commandsStarted, 1, 'the daemon back, the socket is used again');
-  } finally {
-    engine.close();
-    await conn.close();
-    server?.close();
-    docker.restore();
-  }
-});
-
 test('a server that forwards no sockets leaves every later stream to dial-stdio', async () => {
   const docker = failingDockerClient();
   let tries = 0;
