@@ -72,9 +72,7 @@ export class LocalConnection implements Connection {
         resolve(sock);
       });
       const failed = (e: Error): void =>
-        reject(
-          new SocketOpenError(`${this.hostName}: cannot open ${path}: ${e.message}`, false, { cause: e }),
-        );
+        reject(new SocketOpenError(`${this.hostName}: cannot open ${path}: ${e.message}`, { cause: e }));
       sock.once('error', failed);
     });
   }

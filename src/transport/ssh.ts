@@ -327,11 +327,9 @@ export class SshConnection implements Connection {
     } catch (e) {
       release();
       this.#throwIfEnded();
-      // Reason 2 (CONNECT_FAILED): the server forwards sockets but could not connect to this one
-      // (nothing listens there yet, or the login user may not open it). Any other refusal
-      // (AllowStreamLocalForwarding no, a server without the extension) holds for the connection.
-      const lasting = !(isChannelOpenFailure(e) && e.reason === 2);
-      throw new SocketOpenError(`${this.hostName}: cannot open ${path}: ${(e as Error).message}`, lasting, {
+      // OpenSSH answers CONNECT_FAILED whether forwarding is off or the socket cannot be opened:
+      // the engine takes either as "use dial-stdio on this host".
+      throw new SocketOpenError(`${this.hostName}: cannot open ${path}: ${(e as Error).message}`, {
         cause: e,
       });
     }

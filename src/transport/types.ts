@@ -145,13 +145,9 @@ export class SudoPasswordRequiredError extends Error {
   }
 }
 
-/** A socket stream the host did not open: `lasting` when its SSH server forwards no sockets at all. */
+/** A socket stream the host did not open (nothing listens there, or the SSH server forwards no sockets). */
 export class SocketOpenError extends Error {
-  constructor(
-    message: string,
-    readonly lasting: boolean,
-    options?: ErrorOptions,
-  ) {
+  constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'SocketOpenError';
   }

@@ -182,13 +182,11 @@ test('streams dial-stdio opened before the socket was named end once idle; later
 test('a server that forwards no sockets leaves every later stream to dial-stdio', async () => {
   const docker = failingDockerClient();
   let tries = 0;
-  // An SSH server with AllowStreamLocalForwarding no refuses the channel itself.
+  // An SSH server with AllowStreamLocalForwarding no refuses the channel (OpenSSH: CONNECT_FAILED).
   class NoForwarding extends LocalConnection {
     override openSocket(path: string): Promise<never> {
       tries++;
-      return Promise.reject(
-        new SocketOpenError(`here: cannot open ${path}: administratively prohibited`, true),
-      );
+      return Promise.reject(new SocketOpenError(`here: cannot open ${path}: open failed`));
     }
   }
   const conn = new NoForwarding({ name: 'here' });
